@@ -1,0 +1,138 @@
+#!/usr/bin/env node
+// `npm test`: unit tests, then browser tests in real Chromium, then one summary line
+// `N passed, M failed` (`, K skipped` when some were skipped). Exits non-zero if either run
+// fails or runs no test. Without Chromium it stops before running anything: browser tests are
+// never skipped silently.
+import { spawn } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import process from 'node:process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+const NO_CHROMIUM =
+  "Browser tests need Chromium. Install Debian's package (sudo apt-get install chromium) or set CHROME_PATH=/path/to/chrome";
+
+function isExecutable(path) {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** CHROME_PATH if set (and then it must work), else the first known install. */
+function findChromium() {
+  const fromEnv = process.env.CHROME_PATH;
+  if (fromEnv) return isExecutable(fromEnv) ? fromEnv : undefined;
+  return CHROMIUM_CANDIDATES.find(isExecutable);
+}
+
+const RUNS = [
+  { name: 'unit tests', args: ['run'] },
+  { name: 'browser tests', args: ['run', '--config', 'vitest.e2e.config.ts'] },
+];
+
+let current;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    current?.kill(signal);
+    process.exit(130);
+  });
+}
+
+function runVitest(args, env) {
+  const require = createRequire(import.meta.url);
+  const vitest = join(dirname(require.resolve('vitest/package.json')), 'vitest.mjs');
+  return new Promise((resolve) => {
+    current = spawn(process.execPath, [vitest, ...args], { cwd: root, env, stdio: 'inherit' });
+    current.on('error', (error) => {
+      console.error(`npm test: could not start vitest: ${error.message}`);
+      resolve(1);
+    });
+    current.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+/** Counts from vitest's JSON report, or undefined when the run wrote none. */
+function readReport(file) {
+  try {
+    const report = JSON.parse(readFileSync(file, 'utf8'));
+    return {
+      passed: report.numPassedTests ?? 0,
+      failed: report.numFailedTests ?? 0,
+      skipped: (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0),
+      total: report.numTotalTests ?? 0,
+      failedFiles: report.numFailedTestSuites ?? 0,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+async function main() {
+  const chromium = findChromium();
+  if (!chromium) {
+    console.error(NO_CHROMIUM);
+    if (process.env.CHROME_PATH)
+      console.error(`(CHROME_PATH=${process.env.CHROME_PATH} is not an executable file.)`);
+    return 1;
+  }
+
+  const env = { ...process.env, CHROME_PATH: chromium };
+  const reports = mkdtempSync(join(tmpdir(), 'tabchain-test-'));
+  const totals = { passed: 0, failed: 0, skipped: 0 };
+  const problems = [];
+  try {
+    for (const [index, run] of RUNS.entries()) {
+      const outputFile = join(reports, `vitest-${index}.json`);
+      console.log(`\n== ${run.name}: vitest ${run.args.join(' ')} ==\n`);
+      const code = await runVitest(
+        [...run.args, '--reporter=default', '--reporter=json', `--outputFile=${outputFile}`],
+        env,
+      );
+      const counts = readReport(outputFile);
+      if (counts) {
+        totals.passed += counts.passed;
+        totals.failed += counts.failed;
+        totals.skipped += counts.skipped;
+      }
+      if (!counts) {
+        problems.push(`${run.name}: vitest wrote no report (exit code ${code})`);
+      } else if (counts.total === 0 || counts.passed + counts.failed === 0) {
+        const broken = counts.failedFiles > 0 ? ` (${counts.failedFiles} test file(s) failed to load)` : '';
+        problems.push(`${run.name}: ran no test${broken}`);
+      } else if (code !== 0 && counts.failed === 0) {
+        problems.push(
+          `${run.name}: vitest exited with code ${code} (a test file failed to load or a hook failed)`,
+        );
+      } else if (code !== 0) {
+        problems.push(`${run.name}: ${counts.failed} failed`);
+      }
+    }
+  } finally {
+    rmSync(reports, { recursive: true, force: true });
+  }
+
+  // A run that failed without failing a test (no report, no tests, a broken file) counts as one
+  // failure, so the summary never reads "0 failed" for a failing run.
+  const runFailures = problems.filter((problem) => !/: \d+ failed$/.test(problem)).length;
+  const failed = totals.failed + runFailures;
+  console.log('');
+  for (const problem of problems) console.log(`FAILED ${problem}`);
+  const skipped = totals.skipped > 0 ? `, ${totals.skipped} skipped` : '';
+  console.log(`${totals.passed} passed, ${failed} failed${skipped}`);
+  return problems.length > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

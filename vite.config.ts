@@ -1,0 +1,23 @@
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'vite';
+
+// One config for `npm start` (scripts/start.mjs), `npm run dev`, `npm run build` and the browser
+// tests (test/e2e/browser.ts), which build and preview this app programmatically.
+export default defineConfig({
+  plugins: [react()],
+  // resolve: {
+  //   // simple-peer's package entry needs Node's `global`/`process` under Vite; its prebuilt
+  //   // browser bundle does not. Enable once src/net adds simple-peer (see ../shared/chromium.md).
+  //   alias: { 'simple-peer': 'simple-peer/simplepeer.min.js' },
+  // },
+  server: {
+    // Loopback only by default: a devnet on a laptop should not be reachable from the LAN.
+    host: '127.0.0.1',
+  },
+  preview: {
+    host: '127.0.0.1',
+  },
+  build: {
+    outDir: 'dist',
+  },
+});
