@@ -1,0 +1,155 @@
+/**
+ * The pure-JS fallback for pages without WebCrypto (`crypto.subtle` is missing outside secure
+ * contexts, e.g. a devnet page opened over plain http from another machine). It must accept and
+ * reject exactly what the WebCrypto provider does, or tabs on the two paths would fork.
+ */
+import forge from 'node-forge';
+import {
+  KeyNotExtractableError,
+  parsePrivateKeyPem,
+  parsePublicKeyPem,
+  privateKeyToPkcs1Pem,
+  publicKeyPemFromPrivateKey,
+  signatureHexToBytes,
+  toForgeBytes,
+} from './pem';
+import type { CryptoProvider, KeyPair } from './types';
+
+/** Default number of parsed public keys kept per provider (as for WebCrypto). */
+export const DEFAULT_PUBLIC_KEY_CACHE_SIZE = 1024;
+
+interface ParsedKey {
+  readonly key: forge.pki.rsa.PublicKey;
+  readonly modulusBytes: number;
+}
+
+/**
+ * The DER DigestInfo for SHA-256 with NULL parameters, the only encoding OpenSSL (so WebCrypto)
+ * accepts. forge's default verify also takes absent parameters and the SHA-512/256 OID, which
+ * would let a key holder make a signature that forge tabs accept and WebCrypto tabs reject.
+ */
+function sha256DigestInfo(digest: string): string {
+  const { asn1 } = forge;
+  const info = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+      asn1.create(
+        asn1.Class.UNIVERSAL,
+        asn1.Type.OID,
+        false,
+        asn1.oidToDer(forge.pki.oids.sha256 as string).getBytes(),
+      ),
+      asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, ''),
+    ]),
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, digest),
+  ]);
+  return asn1.toDer(info).getBytes();
+}
+
+function sha256(message: Uint8Array): forge.md.MessageDigest {
+  return forge.md.sha256.create().update(toForgeBytes(message));
+}
+
+function isForgePrivateKey(value: unknown): value is forge.pki.rsa.PrivateKey {
+  if (typeof value !== 'object' || value === null) return false;
+  const k = value as Partial<forge.pki.rsa.PrivateKey>;
+  return typeof k.sign === 'function' && k.d !== undefined && k.n !== undefined;
+}
+
+function forgePrivateKey(keyPair: KeyPair): forge.pki.rsa.PrivateKey {
+  const key = keyPair?.privateKey;
+  if (!isForgePrivateKey(key)) {
+    throw new TypeError(
+      'this key pair was not made by the forge provider: import its PEM with this provider first',
+    );
+  }
+  return key;
+}
+
+/** Generates an RSA-2048 pair with the callback form, so a browser's main thread is yielded to between prime candidates. */
+function generateForgeKeyPair(): Promise<forge.pki.rsa.KeyPair> {
+  return new Promise((resolve, reject) => {
+    forge.pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 }, (error, pair) => {
+      if (error) reject(error);
+      else resolve(pair);
+    });
+  });
+}
+
+/**
+ * Creates the node-forge provider. `extractable: false` is honoured as a policy (export throws),
+ * but a JS object in the page's heap is not protected the way a WebCrypto key is.
+ */
+export function createForgeProvider(options: { publicKeyCacheSize?: number } = {}): CryptoProvider {
+  const cacheSize = Math.max(1, options.publicKeyCacheSize ?? DEFAULT_PUBLIC_KEY_CACHE_SIZE);
+  // Parsing a PEM (base64, ASN.1, BigIntegers) costs more than the verify itself, and a block
+  // carries many transactions from few senders. Unusable keys cache null.
+  const publicKeys = new Map<string, ParsedKey | null>();
+
+  function publicKey(pem: string): ParsedKey | null {
+    const cached = publicKeys.get(pem);
+    if (cached !== undefined) {
+      publicKeys.delete(pem);
+      publicKeys.set(pem, cached);
+      return cached;
+    }
+    let parsed: ParsedKey | null;
+    try {
+      const { key, modulusBytes } = parsePublicKeyPem(pem);
+      parsed = { key, modulusBytes };
+    } catch {
+      parsed = null;
+    }
+    publicKeys.set(pem, parsed);
+    while (publicKeys.size > cacheSize) {
+      const oldest = publicKeys.keys().next();
+      if (oldest.done) break;
+      publicKeys.delete(oldest.value);
+    }
+    return parsed;
+  }
+
+  function keyPairOf(privateKey: forge.pki.rsa.PrivateKey, extractable: boolean): KeyPair {
+    return Object.freeze({ publicKeyPem: publicKeyPemFromPrivateKey(privateKey), privateKey, extractable });
+  }
+
+  return Object.freeze({
+    name: 'forge' as const,
+
+    async generateKeyPair(opts: { extractable?: boolean } = {}): Promise<KeyPair> {
+      const pair = await generateForgeKeyPair();
+      return keyPairOf(pair.privateKey, opts.extractable ?? true);
+    },
+
+    async importPrivateKeyPem(pem: string, opts: { extractable?: boolean } = {}): Promise<KeyPair> {
+      return keyPairOf(parsePrivateKeyPem(pem), opts.extractable ?? true);
+    },
+
+    async exportPrivateKeyPem(keyPair: KeyPair): Promise<string> {
+      const key = forgePrivateKey(keyPair);
+      if (!keyPair.extractable) throw new KeyNotExtractableError();
+      return privateKeyToPkcs1Pem(key);
+    },
+
+    async sign(keyPair: KeyPair, message: Uint8Array): Promise<string> {
+      // forge's default scheme is RSASSA-PKCS1-v1_5 with the NULL-parameter DigestInfo: deterministic.
+      const signature = forgePrivateKey(keyPair).sign(sha256(message));
+      return forge.util.bytesToHex(signature);
+    },
+
+    async verify(publicKeyPem: string, message: Uint8Array, signatureHex: string): Promise<boolean> {
+      try {
+        if (typeof publicKeyPem !== 'string' || !(message instanceof Uint8Array)) return false;
+        const signature = signatureHexToBytes(signatureHex);
+        if (signature === null) return false;
+        const parsed = publicKey(publicKeyPem);
+        if (parsed === null || signature.length !== parsed.modulusBytes) return false;
+        const expected = sha256DigestInfo(sha256(message).digest().getBytes());
+        // 'NONE': forge checks the 00 01 FF..FF 00 padding and we compare the whole DigestInfo.
+        return parsed.key.verify(expected, toForgeBytes(signature), 'NONE');
+      } catch {
+        // forge throws on a signature >= n or bad padding: that is an invalid signature.
+        return false;
+      }
+    },
+  });
+}
