@@ -1,0 +1,64 @@
+import { pythonNumber, pythonString, pythonStringRecurring } from './canonical-json';
+import { canonicalBytes, hash } from './hash';
+import type { Block, Transaction } from './types';
+
+/** The reference's genesis block, byte for byte; its payload hashes to `b61900e4…`. */
+export const GENESIS_BLOCK: Block = Object.freeze({
+  blockCount: 0,
+  lastHash: 'genesisHash',
+  signature: '',
+  forger: 'genesis',
+  timestamp: 0,
+  transactions: Object.freeze([]) as readonly Transaction[],
+});
+
+/** Builds an unsigned block in the reference's field order. */
+export function createBlock(
+  transactions: readonly Transaction[],
+  lastHash: string,
+  forger: string,
+  blockCount: number,
+  timestamp: number,
+): Block {
+  return { blockCount, lastHash, signature: '', forger, timestamp, transactions };
+}
+
+/** The object that is hashed and signed: the block with `signature: ""` (reference `payload()`). */
+export function blockPayload(block: Block): Block {
+  return {
+    blockCount: block.blockCount,
+    lastHash: block.lastHash,
+    signature: '',
+    forger: block.forger,
+    timestamp: block.timestamp,
+    transactions: block.transactions,
+  };
+}
+
+/** The bytes the forger signs: UTF-8 of the payload's canonical JSON. */
+export function blockSigningBytes(block: Block): Uint8Array {
+  return canonicalBytes(blockPayload(block));
+}
+
+/** The block's hash: SHA-256 of its payload, which is the next block's `lastHash`. */
+export function blockHash(block: Block): string {
+  return hash(blockPayload(block));
+}
+
+/** Returns `block` with `signature` set, keeping field order. */
+export function withBlockSignature(block: Block, signature: string): Block {
+  return { ...blockPayload(block), signature };
+}
+
+/**
+ * The block payload's canonical JSON assembled from its transactions' signed JSON: the same
+ * text as `canonicalJson(blockPayload(block))` (a test holds them equal), without serializing
+ * each transaction a second time.
+ */
+export function blockPayloadJson(block: Block, signedTransactionJsons: readonly string[]): string {
+  return (
+    `{"blockCount": ${pythonNumber(block.blockCount)}, "lastHash": ${pythonString(block.lastHash)}, "signature": "", ` +
+    `"forger": ${pythonStringRecurring(block.forger)}, "timestamp": ${pythonNumber(block.timestamp)}, ` +
+    `"transactions": [${signedTransactionJsons.join(', ')}]}`
+  );
+}

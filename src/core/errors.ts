@@ -1,0 +1,56 @@
+/**
+ * Why a block or chain is invalid: a discriminated union on a stable `code` (as lodestar's
+ * `chain/errors`). Codes are part of the public interface (verify-chain prints them); never
+ * rename one. `message` is for people.
+ */
+export type ChainError =
+  | { readonly code: 'MALFORMED'; readonly message: string; readonly path?: string }
+  | { readonly code: 'BAD_GENESIS'; readonly message: string }
+  | {
+      readonly code: 'BAD_BLOCK_COUNT';
+      readonly message: string;
+      readonly expected: number;
+      readonly actual: number;
+    }
+  | {
+      readonly code: 'BAD_LAST_HASH';
+      readonly message: string;
+      readonly expected: string;
+      readonly actual: string;
+    }
+  | {
+      readonly code: 'WRONG_FORGER';
+      readonly message: string;
+      readonly expected: string;
+      readonly actual: string;
+    }
+  | { readonly code: 'BAD_BLOCK_SIGNATURE'; readonly message: string }
+  | TransactionError;
+
+/** A rule broken by one transaction of a block; `txIndex` is its position in the block. */
+export type TransactionError = {
+  readonly code:
+    | 'BAD_TX_SIGNATURE'
+    | 'UNKNOWN_TX_TYPE'
+    | 'BAD_AMOUNT'
+    | 'STAKE_NOT_TO_SELF'
+    | 'INSUFFICIENT_BALANCE'
+    | 'DUPLICATE_TX'
+    | 'REPLAYED_TX';
+  readonly message: string;
+  readonly txIndex: number;
+  readonly txId: string;
+};
+
+/** Every error code, for exhaustive tests and documentation. */
+export type ChainErrorCode = ChainError['code'];
+
+/** Builds a transaction-level error. */
+export function txError(
+  code: TransactionError['code'],
+  txIndex: number,
+  txId: string,
+  message: string,
+): TransactionError {
+  return { code, message, txIndex, txId };
+}

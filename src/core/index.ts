@@ -1,0 +1,13 @@
+/** The consensus core: pure, deterministic, and free of DOM, network, storage and clocks. */
+export * from './block';
+export * from './canonical-json';
+export * from './decode';
+export * from './errors';
+export * from './hash';
+export * from './limits';
+export * from './lottery';
+export * from './result';
+export * from './state';
+export * from './transaction';
+export * from './types';
+export * from './validate';

@@ -1,0 +1,202 @@
+import { Map as ImmutableMap, OrderedMap, Set as ImmutableSet } from 'immutable';
+import { blockHash, GENESIS_BLOCK } from './block';
+import { type ChainError, txError } from './errors';
+import { runLottery, type StakeEntry } from './lottery';
+import { err, ok, type Result } from './result';
+import type { Block, GenesisConfig, Transaction } from './types';
+
+/**
+ * The account model after some block: balances, stakes, and the index of every transaction id
+ * in the chain. Persistent (structurally shared) maps, so `applyBlock` returns a new state in
+ * O(transactions in the block) without copying the chain's history, and old states stay valid
+ * for reorgs.
+ */
+export interface ChainState {
+  /** `blockCount` of the head block. */
+  readonly height: number;
+  /** Hash of the head block's payload: the next block's `lastHash` and the lottery seed. */
+  readonly headHash: string;
+  /** Coins per account; the exchange may be negative, no other account can be. */
+  readonly balances: ImmutableMap<string, number>;
+  /** Stake per account in the order each first staked (genesis first): the lottery's order. */
+  readonly stakes: OrderedMap<string, number>;
+  /** Every transaction id in the chain: replay checks look here, not through the blocks. */
+  readonly txIds: ImmutableSet<string>;
+}
+
+/** The state of a chain that holds only the genesis block: the genesis staker holds stake 1. */
+export function genesisState(config: GenesisConfig): ChainState {
+  return {
+    height: 0,
+    headHash: blockHash(GENESIS_BLOCK),
+    balances: ImmutableMap(),
+    stakes: OrderedMap([[config.genesisPublicKey, 1]]),
+    txIds: ImmutableSet(),
+  };
+}
+
+/** The stakers as ordered `[publicKey, stake]` pairs, for the lottery. */
+export function stakeEntries(state: ChainState): StakeEntry[] {
+  return [...state.stakes.entries()];
+}
+
+/** Who must forge the block after the head (the reference's `Blockchain.nextForger`). */
+export function nextForgerOf(state: ChainState): string {
+  // The genesis staker always holds a lot, so the lottery always has a winner.
+  return runLottery(state.stakes.entries(), state.headHash)?.forger ?? '';
+}
+
+/** A balance, zero for an account the chain has never seen. */
+export function balanceOf(state: ChainState, publicKey: string): number {
+  return state.balances.get(publicKey, 0);
+}
+
+/** A stake, zero for an account that never staked. */
+export function stakeOf(state: ChainState, publicKey: string): number {
+  return state.stakes.get(publicKey, 0);
+}
+
+/** The known transaction types, for membership tests. */
+const KNOWN_TYPES: ReadonlySet<string> = new Set(['TRANSFER', 'EXCHANGE', 'STAKE']);
+
+/**
+ * Checks one transaction's stateless rules: known type, positive whole amount, `STAKE` only to
+ * oneself. The reference checks none of these (the vectors mark them `seedAccepts`).
+ */
+export function checkTransactionRules(tx: Transaction, txIndex = 0): ChainError | null {
+  if (!KNOWN_TYPES.has(tx.type)) {
+    return txError(
+      'UNKNOWN_TX_TYPE',
+      txIndex,
+      tx.id,
+      `transaction ${tx.id}: unknown type ${JSON.stringify(tx.type)}`,
+    );
+  }
+  if (!Number.isSafeInteger(tx.amount) || tx.amount <= 0) {
+    return txError(
+      'BAD_AMOUNT',
+      txIndex,
+      tx.id,
+      `transaction ${tx.id}: amount ${tx.amount} is not a positive whole number`,
+    );
+  }
+  if (tx.type === 'STAKE' && tx.receiverPublicKey !== tx.senderPublicKey) {
+    return txError(
+      'STAKE_NOT_TO_SELF',
+      txIndex,
+      tx.id,
+      `transaction ${tx.id}: a STAKE must go to its own sender`,
+    );
+  }
+  return null;
+}
+
+/**
+ * Applies `transactions` in order to balances and stakes (the reference's `executeTransaction`),
+ * checking every rule against the running state, so two transfers that are each covered alone
+ * but not together fail at the second (the reference checked each against the block's start).
+ */
+export function applyTransactions(
+  state: ChainState,
+  transactions: readonly Transaction[],
+): Result<Pick<ChainState, 'balances' | 'stakes' | 'txIds'>, ChainError> {
+  // Running balances and stakes in plain maps (a block touches few accounts many times), written
+  // back to the persistent maps once at the end.
+  const balances = new Map<string, number>();
+  const stakes = new Map<string, number>();
+  const balance = (key: string): number => balances.get(key) ?? state.balances.get(key, 0);
+  const seenInBlock = new Set<string>();
+  for (const [index, tx] of transactions.entries()) {
+    const ruleError = checkTransactionRules(tx, index);
+    if (ruleError) return err(ruleError);
+    if (seenInBlock.has(tx.id)) {
+      return err(txError('DUPLICATE_TX', index, tx.id, `transaction ${tx.id} appears twice in the block`));
+    }
+    if (state.txIds.has(tx.id)) {
+      return err(txError('REPLAYED_TX', index, tx.id, `transaction ${tx.id} is already in the chain`));
+    }
+    seenInBlock.add(tx.id);
+    const senderBalance = balance(tx.senderPublicKey);
+    // EXCHANGE is exempt, as in the reference's `transactionCovered`: the exchange sells coins.
+    if (tx.type !== 'EXCHANGE' && senderBalance < tx.amount) {
+      return err(
+        txError(
+          'INSUFFICIENT_BALANCE',
+          index,
+          tx.id,
+          `transaction ${tx.id}: sender holds ${senderBalance}, needs ${tx.amount}`,
+        ),
+      );
+    }
+    balances.set(tx.senderPublicKey, senderBalance - tx.amount);
+    if (tx.type === 'STAKE') {
+      const stake = stakes.get(tx.senderPublicKey) ?? state.stakes.get(tx.senderPublicKey, 0);
+      stakes.set(tx.senderPublicKey, stake + tx.amount);
+    } else {
+      balances.set(tx.receiverPublicKey, balance(tx.receiverPublicKey) + tx.amount);
+    }
+  }
+  return ok({
+    balances: balances.size === 0 ? state.balances : state.balances.merge(balances),
+    // OrderedMap.merge keeps existing stakers in place and appends new ones in first-stake order.
+    stakes: stakes.size === 0 ? state.stakes : state.stakes.merge(stakes),
+    txIds: seenInBlock.size === 0 ? state.txIds : state.txIds.union(seenInBlock),
+  });
+}
+
+/** Balances, stakes and ids after a block; the caller adds `height` and `headHash`. */
+export type AppliedBlock = Pick<ChainState, 'balances' | 'stakes' | 'txIds'>;
+
+/**
+ * Every rule of a block except its signatures and its own hash: `blockCount` and `lastHash`
+ * link to the head, the forger won the lottery, and the transactions apply in order.
+ */
+export function applyBlockRules(state: ChainState, block: Block): Result<AppliedBlock, ChainError> {
+  if (block.blockCount !== state.height + 1) {
+    return err({
+      code: 'BAD_BLOCK_COUNT',
+      expected: state.height + 1,
+      actual: block.blockCount,
+      message: `blockCount is ${block.blockCount}, expected ${state.height + 1}`,
+    });
+  }
+  if (block.lastHash !== state.headHash) {
+    return err({
+      code: 'BAD_LAST_HASH',
+      expected: state.headHash,
+      actual: block.lastHash,
+      message: `lastHash ${block.lastHash.slice(0, 12)}… does not link to the previous block ${state.headHash.slice(0, 12)}…`,
+    });
+  }
+  const expectedForger = nextForgerOf(state);
+  if (block.forger !== expectedForger) {
+    return err({
+      code: 'WRONG_FORGER',
+      expected: expectedForger,
+      actual: block.forger,
+      message: 'the block was forged by a key that did not win the lottery',
+    });
+  }
+  return applyTransactions(state, block.transactions);
+}
+
+/**
+ * The state transition: checks everything about `block` except signatures (which need async
+ * crypto: see `validateBlock`) and returns the state after it, or the first broken rule.
+ * Pure: `state` is never changed.
+ */
+export function applyBlock(state: ChainState, block: Block): Result<ChainState, ChainError> {
+  const applied = applyBlockRules(state, block);
+  if (!applied.ok) return applied;
+  return ok({ height: block.blockCount, headHash: blockHash(block), ...applied.value });
+}
+
+/** Balances and stakes as plain JSON (public key → amount); zero balances are left out. */
+export function stateToJSON(state: ChainState): {
+  balances: Record<string, number>;
+  stakes: Record<string, number>;
+} {
+  const balances: Record<string, number> = {};
+  for (const [key, amount] of state.balances) if (amount !== 0) balances[key] = amount;
+  return { balances, stakes: Object.fromEntries(state.stakes) };
+}

@@ -1,0 +1,292 @@
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { blockPayloadJson, GENESIS_BLOCK } from './block';
+import { canonicalJson } from './canonical-json';
+import { decodeBlock } from './decode';
+import { type ChainError, txError } from './errors';
+import { sha256Hex } from './hash';
+import { type AppliedBlock, applyBlockRules, type ChainState, genesisState } from './state';
+import { signedTransactionJson, transactionPayloadJson } from './transaction';
+import type { Block, GenesisConfig, SignatureVerifier, Transaction } from './types';
+import { err, ok, type Result } from './result';
+
+/**
+ * Remembers transactions whose signatures were already checked (in the pool), so a block that
+ * carries them does not pay for the RSA verification again. Keys are the full signed JSON, so a
+ * changed field is a different key.
+ */
+export interface VerifiedSignatures {
+  /** True when this exact signed transaction was verified before. */
+  has(signedTransactionJson: string): boolean;
+  /** Records a verified signed transaction. */
+  add(signedTransactionJson: string): void;
+}
+
+/** The key under which a signed transaction is remembered as verified: its canonical JSON. */
+export function verifiedKey(tx: Transaction): string {
+  return signedTransactionJson(transactionPayloadJson(tx), tx.signature);
+}
+
+/** Verifies a transaction's signature by its sender. */
+export async function verifyTransactionSignature(
+  tx: Transaction,
+  verifier: SignatureVerifier,
+): Promise<boolean> {
+  return verifier.verify(tx.senderPublicKey, utf8ToBytes(transactionPayloadJson(tx)), tx.signature);
+}
+
+/** Transactions serialized, encoded and handed to the verifier per batch: one encoder call each. */
+const BATCH = 32;
+
+/** A block's signature checks and hash, started; see `startBlockChecks`. */
+interface BlockChecks {
+  /** The first bad transaction signature in block order, else a bad block signature, else null. */
+  readonly signatures: Promise<ChainError | null>;
+  /** The block's hash (of its payload bytes). */
+  readonly hash: Promise<string>;
+}
+
+/**
+ * Serializes `block` once and starts every signature check and its hash. Transactions go out
+ * in batches as soon as they are serialized, so WebCrypto verifies on other threads while this
+ * thread serializes the rest and the caller checks the rules. Canonical JSON is ASCII, so a
+ * batch's joined payloads encode to bytes at the same offsets as its characters.
+ */
+function startBlockChecks(
+  block: Block,
+  verifier: SignatureVerifier,
+  cache?: VerifiedSignatures,
+): BlockChecks {
+  const txs = block.transactions;
+  const signed: string[] = new Array(txs.length);
+  const checks: (boolean | Promise<boolean>)[] = new Array(txs.length);
+  for (let batchStart = 0; batchStart < txs.length; batchStart += BATCH) {
+    const batchEnd = Math.min(batchStart + BATCH, txs.length);
+    const payloads: string[] = [];
+    for (let i = batchStart; i < batchEnd; i++) {
+      const tx = txs[i] as Transaction;
+      const payload = transactionPayloadJson(tx);
+      payloads.push(payload);
+      signed[i] = signedTransactionJson(payload, tx.signature);
+    }
+    const bytes = utf8ToBytes(payloads.join(''));
+    let offset = 0;
+    for (let i = batchStart; i < batchEnd; i++) {
+      const tx = txs[i] as Transaction;
+      const length = (payloads[i - batchStart] as string).length;
+      const key = signed[i] as string;
+      if (cache?.has(key)) {
+        checks[i] = true;
+      } else {
+        const check = verifier.verify(
+          tx.senderPublicKey,
+          bytes.subarray(offset, offset + length),
+          tx.signature,
+        );
+        checks[i] = cache ? check.then((valid) => rememberIfValid(cache, key, valid)) : check;
+      }
+      offset += length;
+    }
+  }
+  const payloadBytes = utf8ToBytes(blockPayloadJson(block, signed));
+  const blockCheck = verifier.verify(block.forger, payloadBytes, block.signature);
+  const hash = verifier.sha256
+    ? verifier.sha256(payloadBytes).then(bytesToHex, () => sha256Hex(payloadBytes))
+    : Promise.resolve(sha256Hex(payloadBytes));
+  const signatures = Promise.all([Promise.all(checks), blockCheck]).then(
+    ([txResults, blockValid]): ChainError | null => {
+      // A transaction's own signature is the more specific finding: altering a transaction also
+      // breaks the block signature over it, and the report should name the transaction.
+      const bad = txResults.indexOf(false);
+      if (bad >= 0) {
+        const tx = txs[bad] as Transaction;
+        return txError(
+          'BAD_TX_SIGNATURE',
+          bad,
+          tx.id,
+          `transaction ${tx.id}: signature does not verify under its sender key`,
+        );
+      }
+      if (!blockValid)
+        return {
+          code: 'BAD_BLOCK_SIGNATURE',
+          message: 'the block signature does not verify under its forger key',
+        };
+      return null;
+    },
+    (): ChainError => ({
+      code: 'BAD_BLOCK_SIGNATURE',
+      message: 'signature verification failed unexpectedly',
+    }),
+  );
+  return { signatures, hash };
+}
+
+function rememberIfValid(cache: VerifiedSignatures, key: string, valid: boolean): boolean {
+  if (valid) cache.add(key);
+  return valid;
+}
+
+/** Verifies every signature in `block`: transactions by their senders, the block by its forger. */
+export function verifyBlockSignatures(
+  block: Block,
+  verifier: SignatureVerifier,
+  cache?: VerifiedSignatures,
+): Promise<ChainError | null> {
+  return startBlockChecks(block, verifier, cache).signatures;
+}
+
+/**
+ * Full validation of one block on top of `state`: the rules of `applyBlock` and every
+ * signature. Signatures start first and run while the rules are checked; a rule error wins
+ * over a signature error in the same block.
+ */
+export async function validateBlock(
+  state: ChainState,
+  block: Block,
+  verifier: SignatureVerifier,
+  cache?: VerifiedSignatures,
+): Promise<Result<ChainState, ChainError>> {
+  const checks = startBlockChecks(block, verifier, cache);
+  const applied = applyBlockRules(state, block);
+  if (!applied.ok) return applied;
+  const signatureError = await checks.signatures;
+  if (signatureError) return err(signatureError);
+  return ok(withHead(applied.value, block, await checks.hash));
+}
+
+function withHead(applied: AppliedBlock, block: Block, headHash: string): ChainState {
+  return { height: block.blockCount, headHash, ...applied };
+}
+
+/** What extending a state by a run of blocks came to. */
+export interface ExtendResult {
+  /** The state after the last valid block. */
+  readonly state: ChainState;
+  /** The decoded blocks that were valid, in order (a prefix of the input). */
+  readonly validBlocks: readonly Block[];
+  /** Index into the input of the first invalid block, or null when all were valid. */
+  readonly firstInvalid: number | null;
+  /** Why that block is invalid, or null. */
+  readonly error: ChainError | null;
+}
+
+/** Blocks and transactions in flight at once: enough to keep every core busy, bounded in memory. */
+const WINDOW_BLOCKS = 64;
+const WINDOW_TRANSACTIONS = 4096;
+
+/** Optional progress reporting while extending. */
+export interface ExtendOptions {
+  /** Remembers pool-verified transactions. */
+  readonly cache?: VerifiedSignatures;
+  /** Called after each window with the number of input blocks validated so far. */
+  readonly onProgress?: (validated: number) => void;
+}
+
+/**
+ * Validates untrusted `blocks` on top of `state` and keeps the longest valid prefix. A window
+ * of blocks is decoded and serialized, all its signature checks and hashes start at once, then
+ * the rules run block by block while the checks complete. The earliest invalid block wins;
+ * within one block a rule error wins over a signature error.
+ */
+export async function extendChain(
+  state: ChainState,
+  blocks: readonly unknown[],
+  verifier: SignatureVerifier,
+  options: ExtendOptions = {},
+): Promise<ExtendResult> {
+  let current = state;
+  const valid: Block[] = [];
+  let index = 0;
+  while (index < blocks.length) {
+    const windowStart = index;
+    const prepared: { block: Block; checks: BlockChecks }[] = [];
+    let decodeError: ChainError | null = null;
+    let txCount = 0;
+    while (index < blocks.length && prepared.length < WINDOW_BLOCKS && txCount < WINDOW_TRANSACTIONS) {
+      const decoded = decodeBlock(blocks[index]);
+      if (!decoded.ok) {
+        decodeError = decoded.error;
+        break;
+      }
+      prepared.push({
+        block: decoded.value,
+        checks: startBlockChecks(decoded.value, verifier, options.cache),
+      });
+      txCount += decoded.value.transactions.length;
+      index++;
+    }
+    const hashes = await Promise.all(prepared.map((p) => p.checks.hash));
+
+    const states: ChainState[] = [current];
+    let ruleFailure: { at: number; error: ChainError } | null = null;
+    for (const [i, p] of prepared.entries()) {
+      const applied = applyBlockRules(states[i] as ChainState, p.block);
+      if (!applied.ok) {
+        ruleFailure = { at: i, error: applied.error };
+        break;
+      }
+      states.push(withHead(applied.value, p.block, hashes[i] as string));
+    }
+    const checked = await Promise.all(
+      prepared.slice(0, ruleFailure?.at ?? prepared.length).map((p) => p.checks.signatures),
+    );
+    const badSignature = checked.findIndex((result) => result !== null);
+    const failure =
+      badSignature >= 0
+        ? { at: badSignature, error: checked[badSignature] as ChainError }
+        : (ruleFailure ?? (decodeError ? { at: prepared.length, error: decodeError } : null));
+    const goodCount = failure ? failure.at : prepared.length;
+    valid.push(...prepared.slice(0, goodCount).map((p) => p.block));
+    current = states[goodCount] as ChainState;
+    options.onProgress?.(windowStart + goodCount);
+    if (failure)
+      return {
+        state: current,
+        validBlocks: valid,
+        firstInvalid: windowStart + failure.at,
+        error: failure.error,
+      };
+  }
+  return { state: current, validBlocks: valid, firstInvalid: null, error: null };
+}
+
+/** What validating a whole chain came to (the fields `verify-chain` prints). */
+export interface ChainValidation extends ExtendResult {
+  /** True when every block is valid. */
+  readonly valid: boolean;
+  /** Valid blocks, genesis included. */
+  readonly height: number;
+}
+
+/**
+ * Validates a whole chain as the reference serves it, from the genesis block. Block 0 must be
+ * the reference's genesis block exactly.
+ */
+export async function validateChain(
+  blocks: readonly unknown[],
+  config: GenesisConfig,
+  verifier: SignatureVerifier,
+  options: ExtendOptions = {},
+): Promise<ChainValidation> {
+  const start = genesisState(config);
+  const genesisError = checkGenesis(blocks[0]);
+  if (genesisError) {
+    return { valid: false, height: 0, state: start, validBlocks: [], firstInvalid: 0, error: genesisError };
+  }
+  const rest = await extendChain(start, blocks.slice(1), verifier, options);
+  return {
+    valid: rest.firstInvalid === null,
+    height: rest.validBlocks.length + 1,
+    state: rest.state,
+    validBlocks: [GENESIS_BLOCK, ...rest.validBlocks],
+    firstInvalid: rest.firstInvalid === null ? null : rest.firstInvalid + 1,
+    error: rest.error,
+  };
+}
+
+/** Null when `value` is exactly the reference's genesis block. */
+export function checkGenesis(value: unknown): ChainError | null {
+  const decoded = decodeBlock(value);
+  if (decoded.ok && canonicalJson(decoded.value) === canonicalJson(GENESIS_BLOCK)) return null;
+  return { code: 'BAD_GENESIS', message: 'block 0 is not the genesis block' };
+}
