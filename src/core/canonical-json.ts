@@ -25,6 +25,7 @@ export class CanonicalJsonError extends Error {
 }
 
 /** Characters `JSON.stringify` leaves raw that Python's `ensure_ascii` escapes: DEL and above. */
+const HEX = /^[0-9a-f]*$/;
 const NON_ASCII = /[\u007f-\uffff]/;
 const NON_ASCII_ALL = /[\u007f-\uffff]/g;
 const escapeUnit = (unit: string): string => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`;
@@ -35,6 +36,8 @@ const escapeUnit = (unit: string): string => `\\u${unit.charCodeAt(0).toString(1
  * lone surrogates), natively and fast; only DEL and non-ASCII units remain, one escape per unit.
  */
 export function pythonString(text: string): string {
+  // Hex (hashes, signatures, ids) needs no escaping at all: the common case, done cheaply.
+  if (HEX.test(text)) return `"${text}"`;
   const quoted = JSON.stringify(text);
   return NON_ASCII.test(quoted) ? quoted.replace(NON_ASCII_ALL, escapeUnit) : quoted;
 }
