@@ -164,6 +164,8 @@ export interface ExtendResult {
   readonly state: ChainState;
   /** The decoded blocks that were valid, in order (a prefix of the input). */
   readonly validBlocks: readonly Block[];
+  /** The state after each valid block (its `headHash` is that block's hash). */
+  readonly validStates: readonly ChainState[];
   /** Index into the input of the first invalid block, or null when all were valid. */
   readonly firstInvalid: number | null;
   /** Why that block is invalid, or null. */
@@ -196,6 +198,7 @@ export async function extendChain(
 ): Promise<ExtendResult> {
   let current = state;
   const valid: Block[] = [];
+  const validStates: ChainState[] = [];
   let index = 0;
   while (index < blocks.length) {
     const windowStart = index;
@@ -237,17 +240,19 @@ export async function extendChain(
         : (ruleFailure ?? (decodeError ? { at: prepared.length, error: decodeError } : null));
     const goodCount = failure ? failure.at : prepared.length;
     valid.push(...prepared.slice(0, goodCount).map((p) => p.block));
+    validStates.push(...states.slice(1, goodCount + 1));
     current = states[goodCount] as ChainState;
     options.onProgress?.(windowStart + goodCount);
     if (failure)
       return {
         state: current,
         validBlocks: valid,
+        validStates,
         firstInvalid: windowStart + failure.at,
         error: failure.error,
       };
   }
-  return { state: current, validBlocks: valid, firstInvalid: null, error: null };
+  return { state: current, validBlocks: valid, validStates, firstInvalid: null, error: null };
 }
 
 /** What validating a whole chain came to (the fields `verify-chain` prints). */
@@ -271,7 +276,7 @@ export async function validateChain(
   const start = genesisState(config);
   const genesisError = checkGenesis(blocks[0]);
   if (genesisError) {
-    return { valid: false, height: 0, state: start, validBlocks: [], firstInvalid: 0, error: genesisError };
+    return { valid: false, height: 0, state: start, validBlocks: [], validStates: [], firstInvalid: 0, error: genesisError };
   }
   const rest = await extendChain(start, blocks.slice(1), verifier, options);
   return {
@@ -279,6 +284,7 @@ export async function validateChain(
     height: rest.validBlocks.length + 1,
     state: rest.state,
     validBlocks: [GENESIS_BLOCK, ...rest.validBlocks],
+    validStates: [start, ...rest.validStates],
     firstInvalid: rest.firstInvalid === null ? null : rest.firstInvalid + 1,
     error: rest.error,
   };

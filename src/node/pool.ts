@@ -1,0 +1,86 @@
+import type { VerifiedSignatures } from '../core/validate';
+import type { Transaction } from '../core/types';
+import type { PoolEntry } from '../storage/store';
+
+/**
+ * The transaction pool: what this node has seen but no block holds yet, in arrival order.
+ * Beyond the reference: a size cap (a flood cannot exhaust memory) and an expiry (a transaction
+ * that can never be covered does not stay forever).
+ */
+export class TransactionPool {
+  private readonly entries = new Map<string, PoolEntry>();
+
+  /** `maxSize` transactions at most; each expires `ttlMs` after it arrived. */
+  constructor(
+    private readonly maxSize: number,
+    private readonly ttlMs: number,
+  ) {}
+
+  /** Number of pooled transactions. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** True when a transaction with this id is pooled. */
+  has(id: string): boolean {
+    return this.entries.has(id);
+  }
+
+  /** Adds a transaction; `full` when the cap is reached, `duplicate` when its id is pooled. */
+  add(transaction: Transaction, receivedAt: number): 'added' | 'duplicate' | 'full' {
+    if (this.entries.has(transaction.id)) return 'duplicate';
+    if (this.entries.size >= this.maxSize) return 'full';
+    this.entries.set(transaction.id, { transaction, receivedAt });
+    return 'added';
+  }
+
+  /** Removes these ids (a block took them); returns how many were pooled. */
+  remove(ids: Iterable<string>): number {
+    let removed = 0;
+    for (const id of ids) if (this.entries.delete(id)) removed++;
+    return removed;
+  }
+
+  /** Drops transactions older than the expiry; returns them. */
+  expire(now: number): Transaction[] {
+    const expired: Transaction[] = [];
+    for (const [id, entry] of this.entries) {
+      if (now - entry.receivedAt > this.ttlMs) {
+        this.entries.delete(id);
+        expired.push(entry.transaction);
+      }
+    }
+    return expired;
+  }
+
+  /** The pooled entries in arrival order. */
+  list(): PoolEntry[] {
+    return [...this.entries.values()];
+  }
+}
+
+/**
+ * A bounded set of signed transactions whose signatures verified: a transaction checked when it
+ * entered the pool is not checked again when a block carries it. Oldest entries go first.
+ */
+export class VerifiedSignatureCache implements VerifiedSignatures {
+  private readonly keys = new Set<string>();
+
+  /** Remembers at most `maxSize` transactions. */
+  constructor(private readonly maxSize: number) {}
+
+  /** True when this exact signed transaction verified before. */
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+
+  /** Records a verified signed transaction, evicting the oldest when full. */
+  add(key: string): void {
+    if (this.keys.has(key)) return;
+    if (this.keys.size >= this.maxSize) {
+      const oldest = this.keys.values().next();
+      if (!oldest.done) this.keys.delete(oldest.value);
+    }
+    this.keys.add(key);
+  }
+}

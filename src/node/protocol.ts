@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { HASH_PATTERN, MAX_PUBLIC_KEY_CHARS, PUBLIC_KEY_PATTERN } from '../core/limits';
+import { err, ok, type Result } from '../core/result';
+
+/**
+ * The wire protocol, version 1. Its kinds cover the reference's (`DISCOVERY`, `TRANSACTION`,
+ * `BLOCK`, `BLOCKCHAINREQUEST`, `BLOCKCHAIN`), but sync moves ranges of blocks, not the whole
+ * chain, and `STATUS` and `PING`/`PONG` carry heads and round-trip times.
+ *
+ * Every message from a peer goes through `decodeMessage`: a size cap on the raw text, then a
+ * schema with count caps. Blocks and transactions inside stay `unknown` here and go through the
+ * core's decoders, so one bad block is reported as that block's error.
+ */
+
+/** The protocol version this node speaks; messages of another version are refused. */
+export const PROTOCOL_VERSION = 1;
+
+/** The largest message accepted, in characters (a sync chunk of big blocks fits). */
+export const MAX_MESSAGE_CHARS = 16 * 1024 * 1024;
+/** Peer ids in one DISCOVERY message. */
+export const MAX_DISCOVERY_PEERS = 64;
+/** Blocks in one BLOCKCHAIN message (and the most one BLOCKCHAINREQUEST may ask for). */
+export const MAX_BLOCKS_PER_MESSAGE = 64;
+
+const peerId = z.string().min(1).max(128);
+const height = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const hash = z.string().regex(HASH_PATTERN);
+const forgerKey = z.string().max(MAX_PUBLIC_KEY_CHARS).regex(PUBLIC_KEY_PATTERN);
+
+const messageSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    v: z.literal(PROTOCOL_VERSION),
+    type: z.literal('STATUS'),
+    height,
+    head: hash,
+    /** The public key this node forges with, if it holds one: lets others see who is online. */
+    forgerKey: forgerKey.nullable(),
+  }),
+  z.strictObject({ v: z.literal(PROTOCOL_VERSION), type: z.literal('DISCOVERY'), peers: z.array(peerId).max(MAX_DISCOVERY_PEERS) }),
+  z.strictObject({ v: z.literal(PROTOCOL_VERSION), type: z.literal('TRANSACTION'), transaction: z.unknown() }),
+  z.strictObject({ v: z.literal(PROTOCOL_VERSION), type: z.literal('BLOCK'), block: z.unknown() }),
+  z.strictObject({
+    v: z.literal(PROTOCOL_VERSION),
+    type: z.literal('BLOCKCHAINREQUEST'),
+    from: height,
+    count: z.number().int().min(1).max(MAX_BLOCKS_PER_MESSAGE),
+  }),
+  z.strictObject({
+    v: z.literal(PROTOCOL_VERSION),
+    type: z.literal('BLOCKCHAIN'),
+    from: height,
+    blocks: z.array(z.unknown()).max(MAX_BLOCKS_PER_MESSAGE),
+    height,
+    head: hash,
+  }),
+  z.strictObject({ v: z.literal(PROTOCOL_VERSION), type: z.literal('PING'), nonce: z.number().int().nonnegative() }),
+  z.strictObject({ v: z.literal(PROTOCOL_VERSION), type: z.literal('PONG'), nonce: z.number().int().nonnegative() }),
+]);
+
+/** A decoded message. */
+export type WireMessage = z.infer<typeof messageSchema>;
+
+/** Why a peer's message was refused; every one costs the peer score. */
+export type DecodeError = { readonly code: 'OVERSIZED' | 'NOT_JSON' | 'MALFORMED'; readonly message: string };
+
+/** Decodes one message from a peer. Never throws. */
+export function decodeMessage(data: unknown): Result<WireMessage, DecodeError> {
+  if (typeof data !== 'string') return err({ code: 'MALFORMED', message: 'a message must be text' });
+  if (data.length > MAX_MESSAGE_CHARS) {
+    return err({ code: 'OVERSIZED', message: `message of ${data.length} characters exceeds ${MAX_MESSAGE_CHARS}` });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    return err({ code: 'NOT_JSON', message: 'message is not JSON' });
+  }
+  const parsed = messageSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return err({ code: 'MALFORMED', message: `bad message: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim() });
+  }
+  return ok(parsed.data);
+}
+
+/** Distributes `Omit` over a union. */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** Encodes a message for the wire, adding the protocol version. */
+export function encodeMessage(message: DistributiveOmit<WireMessage, 'v'>): string {
+  return JSON.stringify({ v: PROTOCOL_VERSION, ...message });
+}

@@ -1,0 +1,81 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeMessage, encodeMessage, MAX_MESSAGE_CHARS } from '../../src/node/protocol';
+import { TransactionPool, VerifiedSignatureCache } from '../../src/node/pool';
+import type { Transaction } from '../../src/core';
+
+const HEAD = 'a'.repeat(64);
+
+describe('wire protocol decoder', () => {
+  it('round trips every message kind', () => {
+    const messages: Parameters<typeof encodeMessage>[0][] = [
+      { type: 'STATUS', height: 3, head: HEAD, forgerKey: null },
+      { type: 'DISCOVERY', peers: ['a', 'b'] },
+      { type: 'TRANSACTION', transaction: { any: 'thing' } },
+      { type: 'BLOCK', block: { blockCount: 1 } },
+      { type: 'BLOCKCHAINREQUEST', from: 1, count: 32 },
+      { type: 'BLOCKCHAIN', from: 1, blocks: [], height: 0, head: HEAD },
+      { type: 'PING', nonce: 7 },
+      { type: 'PONG', nonce: 7 },
+    ];
+    for (const message of messages) {
+      const decoded = decodeMessage(encodeMessage(message));
+      expect(decoded.ok && decoded.value).toEqual({ v: 1, ...message });
+    }
+  });
+
+  it.each([
+    ['not text', 42, 'MALFORMED'],
+    ['not JSON', '{"type": "STATUS"', 'NOT_JSON'],
+    ['oversized', `"${'x'.repeat(MAX_MESSAGE_CHARS)}"`, 'OVERSIZED'],
+    ['another version', JSON.stringify({ v: 2, type: 'PING', nonce: 1 }), 'MALFORMED'],
+    ['an unknown kind', JSON.stringify({ v: 1, type: 'py/object', nonce: 1 }), 'MALFORMED'],
+    ['an extra field', JSON.stringify({ v: 1, type: 'PING', nonce: 1, extra: true }), 'MALFORMED'],
+    ['too many peers', JSON.stringify({ v: 1, type: 'DISCOVERY', peers: Array.from({ length: 65 }, (_, i) => `p${i}`) }), 'MALFORMED'],
+    ['a huge range request', JSON.stringify({ v: 1, type: 'BLOCKCHAINREQUEST', from: 1, count: 100000 }), 'MALFORMED'],
+    ['a negative height', JSON.stringify({ v: 1, type: 'STATUS', height: -1, head: HEAD, forgerKey: null }), 'MALFORMED'],
+    ['a bad head', JSON.stringify({ v: 1, type: 'STATUS', height: 1, head: 'zz', forgerKey: null }), 'MALFORMED'],
+  ])('refuses %s', (_what, data, code) => {
+    const decoded = decodeMessage(data);
+    expect(decoded.ok ? 'ok' : decoded.error.code).toBe(code);
+  });
+
+  it('never throws on arbitrary text or JSON', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify({ v: 1, ...Object(v) }))), (data) => {
+        decodeMessage(data);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('transaction pool', () => {
+  const tx = (id: string): Transaction => ({
+    senderPublicKey: 's',
+    receiverPublicKey: 'r',
+    amount: 1,
+    type: 'TRANSFER',
+    id,
+    timestamp: 1.5,
+    signature: 'ab',
+  });
+  it('keeps arrival order, refuses duplicates, caps its size and expires old entries', () => {
+    const pool = new TransactionPool(2, 1000);
+    expect(pool.add(tx('a'), 0)).toBe('added');
+    expect(pool.add(tx('a'), 1)).toBe('duplicate');
+    expect(pool.add(tx('b'), 500)).toBe('added');
+    expect(pool.add(tx('c'), 500)).toBe('full');
+    expect(pool.list().map((e) => e.transaction.id)).toEqual(['a', 'b']);
+    expect(pool.expire(1200).map((t) => t.id)).toEqual(['a']);
+    expect(pool.remove(['b', 'zz'])).toBe(1);
+    expect(pool.size).toBe(0);
+  });
+  it('verified-signature cache is bounded, oldest out first', () => {
+    const cache = new VerifiedSignatureCache(2);
+    cache.add('x');
+    cache.add('y');
+    cache.add('z');
+    expect([cache.has('x'), cache.has('y'), cache.has('z')]).toEqual([false, true, true]);
+  });
+});

@@ -1,0 +1,151 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Transaction, TransactionDraft } from '../../src/core';
+import { createWebCryptoProvider, type CryptoProvider, type KeyPair } from '../../src/crypto';
+import { MemoryNetwork, SeededRandom, VirtualClock } from '../../src/net/memory';
+import { type NodeLimits, type NodeLogEvent, TabchainNode } from '../../src/node/node';
+import { signTransaction } from '../../src/node/wallet';
+
+/**
+ * The seeded multi-node simulator (after yjs's tests/testHelper.js): nodes over one in-memory
+ * network, one virtual clock, one seeded random stream. Every delivered event is followed by
+ * waiting until every node has finished its async work, so a seed replays the same run.
+ */
+
+/** The shared crypto provider: one key cache for every simulated node. */
+export const crypto: CryptoProvider = createWebCryptoProvider();
+
+const KEYS = join(import.meta.dirname, '..', '..', 'public', 'keys');
+
+/** Imports one of the devnet's key pairs (public test keys). */
+export function devnetKey(name: 'genesis' | 'staker' | 'exchange'): Promise<KeyPair> {
+  return crypto.importPrivateKeyPem(readFileSync(join(KEYS, `${name}PrivateKey.pem`), 'utf8'));
+}
+
+/** The devnet genesis configuration. */
+export function devnetGenesis(): { genesisPublicKey: string } {
+  return { genesisPublicKey: readFileSync(join(KEYS, 'genesisPublicKey.pem'), 'utf8') };
+}
+
+/** What to simulate. */
+export interface SimulationOptions {
+  readonly seed: number;
+  readonly nodeIds: readonly string[];
+  /** Wallets by node id. */
+  readonly wallets?: Readonly<Record<string, KeyPair>>;
+  readonly latency?: { min: number; max: number };
+  readonly dropRate?: number;
+  readonly reorder?: boolean;
+  readonly limits?: Partial<NodeLimits>;
+  /** How many peers a node dials (its `maxPeers`); it accepts up to twice as many. */
+  readonly maxPeersPerNode?: number;
+  /** Collects every node's diagnostics. */
+  readonly log?: (node: string, event: NodeLogEvent) => void;
+}
+
+/** A running simulation. */
+export class Simulation {
+  readonly random: SeededRandom;
+  readonly clock = new VirtualClock();
+  readonly network: MemoryNetwork;
+  readonly nodes = new Map<string, TabchainNode>();
+  private idCounter = 0;
+
+  constructor(private readonly options: SimulationOptions) {
+    this.random = new SeededRandom(options.seed);
+    this.network = new MemoryNetwork({
+      random: this.random.fork(),
+      clock: this.clock,
+      latency: options.latency ?? { min: 5, max: 50 },
+      dropRate: options.dropRate ?? 0,
+      reorder: options.reorder ?? false,
+      // Inbound room beyond what each node dials, so a late node always finds a peer to accept it.
+      maxPeersPerNode: 2 * (options.maxPeersPerNode ?? 8),
+    });
+    for (const id of options.nodeIds) this.addNode(id);
+  }
+
+  /** Creates (but does not start) a node on the network. */
+  addNode(id: string, wallet?: KeyPair, overrides: { crypto?: CryptoProvider } = {}): TabchainNode {
+    const stream = this.random.fork();
+    const node = new TabchainNode({
+      genesis: devnetGenesis(),
+      transport: this.network.createTransport(id),
+      crypto: overrides.crypto ?? crypto,
+      clock: this.clock,
+      random: () => stream.next(),
+      wallet: wallet ?? this.options.wallets?.[id] ?? null,
+      limits: { maxPeers: this.options.maxPeersPerNode ?? 8, ...this.options.limits },
+      log: (event) => this.options.log?.(id, event),
+    });
+    this.nodes.set(id, node);
+    return node;
+  }
+
+  /** The node with this id. */
+  node(id: string): TabchainNode {
+    const node = this.nodes.get(id);
+    if (!node) throw new Error(`no node ${id}`);
+    return node;
+  }
+
+  /** Starts every node not yet started. */
+  async start(ids: readonly string[] = [...this.nodes.keys()]): Promise<void> {
+    for (const id of ids) await this.node(id).start();
+  }
+
+  /** Waits until no node has queued work (twice in a row, since work begets work). */
+  readonly settle = async (): Promise<void> => {
+    for (let quiet = 0; quiet < 2; ) {
+      const busy = [...this.nodes.values()].some(
+        (node) => (node as unknown as { pending: number }).pending > 0,
+      );
+      await Promise.all([...this.nodes.values()].map((node) => node.whenIdle()));
+      quiet = busy ? 0 : quiet + 1;
+    }
+  };
+
+  /** Runs the network until `until` holds or `maxMs` of virtual time pass. Returns whether `until` held. */
+  async runUntil(until: () => boolean, maxMs = 120_000): Promise<boolean> {
+    const deadline = this.clock.now() + maxMs;
+    const result = await this.network.run({
+      until: () => until() || this.clock.now() >= deadline,
+      settle: this.settle,
+      maxSteps: 5_000_000,
+    });
+    return result.stopped === 'until' && until();
+  }
+
+  /** Runs `ms` of virtual time. */
+  async runFor(ms: number): Promise<void> {
+    await this.network.run({ duration: ms, settle: this.settle });
+  }
+
+  /** Signs a transaction with the simulation's deterministic ids and clock. */
+  async sign(keyPair: KeyPair, draft: Omit<TransactionDraft, 'senderPublicKey'>): Promise<Transaction> {
+    const counter = this.idCounter++;
+    return signTransaction(crypto, keyPair, draft, this.clock.now(), (length) => {
+      const bytes = new Uint8Array(length);
+      for (let i = 0; i < length; i++) bytes[i] = Math.floor(this.random.next() * 256);
+      bytes[0] = counter & 0xff; // distinct even if the stream repeats
+      return bytes;
+    });
+  }
+
+  /** Every node's head hash, by id. */
+  heads(): Record<string, string> {
+    return Object.fromEntries([...this.nodes].map(([id, node]) => [id, node.getSnapshot().headHash]));
+  }
+
+  /** True when every running node has the same head and an empty pool. */
+  converged(ids: readonly string[] = [...this.nodes.keys()]): boolean {
+    const snapshots = ids.map((id) => this.node(id).getSnapshot());
+    const first = snapshots[0];
+    return !!first && snapshots.every((s) => s.headHash === first.headHash && s.pool.length === 0);
+  }
+
+  /** Stops every node. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((node) => node.stop()));
+  }
+}
