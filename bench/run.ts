@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lotteryFigure, validateFigure } from './core';
+import { syncFigure, throughputFigure } from './node';
 import type { Figure } from './harness';
 
 const json = process.argv.includes('--json');
@@ -22,6 +23,8 @@ const figures: Figure[] = [];
 const steps: [string, () => Promise<Figure>][] = [
   ['lottery-3000', () => lotteryFigure(stakerKey)],
   ['validate-1000tx', () => validateFigure()],
+  ['throughput-10-nodes', () => throughputFigure()],
+  ['sync-1000x10', () => syncFigure()],
 ];
 // `npm run bench -- NAME…` measures only the figures whose names contain one of the words.
 const filters = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));

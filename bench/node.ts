@@ -1,0 +1,191 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  applyBlock,
+  type Block,
+  blockSigningBytes,
+  createBlock,
+  createTransaction,
+  genesisState,
+  nextForgerOf,
+  transactionSigningBytes,
+  withBlockSignature,
+  withTransactionSignature,
+} from '../src/core';
+import { createWebCryptoProvider, type KeyPair, parsePublicKeyPem, signatureHexToBytes } from '../src/crypto';
+import { MemoryNetwork, SeededRandom, VirtualClock } from '../src/net/memory';
+import { TabchainNode } from '../src/node/node';
+import { signTransaction } from '../src/node/wallet';
+import type { Figure } from './harness';
+import { round } from './harness';
+
+const KEYS = join(import.meta.dirname, '..', 'public', 'keys');
+const crypto = createWebCryptoProvider();
+const devnetKey = (name: string) => crypto.importPrivateKeyPem(readFileSync(join(KEYS, `${name}PrivateKey.pem`), 'utf8'));
+const genesisConfig = () => ({ genesisPublicKey: readFileSync(join(KEYS, 'genesisPublicKey.pem'), 'utf8') });
+
+/** A simulated network of `ids` on one virtual clock; returns its nodes and a settle-aware runner. */
+function network(ids: string[], wallets: Record<string, KeyPair>, seed: number) {
+  const clock = new VirtualClock();
+  const random = new SeededRandom(seed);
+  const net = new MemoryNetwork({ random: random.fork(), clock, latency: { min: 5, max: 50 }, maxPeersPerNode: 8 });
+  const nodes = ids.map((id) => {
+    const stream = random.fork();
+    return new TabchainNode({
+      genesis: genesisConfig(),
+      transport: net.createTransport(id),
+      crypto,
+      clock,
+      random: () => stream.next(),
+      wallet: wallets[id] ?? null,
+      limits: { maxPeers: 4 },
+    });
+  });
+  const settle = async () => {
+    await Promise.all(nodes.map((n) => n.whenIdle()));
+    await Promise.all(nodes.map((n) => n.whenIdle()));
+  };
+  const runUntil = (until: () => boolean) => net.run({ until, settle, maxSteps: 10_000_000 });
+  return { nodes, runUntil, clock };
+}
+
+/**
+ * Transactions per second through a 10-node in-memory network: 500 signed transfers submitted
+ * to random nodes at once, timed (real time) until every node holds them all in blocks. Network
+ * latency is virtual, so this is the nodes' own processing throughput.
+ */
+export async function throughputFigure(): Promise<Figure> {
+  const genesis = await devnetKey('genesis');
+  const exchange = await devnetKey('exchange');
+  const receiver = await crypto.generateKeyPair();
+  const ids = Array.from({ length: 10 }, (_, i) => `n${i}`);
+  const { nodes, runUntil, clock } = network(ids, { n0: genesis }, 5);
+  for (const node of nodes) await node.start();
+  await runUntil(() => nodes.every((n) => n.getSnapshot().peers.length >= 2));
+  const count = 500;
+  const random = new SeededRandom(9);
+  const txs = [];
+  for (let i = 0; i < count; i++) {
+    txs.push(await signTransaction(crypto, exchange, { receiverPublicKey: receiver.publicKeyPem, amount: 1, type: 'EXCHANGE' }, clock.now()));
+  }
+  const start = performance.now();
+  await Promise.all(txs.map((tx) => random.pick(nodes).submitTransaction(tx)));
+  await runUntil(() => nodes.every((n) => n.getSnapshot().state.balances.get(receiver.publicKeyPem) === count));
+  const seconds = (performance.now() - start) / 1000;
+  const blocks = nodes[0]?.getSnapshot().height ?? 0;
+  await Promise.all(nodes.map((n) => n.stop()));
+  return {
+    name: 'throughput-10-nodes',
+    value: round(count / seconds, 0),
+    unit: 'tx/s',
+    ratio: null,
+    note: `${count} transfers into ${blocks} blocks on all 10 nodes in ${round(seconds, 2)} s`,
+  };
+}
+
+/** A chain of `blocks` blocks of `perBlock` signed transfers, forged by the devnet genesis key. */
+export async function buildChain(blockCount: number, perBlock: number): Promise<Block[]> {
+  const forger = await devnetKey('genesis');
+  const exchange = await devnetKey('exchange');
+  const senders: KeyPair[] = [];
+  for (let i = 0; i < 10; i++) senders.push(await crypto.generateKeyPair());
+  let state = genesisState(genesisConfig());
+  let id = 0;
+  const nextId = () => (id++).toString(16).padStart(32, '0');
+  const chain: Block[] = [];
+  for (let b = 1; b <= blockCount; b++) {
+    const txs = [];
+    for (let t = 0; t < perBlock; t++) {
+      const funding = b === 1;
+      const sender = funding ? exchange : (senders[t % senders.length] as KeyPair);
+      const receiver = senders[(t + 1) % senders.length] as KeyPair;
+      const tx = createTransaction(
+        {
+          senderPublicKey: sender.publicKeyPem,
+          receiverPublicKey: receiver.publicKeyPem,
+          amount: funding ? 1_000_000 : 1,
+          type: funding ? 'EXCHANGE' : 'TRANSFER',
+        },
+        nextId(),
+        1795670518.25 + b + t / 100,
+      );
+      txs.push(withTransactionSignature(tx, await crypto.sign(sender, transactionSigningBytes(tx))));
+    }
+    const unsigned = createBlock(txs, state.headHash, nextForgerOf(state), b, 1795670518.5 + b);
+    const block = withBlockSignature(unsigned, await crypto.sign(forger, blockSigningBytes(unsigned)));
+    const applied = applyBlock(state, block);
+    if (!applied.ok) throw new Error(applied.error.message);
+    state = applied.value;
+    chain.push(block);
+  }
+  return chain;
+}
+
+/**
+ * `sync-1000x10`: a fresh node syncs 1,000 blocks of 10 transfers from a peer over the
+ * in-memory transport (ranged requests, JSON on the wire, full validation). Ratio = sync time /
+ * the bare cost of verifying those 11,000 signatures with pre-imported keys (goal ≤ 1.5).
+ */
+export async function syncFigure(): Promise<Figure> {
+  const chain = await buildChain(1000, 10);
+
+  // The bare cost, in windows as the validator runs them, so both keep the same work in flight.
+  const subtle = globalThis.crypto.subtle;
+  const algorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  const keys = new Map<string, CryptoKey>();
+  const jobs: { key: string; data: Uint8Array; signature: Uint8Array }[] = [];
+  for (const block of chain) {
+    jobs.push({ key: block.forger, data: blockSigningBytes(block), signature: signatureHexToBytes(block.signature) as Uint8Array });
+    for (const tx of block.transactions) {
+      jobs.push({ key: tx.senderPublicKey, data: transactionSigningBytes(tx), signature: signatureHexToBytes(tx.signature) as Uint8Array });
+    }
+  }
+  for (const { key } of jobs) {
+    if (!keys.has(key)) keys.set(key, await subtle.importKey('spki', parsePublicKeyPem(key).der as BufferSource, algorithm, false, ['verify']));
+  }
+  const bare = async () => {
+    for (let i = 0; i < jobs.length; i += 4096) {
+      const window = jobs.slice(i, i + 4096);
+      const results = await Promise.all(
+        window.map((j) => subtle.verify(algorithm, keys.get(j.key) as CryptoKey, j.signature as BufferSource, j.data as BufferSource)),
+      );
+      if (!results.every(Boolean)) throw new Error('bare verification failed');
+    }
+  };
+
+  const syncOnce = async () => {
+    const { nodes, runUntil } = network(['source', 'fresh'], {}, 8);
+    const [source, fresh] = nodes as [TabchainNode, TabchainNode];
+    await source.start();
+    const imported = await source.importChain([{ blockCount: 0, lastHash: 'genesisHash', signature: '', forger: 'genesis', timestamp: 0, transactions: [] }, ...chain]);
+    if (!imported.adopted) throw new Error(`setup: ${imported.error?.message}`);
+    const start = performance.now();
+    await fresh.start();
+    await runUntil(() => fresh.getSnapshot().height === chain.length);
+    const ms = performance.now() - start;
+    await source.stop();
+    await fresh.stop();
+    return ms;
+  };
+
+  await bare();
+  const bareTimes: number[] = [];
+  const syncTimes: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    let t = performance.now();
+    await bare();
+    bareTimes.push(performance.now() - t);
+    syncTimes.push(await syncOnce());
+    t = performance.now();
+  }
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  const syncMs = median(syncTimes);
+  const bareMs = median(bareTimes);
+  return {
+    name: 'sync-1000x10',
+    value: round(syncMs, 0),
+    unit: 'ms',
+    ratio: round(syncMs / bareMs, 3),
+    note: `sync time / bare verify of 11,000 signatures (${round(bareMs, 0)} ms); goal ≤ 1.5`,
+  };
+}
