@@ -5,6 +5,7 @@
  */
 import forge from 'node-forge';
 import {
+  isByteArray,
   KeyNotExtractableError,
   parsePrivateKeyPem,
   parsePublicKeyPem,
@@ -138,7 +139,7 @@ export function createForgeProvider(options: { publicKeyCacheSize?: number } = {
 
     async verify(publicKeyPem: string, message: Uint8Array, signatureHex: string): Promise<boolean> {
       try {
-        if (typeof publicKeyPem !== 'string' || !(message instanceof Uint8Array)) return false;
+        if (typeof publicKeyPem !== 'string' || !isByteArray(message)) return false;
         const signature = signatureHexToBytes(signatureHex);
         if (signature === null) return false;
         const parsed = publicKey(publicKeyPem);

@@ -16,6 +16,7 @@ export {
   canonicalPrivateKeyPem,
   canonicalPublicKeyPem,
   hexToBytes,
+  isByteArray,
   KeyFormatError,
   KeyNotExtractableError,
   MAX_PEM_LENGTH,

@@ -331,3 +331,11 @@ export function signatureHexToBytes(hex: unknown): Uint8Array | null {
     return null;
   }
 }
+
+/**
+ * True for a byte array from any realm: a page's iframes, jsdom and workers each have their own
+ * `Uint8Array`, so `instanceof` would refuse bytes that are perfectly good.
+ */
+export function isByteArray(value: unknown): value is Uint8Array {
+  return ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Uint8Array]';
+}

@@ -5,6 +5,7 @@
 
 import {
   bytesToHex,
+  isByteArray,
   KeyFormatError,
   KeyNotExtractableError,
   parsePrivateKeyPem,
@@ -168,8 +169,7 @@ export function createWebCryptoProvider(
 
     verify(publicKeyPem: string, message: Uint8Array, signatureHex: string): Promise<boolean> {
       try {
-        if (typeof publicKeyPem !== 'string' || !(message instanceof Uint8Array))
-          return Promise.resolve(false);
+        if (typeof publicKeyPem !== 'string' || !isByteArray(message)) return Promise.resolve(false);
         const signature = signatureHexToBytes(signatureHex);
         if (signature === null) return Promise.resolve(false);
         const known = settled.get(publicKeyPem);

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, encodeMessage, MAX_MESSAGE_CHARS } from '../../src/node/protocol';
-import { TransactionPool, VerifiedSignatureCache } from '../../src/node/pool';
 import type { Transaction } from '../../src/core';
+import { TransactionPool, VerifiedSignatureCache } from '../../src/node/pool';
+import { decodeMessage, encodeMessage, MAX_MESSAGE_CHARS } from '../../src/node/protocol';
 
 const HEAD = 'a'.repeat(64);
 
@@ -31,10 +31,26 @@ describe('wire protocol decoder', () => {
     ['another version', JSON.stringify({ v: 2, type: 'PING', nonce: 1 }), 'MALFORMED'],
     ['an unknown kind', JSON.stringify({ v: 1, type: 'py/object', nonce: 1 }), 'MALFORMED'],
     ['an extra field', JSON.stringify({ v: 1, type: 'PING', nonce: 1, extra: true }), 'MALFORMED'],
-    ['too many peers', JSON.stringify({ v: 1, type: 'DISCOVERY', peers: Array.from({ length: 65 }, (_, i) => `p${i}`) }), 'MALFORMED'],
-    ['a huge range request', JSON.stringify({ v: 1, type: 'BLOCKCHAINREQUEST', from: 1, count: 100000 }), 'MALFORMED'],
-    ['a negative height', JSON.stringify({ v: 1, type: 'STATUS', height: -1, head: HEAD, forgerKey: null }), 'MALFORMED'],
-    ['a bad head', JSON.stringify({ v: 1, type: 'STATUS', height: 1, head: 'zz', forgerKey: null }), 'MALFORMED'],
+    [
+      'too many peers',
+      JSON.stringify({ v: 1, type: 'DISCOVERY', peers: Array.from({ length: 65 }, (_, i) => `p${i}`) }),
+      'MALFORMED',
+    ],
+    [
+      'a huge range request',
+      JSON.stringify({ v: 1, type: 'BLOCKCHAINREQUEST', from: 1, count: 100000 }),
+      'MALFORMED',
+    ],
+    [
+      'a negative height',
+      JSON.stringify({ v: 1, type: 'STATUS', height: -1, head: HEAD, forgerKey: null }),
+      'MALFORMED',
+    ],
+    [
+      'a bad head',
+      JSON.stringify({ v: 1, type: 'STATUS', height: 1, head: 'zz', forgerKey: null }),
+      'MALFORMED',
+    ],
   ])('refuses %s', (_what, data, code) => {
     const decoded = decodeMessage(data);
     expect(decoded.ok ? 'ok' : decoded.error.code).toBe(code);
@@ -42,9 +58,16 @@ describe('wire protocol decoder', () => {
 
   it('never throws on arbitrary text or JSON', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify({ v: 1, ...Object(v) }))), (data) => {
-        decodeMessage(data);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.json(),
+          fc.jsonValue().map((v) => JSON.stringify({ v: 1, ...Object(v) })),
+        ),
+        (data) => {
+          decodeMessage(data);
+        },
+      ),
       { numRuns: 500 },
     );
   });

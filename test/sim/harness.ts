@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Transaction, TransactionDraft } from '../../src/core';
-import { createWebCryptoProvider, type CryptoProvider, type KeyPair } from '../../src/crypto';
+import { type CryptoProvider, createWebCryptoProvider, type KeyPair } from '../../src/crypto';
 import { MemoryNetwork, SeededRandom, VirtualClock } from '../../src/net/memory';
 import { type NodeLimits, type NodeLogEvent, TabchainNode } from '../../src/node/node';
 import { signTransaction } from '../../src/node/wallet';
+import type { Store } from '../../src/storage/store';
 
 /**
  * The seeded multi-node simulator (after yjs's tests/testHelper.js): nodes over one in-memory
@@ -66,12 +67,17 @@ export class Simulation {
   }
 
   /** Creates (but does not start) a node on the network. */
-  addNode(id: string, wallet?: KeyPair, overrides: { crypto?: CryptoProvider } = {}): TabchainNode {
+  addNode(
+    id: string,
+    wallet?: KeyPair,
+    overrides: { crypto?: CryptoProvider; store?: Store } = {},
+  ): TabchainNode {
     const stream = this.random.fork();
     const node = new TabchainNode({
       genesis: devnetGenesis(),
       transport: this.network.createTransport(id),
       crypto: overrides.crypto ?? crypto,
+      ...(overrides.store ? { store: overrides.store } : {}),
       clock: this.clock,
       random: () => stream.next(),
       wallet: wallet ?? this.options.wallets?.[id] ?? null,

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stateToJSON, type Transaction } from '../../src/core';
 import type { KeyPair } from '../../src/crypto';
-import { readVector, type ChainVector } from '../helpers/vectors';
+import { type ChainVector, readVector } from '../helpers/vectors';
 import { crypto, devnetKey, Simulation } from './harness';
 
 /**
