@@ -5,11 +5,12 @@ import { defineConfig } from 'vite';
 // tests (test/e2e/browser.ts), which build and preview this app programmatically.
 export default defineConfig({
   plugins: [react()],
-  // resolve: {
-  //   // simple-peer's package entry needs Node's `global`/`process` under Vite; its prebuilt
-  //   // browser bundle does not. Enable once src/net adds simple-peer (see ../shared/chromium.md).
-  //   alias: { 'simple-peer': 'simple-peer/simplepeer.min.js' },
-  // },
+  resolve: {
+    // simple-peer's package entry needs Node's `global`/`process` under Vite ("global is not
+    // defined"); its prebuilt browser bundle does not (see ../shared/chromium.md). Exact match
+    // only, so that no other import is rewritten.
+    alias: [{ find: /^simple-peer$/, replacement: 'simple-peer/simplepeer.min.js' }],
+  },
   server: {
     // Loopback only by default: a devnet on a laptop should not be reachable from the LAN.
     host: '127.0.0.1',

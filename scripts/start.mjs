@@ -1,13 +1,18 @@
 #!/usr/bin/env node
-// `npm start`: the local devnet in one process. Today that is Vite's dev server for the app; the
-// signaling server joins as another service in `startServices()`, sharing the same lifecycle.
+// `npm start`: the local devnet in one process and on one port. The signaling server
+// (signaling/server.ts, loaded through tsx) owns the HTTP server: it answers the signaling
+// WebSocket at `/` and PeerJS at `/peerjs`, and hands every other request to Vite's dev server in
+// middleware mode, whose HMR WebSocket rides on the same HTTP server.
 // Prints exactly one line once everything listens: `tabchain devnet: http://localhost:PORT/`.
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
 import { createServer } from 'vite';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const DEFAULT_PORT = 5173;
+/** Ports tried after the default one when it is taken (an explicit PORT is never moved). */
+const PORT_ATTEMPTS = 10;
 
 /**
  * @typedef {object} Service
@@ -23,35 +28,77 @@ function portFromEnv(value) {
   return port;
 }
 
-/** Vite's dev server for the app, on `host`; resolves once it listens. */
-async function startWeb({ host, port, strictPort }) {
-  const server = await createServer({
+/** Reads TABCHAIN_ORIGINS: extra browser origins allowed to open WebSockets, comma-separated. */
+function originsFromEnv(value) {
+  return (value ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+}
+
+/**
+ * The signaling server, listening on `port` (or, unless `strictPort`, the next free one).
+ * `middleware` answers every request the server does not (the app).
+ */
+async function startSignaling({ host, port, strictPort, origins, middleware }) {
+  const { createSignalingServer } = await tsImport('../signaling/server.ts', import.meta.url);
+  for (let attempt = 0; ; attempt++) {
+    const signaling = createSignalingServer({
+      host,
+      port: port === 0 ? 0 : port + attempt,
+      origins,
+      middleware,
+      log: (line) => console.error(line),
+    });
+    try {
+      const address = await signaling.start();
+      return { signaling, port: address.port };
+    } catch (error) {
+      await signaling.stop();
+      const taken = error instanceof Error && 'code' in error && error.code === 'EADDRINUSE';
+      if (!taken || strictPort || port === 0 || attempt + 1 >= PORT_ATTEMPTS) throw error;
+    }
+  }
+}
+
+/** Vite's dev server in middleware mode, its HMR socket on `httpServer`. */
+async function startVite(httpServer) {
+  return createServer({
     root,
     configFile: fileURLToPath(new URL('../vite.config.ts', import.meta.url)),
     // Keep our single line the only start-up output; warnings and errors still show.
     logLevel: 'warn',
     clearScreen: false,
-    server: { host, port, strictPort },
+    appType: 'spa',
+    server: { middlewareMode: true, ws: { server: httpServer } },
   });
-  await server.listen();
-  const address = server.httpServer?.address();
-  if (!address || typeof address === 'string') throw new Error('Vite did not report a TCP address');
-  return {
-    port: address.port,
-    service: { name: 'vite', close: () => server.close() },
-    httpServer: server.httpServer,
-  };
 }
 
 /** Starts every service of the devnet; returns them (closed in reverse order) and the app's port. */
-async function startServices({ host, port, strictPort }) {
+async function startServices({ host, port, strictPort, origins }) {
   /** @type {Service[]} */
   const services = [];
   try {
-    const web = await startWeb({ host, port, strictPort });
-    services.push(web.service);
-    // Signaling goes here, e.g. `services.push(await startSignaling({ host, server: web.httpServer }))`.
-    return { services, port: web.port };
+    /** @type {import('vite').ViteDevServer | undefined} */
+    let vite;
+    // Bound late: Vite needs the HTTP server (for HMR) before it exists, and requests may only
+    // arrive once both are up.
+    const middleware = (req, res, next) => {
+      if (vite) vite.middlewares(req, res, next);
+      else next();
+    };
+    const { signaling, port: actualPort } = await startSignaling({
+      host,
+      port,
+      strictPort,
+      origins,
+      middleware,
+    });
+    services.push({ name: 'signaling', close: () => signaling.stop() });
+    vite = await startVite(signaling.httpServer);
+    const started = vite;
+    services.push({ name: 'vite', close: () => started.close() });
+    return { services, port: actualPort };
   } catch (error) {
     await closeAll(services);
     throw error;
@@ -76,6 +123,7 @@ async function main() {
     host,
     port: envPort ?? DEFAULT_PORT,
     strictPort: envPort !== undefined,
+    origins: originsFromEnv(process.env.TABCHAIN_ORIGINS),
   });
 
   console.log(`tabchain devnet: http://localhost:${port}/`);

@@ -1,0 +1,112 @@
+/**
+ * The signaling protocol between a tab and the signaling server (signaling/server.ts): JSON text
+ * frames over one WebSocket. Both ends decode every frame they receive with the schemas below,
+ * so the server and the browser client share one definition of the wire format and its caps.
+ *
+ * Client to server:
+ *   {type:'join', room, token?}   once, first; `token` resumes the id of an earlier session
+ *   {type:'signal', to, data}     relayed to `to` if it is in the same room; `data` is opaque
+ * Server to client:
+ *   {type:'welcome', id, token, room, peers}   the joiner's id and the room's other live peers
+ *   {type:'peer-joined', id} / {type:'peer-left', id}
+ *   {type:'signal', from, data}
+ *   {type:'error', code, message}
+ */
+import { z } from 'zod';
+
+/** Cap on one frame in either direction (UTF-8 bytes on the server, characters in the browser). */
+export const MAX_SIGNALING_MESSAGE_BYTES = 64 * 1024;
+/** Peers one room holds; also caps the `peers` list of a welcome. */
+export const MAX_ROOM_PEERS = 256;
+/** A room name: the network's name, 1-64 characters of [A-Za-z0-9._-]. */
+export const ROOM_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+/** A peer id: 16 lower-case hex digits (64 bits), derived by the server from the session token. */
+export const PEER_ID_PATTERN = /^[0-9a-f]{16}$/;
+/** A session token: 32 random bytes in hex; whoever holds it may resume its id. */
+export const TOKEN_PATTERN = /^[0-9a-f]{64}$/;
+
+/** Error codes the server sends. */
+export const SIGNALING_ERROR_CODES = [
+  'bad-json',
+  'bad-message',
+  'binary',
+  'too-large',
+  'not-joined',
+  'already-joined',
+  'unknown-peer',
+  'rate-limited',
+  'too-many-errors',
+  'room-full',
+  'server-full',
+] as const;
+
+/** One of `SIGNALING_ERROR_CODES`. */
+export type SignalingErrorCode = (typeof SIGNALING_ERROR_CODES)[number];
+
+const room = z.string().regex(ROOM_PATTERN, 'room: 1-64 characters of A-Z a-z 0-9 . _ -');
+const peerId = z.string().regex(PEER_ID_PATTERN, 'peer id: 16 lower-case hex digits');
+const token = z.string().regex(TOKEN_PATTERN, 'token: 64 lower-case hex digits');
+// Opaque to the server: any JSON object (offers, answers, candidates). The frame cap bounds it.
+const data = z.looseObject({});
+
+const clientMessageSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('join'), room, token: token.optional() }),
+  z.strictObject({ type: z.literal('signal'), to: peerId, data }),
+]);
+
+const serverMessageSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('welcome'),
+    id: peerId,
+    token,
+    room,
+    peers: z.array(peerId).max(MAX_ROOM_PEERS),
+  }),
+  z.strictObject({ type: z.literal('peer-joined'), id: peerId }),
+  z.strictObject({ type: z.literal('peer-left'), id: peerId }),
+  z.strictObject({ type: z.literal('signal'), from: peerId, data }),
+  z.strictObject({
+    type: z.literal('error'),
+    code: z.enum(SIGNALING_ERROR_CODES),
+    message: z.string().max(500),
+  }),
+]);
+
+/** A frame a client sends. */
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+/** A frame the server sends. */
+export type ServerMessage = z.infer<typeof serverMessageSchema>;
+
+/** The outcome of decoding one frame: the message, or why it was refused. */
+export type Decoded<T> =
+  | { readonly ok: true; readonly message: T }
+  | { readonly ok: false; readonly code: 'too-large' | 'bad-json' | 'bad-message'; readonly reason: string };
+
+function decodeWith<T>(schema: z.ZodType<T>, text: string, maxChars: number): Decoded<T> {
+  // Checked before parsing so that a huge frame costs nothing; the server's `ws` maxPayload
+  // enforces the same cap in bytes before a frame is even buffered.
+  if (text.length > maxChars) return { ok: false, code: 'too-large', reason: `over ${maxChars} characters` };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, code: 'bad-json', reason: 'not JSON' };
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path.map(String).join('.') ?? '';
+    return { ok: false, code: 'bad-message', reason: `${path === '' ? '' : `${path}: `}${issue?.message}` };
+  }
+  return { ok: true, message: parsed.data };
+}
+
+/** Decodes an untrusted frame from a client (server side). */
+export function decodeClientMessage(text: string): Decoded<ClientMessage> {
+  return decodeWith(clientMessageSchema, text, MAX_SIGNALING_MESSAGE_BYTES);
+}
+
+/** Decodes an untrusted frame from the server (client side). */
+export function decodeServerMessage(text: string): Decoded<ServerMessage> {
+  return decodeWith(serverMessageSchema, text, MAX_SIGNALING_MESSAGE_BYTES + 1024);
+}
