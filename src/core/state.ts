@@ -1,4 +1,4 @@
-import { Map as ImmutableMap, OrderedMap, Set as ImmutableSet } from 'immutable';
+import { Map as ImmutableMap, Set as ImmutableSet, OrderedMap } from 'immutable';
 import { blockHash, GENESIS_BLOCK } from './block';
 import { type ChainError, txError } from './errors';
 import { runLottery, type StakeEntry } from './lottery';

@@ -4,24 +4,25 @@ import { canonicalJson } from './canonical-json';
 import { decodeBlock } from './decode';
 import { type ChainError, txError } from './errors';
 import { sha256Hex } from './hash';
+import { err, ok, type Result } from './result';
 import { type AppliedBlock, applyBlockRules, type ChainState, genesisState } from './state';
 import { signedTransactionJson, transactionPayloadJson } from './transaction';
 import type { Block, GenesisConfig, SignatureVerifier, Transaction } from './types';
-import { err, ok, type Result } from './result';
 
 /**
  * Remembers transactions whose signatures were already checked (in the pool), so a block that
- * carries them does not pay for the RSA verification again. Keys are the full signed JSON, so a
- * changed field is a different key.
+ * carries them does not pay for the RSA verification again. An entry is the transaction's id
+ * and its full signed JSON: looking up by the short id is cheap, and the JSON must then match
+ * exactly, so a transaction with any field changed is not taken for verified.
  */
 export interface VerifiedSignatures {
-  /** True when this exact signed transaction was verified before. */
-  has(signedTransactionJson: string): boolean;
+  /** True when exactly this signed transaction (id and canonical JSON) was verified before. */
+  has(id: string, signedTransactionJson: string): boolean;
   /** Records a verified signed transaction. */
-  add(signedTransactionJson: string): void;
+  add(id: string, signedTransactionJson: string): void;
 }
 
-/** The key under which a signed transaction is remembered as verified: its canonical JSON. */
+/** A transaction's canonical signed JSON, as `VerifiedSignatures` compares it. */
 export function verifiedKey(tx: Transaction): string {
   return signedTransactionJson(transactionPayloadJson(tx), tx.signature);
 }
@@ -74,7 +75,7 @@ function startBlockChecks(
       const tx = txs[i] as Transaction;
       const length = (payloads[i - batchStart] as string).length;
       const key = signed[i] as string;
-      if (cache?.has(key)) {
+      if (cache?.has(tx.id, key)) {
         checks[i] = true;
       } else {
         const check = verifier.verify(
@@ -82,7 +83,7 @@ function startBlockChecks(
           bytes.subarray(offset, offset + length),
           tx.signature,
         );
-        checks[i] = cache ? check.then((valid) => rememberIfValid(cache, key, valid)) : check;
+        checks[i] = cache ? check.then((valid) => rememberIfValid(cache, tx.id, key, valid)) : check;
       }
       offset += length;
     }
@@ -121,8 +122,8 @@ function startBlockChecks(
   return { signatures, hash };
 }
 
-function rememberIfValid(cache: VerifiedSignatures, key: string, valid: boolean): boolean {
-  if (valid) cache.add(key);
+function rememberIfValid(cache: VerifiedSignatures, id: string, key: string, valid: boolean): boolean {
+  if (valid) cache.add(id, key);
   return valid;
 }
 
@@ -276,7 +277,15 @@ export async function validateChain(
   const start = genesisState(config);
   const genesisError = checkGenesis(blocks[0]);
   if (genesisError) {
-    return { valid: false, height: 0, state: start, validBlocks: [], validStates: [], firstInvalid: 0, error: genesisError };
+    return {
+      valid: false,
+      height: 0,
+      state: start,
+      validBlocks: [],
+      validStates: [],
+      firstInvalid: 0,
+      error: genesisError,
+    };
   }
   const rest = await extendChain(start, blocks.slice(1), verifier, options);
   return {

@@ -323,14 +323,28 @@ export function publicKeyPemFromPrivateKeyPem(pem: string): string {
  */
 export function signatureHexToBytes(hex: unknown): Uint8Array | null {
   if (typeof hex !== 'string' || hex.length === 0 || hex.length % 2 !== 0) return null;
-  // hexToBytes rejects any non-hex character itself; a separate regex pass cost as much again
-  // on every signature of a 1,000-transaction block.
-  try {
-    return hexToBytes(hex);
-  } catch {
-    return null;
+  // One table lookup per digit: a block of 1,000 transfers decodes 1,001 signatures, and the
+  // general-purpose decoder cost a visible share of validating it.
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0, j = 0; i < bytes.length; i++, j += 2) {
+    const high = HEX_VALUE[hex.charCodeAt(j)] ?? -1;
+    const low = HEX_VALUE[hex.charCodeAt(j + 1)] ?? -1;
+    if (high < 0 || low < 0) return null;
+    bytes[i] = (high << 4) | low;
   }
+  return bytes;
 }
+
+/** Digit values by character code (both cases, as Python's `bytes.fromhex`); -1 elsewhere. */
+const HEX_VALUE: Int8Array = (() => {
+  const table = new Int8Array(128).fill(-1);
+  for (let d = 0; d < 10; d++) table[48 + d] = d;
+  for (let d = 0; d < 6; d++) {
+    table[65 + d] = 10 + d;
+    table[97 + d] = 10 + d;
+  }
+  return table;
+})();
 
 /**
  * True for a byte array from any realm: a page's iframes, jsdom and workers each have their own

@@ -68,7 +68,8 @@ export class ChainView {
   /** The transaction with this id and its block height, if on chain. */
   findTransaction(id: string): { transaction: Transaction; height: number } | undefined {
     const height = this.txHeight.get(id);
-    const transaction = height === undefined ? undefined : this.blockList[height]?.transactions.find((t) => t.id === id);
+    const transaction =
+      height === undefined ? undefined : this.blockList[height]?.transactions.find((t) => t.id === id);
     return transaction && height !== undefined ? { transaction, height } : undefined;
   }
 

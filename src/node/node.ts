@@ -1,19 +1,37 @@
-import { Map as ImmutableMap, OrderedMap, Set as ImmutableSet } from 'immutable';
+import { Map as ImmutableMap, Set as ImmutableSet, OrderedMap } from 'immutable';
 import { blockSigningBytes, createBlock, withBlockSignature } from '../core/block';
 import { decodeBlock, decodeTransaction } from '../core/decode';
 import type { ChainError } from '../core/errors';
-import { applyTransactions, type ChainState, checkTransactionRules, nextForgerOf, stakeEntries } from '../core/state';
+import { runLottery } from '../core/lottery';
+import {
+  applyTransactions,
+  type ChainState,
+  checkTransactionRules,
+  nextForgerOf,
+  stakeEntries,
+} from '../core/state';
 import { transactionTimestamp } from '../core/transaction';
 import type { Block, ChainJSON, GenesisConfig, Transaction } from '../core/types';
-import { extendChain, validateBlock, validateChain, verifiedKey, verifyTransactionSignature } from '../core/validate';
-import { runLottery } from '../core/lottery';
+import {
+  extendChain,
+  validateBlock,
+  validateChain,
+  verifiedKey,
+  verifyTransactionSignature,
+} from '../core/validate';
 import type { CryptoProvider, KeyPair } from '../crypto/types';
 import type { PeerId, Transport, TransportStatus } from '../net/transport';
 import type { HeadRecord, PoolEntry, Store } from '../storage/store';
 import { ChainView } from './chain';
 import { type Clock, systemClock } from './clock';
 import { TransactionPool, VerifiedSignatureCache } from './pool';
-import { decodeMessage, encodeMessage, MAX_BLOCKS_PER_MESSAGE, MAX_DISCOVERY_PEERS, type WireMessage } from './protocol';
+import {
+  decodeMessage,
+  encodeMessage,
+  MAX_BLOCKS_PER_MESSAGE,
+  MAX_DISCOVERY_PEERS,
+  type WireMessage,
+} from './protocol';
 
 /**
  * A full node: the reference's `Node`, `SocketCommunication` and `PeerDiscoveryHandler` in one
@@ -179,8 +197,10 @@ interface PeerRecord {
 
 interface SyncRun {
   readonly peer: PeerId;
-  /** Next height to ask for. */
+  /** Next height to validate (the next reply must start here). */
   from: number;
+  /** Highest `from` asked for so far (one request runs ahead while a chunk is validated). */
+  requested: number;
   /** How far back to step when the reply does not link to our chain. */
   stepBack: number;
   linked: boolean;
@@ -209,6 +229,8 @@ export class TabchainNode {
   private readonly banned = new Set<PeerId>();
   private readonly knownPeers = new Set<PeerId>();
   private readonly seenBlocks = new Set<string>();
+  /** `peer:from` of BLOCKCHAINREQUESTs sent and not yet answered. */
+  private readonly expectedReplies = new Set<string>();
   private readonly equivocations: Equivocation[] = [];
   private readonly notices: string[] = [];
   private wallet: KeyPair | null;
@@ -292,7 +314,14 @@ export class TabchainNode {
     const pendingSince = poolEntries.length === 0 ? null : Math.min(...poolEntries.map((e) => e.receivedAt));
     const isMe = this.wallet?.publicKeyPem === nextForger;
     const peers = [...this.peers.entries()].map(
-      ([id, p]): PeerView => ({ id, score: p.score, height: p.height, head: p.head, forgerKey: p.forgerKey, rttMs: p.rttMs }),
+      ([id, p]): PeerView => ({
+        id,
+        score: p.score,
+        height: p.height,
+        head: p.head,
+        forgerKey: p.forgerKey,
+        rttMs: p.rttMs,
+      }),
     );
     const now = this.clock.now();
     this.snapshot = Object.freeze({
@@ -307,7 +336,8 @@ export class TabchainNode {
         forger: nextForger,
         isMe,
         online: isMe || peers.some((p) => p.forgerKey === nextForger),
-        stalled: pendingSince !== null && now - Math.max(pendingSince, this.headSince) > this.limits.stallAfterMs,
+        stalled:
+          pendingSince !== null && now - Math.max(pendingSince, this.headSince) > this.limits.stallAfterMs,
         pendingSince,
       },
       pool: poolEntries,
@@ -321,7 +351,9 @@ export class TabchainNode {
           }
         : null,
       equivocations: [...this.equivocations],
-      wallet: this.wallet ? { publicKeyPem: this.wallet.publicKeyPem, extractable: this.wallet.extractable } : null,
+      wallet: this.wallet
+        ? { publicKeyPem: this.wallet.publicKeyPem, extractable: this.wallet.extractable }
+        : null,
       transport: this.transport.status(),
       notices: [...this.notices],
     });
@@ -380,13 +412,18 @@ export class TabchainNode {
   /** Validates a local transaction, pools it and gossips it. */
   submitTransaction(transaction: Transaction): Promise<SubmitResult> {
     return this.enqueue(async () => {
-      if (!this.running) return { ok: false, error: { code: 'NOT_RUNNING', message: 'the node is not running' } };
+      if (!this.running)
+        return { ok: false, error: { code: 'NOT_RUNNING', message: 'the node is not running' } };
       // A local sender gets told at once when the head cannot cover it (the pool would hold it).
       if (transaction.type !== 'EXCHANGE') {
         const balance = this.chain.headState.balances.get(transaction.senderPublicKey, 0);
         const pendingSpend = this.pool
           .list()
-          .filter((e) => e.transaction.senderPublicKey === transaction.senderPublicKey && e.transaction.type !== 'EXCHANGE')
+          .filter(
+            (e) =>
+              e.transaction.senderPublicKey === transaction.senderPublicKey &&
+              e.transaction.type !== 'EXCHANGE',
+          )
           .reduce((sum, e) => sum + e.transaction.amount, 0);
         if (balance - pendingSpend < transaction.amount) {
           return {
@@ -446,7 +483,10 @@ export class TabchainNode {
       () => this.afterTask(),
       (error: unknown) => {
         // A bug must not wedge the node: log it and keep serving.
-        this.log({ kind: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+        this.log({
+          kind: 'error',
+          message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        });
         return this.afterTask();
       },
     );
@@ -491,7 +531,14 @@ export class TabchainNode {
       return;
     }
     this.knownPeers.add(peer);
-    this.peers.set(peer, { score: 0, height: 0, head: null, forgerKey: null, rttMs: null, pingSentAt: new Map() });
+    this.peers.set(peer, {
+      score: 0,
+      height: 0,
+      head: null,
+      forgerKey: null,
+      rttMs: null,
+      pingSentAt: new Map(),
+    });
     this.sendTo(peer, this.statusMessage());
     this.sendTo(peer, this.discoveryMessage());
     this.changed();
@@ -499,6 +546,7 @@ export class TabchainNode {
 
   private async onPeerDisconnected(peer: PeerId): Promise<void> {
     this.peers.delete(peer);
+    for (const key of this.expectedReplies) if (key.startsWith(`${peer}:`)) this.expectedReplies.delete(key);
     if (this.sync?.peer === peer) this.endSync('the peer left');
     this.changed();
   }
@@ -659,7 +707,7 @@ export class TabchainNode {
       return { ok: false, error: ruleError };
     }
     const key = verifiedKey(tx);
-    if (!this.verified.has(key)) {
+    if (!this.verified.has(tx.id, key)) {
       if (!(await verifyTransactionSignature(tx, this.crypto))) {
         const error: ChainError = {
           code: 'BAD_TX_SIGNATURE',
@@ -670,11 +718,13 @@ export class TabchainNode {
         if (from) this.penalize(from, PENALTY.invalid, error.message);
         return { ok: false, error };
       }
-      this.verified.add(key);
+      this.verified.add(tx.id, key);
     }
     const added = this.pool.add(tx, this.clock.now());
-    if (added === 'full') return { ok: false, error: { code: 'POOL_FULL', message: 'the transaction pool is full' } };
-    if (added === 'duplicate') return { ok: false, error: { code: 'DUPLICATE_TX', message: 'already pooled' } };
+    if (added === 'full')
+      return { ok: false, error: { code: 'POOL_FULL', message: 'the transaction pool is full' } };
+    if (added === 'duplicate')
+      return { ok: false, error: { code: 'DUPLICATE_TX', message: 'already pooled' } };
     this.poolDirty = true;
     this.broadcast(encodeMessage({ type: 'TRANSACTION', transaction: tx }), from ?? undefined);
     this.changed();
@@ -699,7 +749,11 @@ export class TabchainNode {
       if (!result.ok) {
         // The block builds on our head, so every rule is judged on the same state the forger
         // had: an honest peer never relays such a block.
-        return this.penalize(peer, PENALTY.invalid, `invalid block ${block.blockCount}: ${result.error.message}`);
+        return this.penalize(
+          peer,
+          PENALTY.invalid,
+          `invalid block ${block.blockCount}: ${result.error.message}`,
+        );
       }
       await this.appendValidated([block], [result.value]);
       this.broadcast(encodeMessage({ type: 'BLOCK', block }), peer);
@@ -725,7 +779,8 @@ export class TabchainNode {
   /** A second, different block by the same forger at a height we already hold. */
   private async checkEquivocation(block: Block): Promise<void> {
     const ours = this.chain.blockAt(block.blockCount);
-    if (!ours || ours.forger !== block.forger || ours.signature === block.signature || block.blockCount === 0) return;
+    if (!ours || ours.forger !== block.forger || ours.signature === block.signature || block.blockCount === 0)
+      return;
     if (this.equivocations.some((e) => e.height === block.blockCount && e.forger === block.forger)) return;
     const signed = await this.crypto.verify(block.forger, blockSigningBytes(block), block.signature);
     if (!signed) return; // not evidence: anyone can make an unsigned copy
@@ -768,7 +823,10 @@ export class TabchainNode {
         state.height + 1,
         transactionTimestamp(this.clock.now()),
       );
-      const block = withBlockSignature(unsigned, await this.crypto.sign(this.wallet, blockSigningBytes(unsigned)));
+      const block = withBlockSignature(
+        unsigned,
+        await this.crypto.sign(this.wallet, blockSigningBytes(unsigned)),
+      );
       // Our own block still goes through full validation: cheap (its transactions are cached
       // as verified) and it guards against a pool bug forging an invalid block.
       const result = await validateBlock(state, block, this.crypto, this.verified);
@@ -778,7 +836,10 @@ export class TabchainNode {
       }
       this.rememberSeen(`${block.blockCount}:${block.signature}`);
       await this.appendValidated([block], [result.value]);
-      this.log({ kind: 'forge', message: `forged block ${block.blockCount} with ${chosen.length} transactions` });
+      this.log({
+        kind: 'forge',
+        message: `forged block ${block.blockCount} with ${chosen.length} transactions`,
+      });
       this.broadcast(encodeMessage({ type: 'BLOCK', block }));
     }
   }
@@ -806,7 +867,11 @@ export class TabchainNode {
    * Switches to a longer valid chain that forks after `forkHeight`: the orphaned blocks'
    * transactions that the new chain does not hold go back to the pool.
    */
-  private async adopt(forkHeight: number, blocks: readonly Block[], states: readonly ChainState[]): Promise<void> {
+  private async adopt(
+    forkHeight: number,
+    blocks: readonly Block[],
+    states: readonly ChainState[],
+  ): Promise<void> {
     const orphaned = this.chain.truncate(forkHeight);
     for (const [i, block] of blocks.entries()) {
       const state = states[i] as ChainState;
@@ -836,7 +901,11 @@ export class TabchainNode {
     }
     this.poolDirty = true;
     this.headSince = this.clock.now();
-    const stored = blocks.map((block, i) => ({ height: block.blockCount, hash: (states[i] as ChainState).headHash, block }));
+    const stored = blocks.map((block, i) => ({
+      height: block.blockCount,
+      hash: (states[i] as ChainState).headHash,
+      block,
+    }));
     await this.persist(() =>
       orphaned.length > 0
         ? this.store?.replaceBlocks(forkHeight + 1, stored, headRecord(head))
@@ -852,13 +921,15 @@ export class TabchainNode {
   private maybeSync(): void {
     if (this.sync || !this.running) return;
     let best: [PeerId, PeerRecord] | null = null;
-    for (const entry of this.peers) if (entry[1].height > (best?.[1].height ?? this.chain.height)) best = entry;
+    for (const entry of this.peers)
+      if (entry[1].height > (best?.[1].height ?? this.chain.height)) best = entry;
     if (!best) return;
     const [peer, record] = best;
     const from = this.chain.height + 1;
     this.sync = {
       peer,
       from,
+      requested: 0,
       stepBack: this.limits.syncChunk,
       linked: false,
       forkHeight: this.chain.height,
@@ -869,23 +940,33 @@ export class TabchainNode {
       cancelTimer: () => {},
     };
     this.log({ kind: 'sync', peer, message: `syncing from ${from} towards ${record.height}` });
-    this.requestChunk();
+    this.requestChunk(from);
     this.changed();
   }
 
-  private requestChunk(): void {
+  /** Asks the sync peer for the blocks from `from` on, and arms the reply timeout. */
+  private requestChunk(from: number): void {
     const sync = this.sync;
     if (!sync) return;
-    sync.cancelTimer();
+    sync.requested = Math.max(sync.requested, from);
+    this.expectedReplies.add(`${sync.peer}:${from}`);
     this.sendTo(
       sync.peer,
-      encodeMessage({ type: 'BLOCKCHAINREQUEST', from: sync.from, count: Math.min(this.limits.syncChunk, MAX_BLOCKS_PER_MESSAGE) }),
+      encodeMessage({
+        type: 'BLOCKCHAINREQUEST',
+        from,
+        count: Math.min(this.limits.syncChunk, MAX_BLOCKS_PER_MESSAGE),
+      }),
     );
-    const run = sync;
+    this.armSyncTimer(sync);
+  }
+
+  private armSyncTimer(sync: SyncRun): void {
+    sync.cancelTimer();
     sync.cancelTimer = this.clock.setTimeout(() => {
       void this.enqueue(async () => {
-        if (this.sync !== run) return;
-        this.penalize(run.peer, PENALTY.timeout, 'sync request timed out');
+        if (this.sync !== sync) return;
+        this.penalize(sync.peer, PENALTY.timeout, 'sync request timed out');
         this.endSync('timeout');
       });
     }, this.limits.syncTimeoutMs);
@@ -903,19 +984,31 @@ export class TabchainNode {
     const blocks = this.chain.range(from, from + Math.min(count, MAX_BLOCKS_PER_MESSAGE) - 1);
     this.sendTo(
       peer,
-      encodeMessage({ type: 'BLOCKCHAIN', from, blocks, height: this.chain.height, head: this.chain.headHash }),
+      encodeMessage({
+        type: 'BLOCKCHAIN',
+        from,
+        blocks,
+        height: this.chain.height,
+        head: this.chain.headHash,
+      }),
     );
   }
 
-  private async onBlockchain(peer: PeerId, message: Extract<WireMessage, { type: 'BLOCKCHAIN' }>): Promise<void> {
+  private async onBlockchain(
+    peer: PeerId,
+    message: Extract<WireMessage, { type: 'BLOCKCHAIN' }>,
+  ): Promise<void> {
     const sync = this.sync;
     const record = this.peers.get(peer);
     if (record) {
       record.height = message.height;
       record.head = message.head;
     }
+    // A reply we asked for but no longer need (the sync ended or moved on) is not the peer's fault.
+    const expected = this.expectedReplies.delete(`${peer}:${message.from}`);
     if (!sync || sync.peer !== peer || message.from !== sync.from) {
-      return this.penalize(peer, PENALTY.unsolicited, 'unsolicited BLOCKCHAIN');
+      if (!expected) this.penalize(peer, PENALTY.unsolicited, 'unsolicited BLOCKCHAIN');
+      return;
     }
     sync.cancelTimer();
     sync.target = message.height;
@@ -939,10 +1032,13 @@ export class TabchainNode {
         // The peer's chain forks below `from`: step back, further each time, to find where.
         sync.from = Math.max(1, sync.from - sync.stepBack);
         sync.stepBack *= 2;
-        this.requestChunk();
+        this.requestChunk(sync.from);
         return;
       }
     }
+    // Linked: ask for the next chunk now, so the peer serves it while this one is validated.
+    const next = sync.from + message.blocks.length;
+    if (next <= sync.target && sync.requested < next) this.requestChunk(next);
 
     const base = sync.candidateStates[sync.candidateStates.length - 1] ?? this.chain.stateAt(sync.forkHeight);
     const result = await extendChain(base, message.blocks, this.crypto, { cache: this.verified });
@@ -951,13 +1047,18 @@ export class TabchainNode {
     sync.candidateStates.push(...result.validStates);
     this.changed();
     if (result.error) {
-      this.penalize(peer, PENALTY.invalid, `invalid chain at block ${sync.from + (result.firstInvalid ?? 0)}: ${result.error.message}`);
+      this.penalize(
+        peer,
+        PENALTY.invalid,
+        `invalid chain at block ${sync.from + (result.firstInvalid ?? 0)}: ${result.error.message}`,
+      );
       // The valid prefix still counts: the longest valid chain wins.
       return this.finishSync();
     }
-    sync.from += message.blocks.length;
+    sync.from = next;
     if (sync.from > sync.target) return this.finishSync();
-    this.requestChunk();
+    if (sync.requested < sync.from) this.requestChunk(sync.from);
+    else this.armSyncTimer(sync);
   }
 
   private async finishSync(): Promise<void> {
@@ -968,7 +1069,10 @@ export class TabchainNode {
     // Blocks we already hold (gossip may have brought them while the sync ran) are not a fork.
     let forkHeight = sync.forkHeight;
     let skip = 0;
-    while (skip < sync.candidate.length && this.chain.hashAt(forkHeight + 1) === sync.candidateStates[skip]?.headHash) {
+    while (
+      skip < sync.candidate.length &&
+      this.chain.hashAt(forkHeight + 1) === sync.candidateStates[skip]?.headHash
+    ) {
       forkHeight++;
       skip++;
     }
@@ -994,14 +1098,17 @@ export class TabchainNode {
         ? {
             height: stored.head.height,
             headHash: stored.head.hash,
-            balances: ImmutableMap(stored.head.balances.map(([key, value]): [string, number] => [key, value])),
+            balances: ImmutableMap(
+              stored.head.balances.map(([key, value]): [string, number] => [key, value]),
+            ),
             stakes: OrderedMap(stored.head.stakes.map(([key, value]): [string, number] => [key, value])),
             txIds: ImmutableSet(),
           }
         : null;
       this.chain.restore(stored.blocks, head);
       for (const entry of stored.pool) {
-        if (!this.chain.headState.txIds.has(entry.transaction.id)) this.pool.add(entry.transaction, entry.receivedAt);
+        if (!this.chain.headState.txIds.has(entry.transaction.id))
+          this.pool.add(entry.transaction, entry.receivedAt);
       }
       if (stored.wallet && !this.wallet) this.wallet = { ...stored.wallet };
     } catch (error) {
@@ -1021,7 +1128,9 @@ export class TabchainNode {
 
   private storageFailed(error: unknown): void {
     const reason = error instanceof Error ? error.message : String(error);
-    this.notices.push(`Storage failed (${reason}): this tab keeps running from memory and will not survive a reload.`);
+    this.notices.push(
+      `Storage failed (${reason}): this tab keeps running from memory and will not survive a reload.`,
+    );
     this.log({ kind: 'store', message: reason });
     this.store = null;
     this.changed();

@@ -1,5 +1,5 @@
-import type { VerifiedSignatures } from '../core/validate';
 import type { Transaction } from '../core/types';
+import type { VerifiedSignatures } from '../core/validate';
 import type { PoolEntry } from '../storage/store';
 
 /**
@@ -64,23 +64,24 @@ export class TransactionPool {
  * entered the pool is not checked again when a block carries it. Oldest entries go first.
  */
 export class VerifiedSignatureCache implements VerifiedSignatures {
-  private readonly keys = new Set<string>();
+  /** Transaction id → its verified signed JSON; Map order is age. */
+  private readonly entries = new Map<string, string>();
 
   /** Remembers at most `maxSize` transactions. */
   constructor(private readonly maxSize: number) {}
 
   /** True when this exact signed transaction verified before. */
-  has(key: string): boolean {
-    return this.keys.has(key);
+  has(id: string, signedJson: string): boolean {
+    return this.entries.get(id) === signedJson;
   }
 
   /** Records a verified signed transaction, evicting the oldest when full. */
-  add(key: string): void {
-    if (this.keys.has(key)) return;
-    if (this.keys.size >= this.maxSize) {
-      const oldest = this.keys.values().next();
-      if (!oldest.done) this.keys.delete(oldest.value);
+  add(id: string, signedJson: string): void {
+    if (this.entries.has(id)) this.entries.delete(id);
+    else if (this.entries.size >= this.maxSize) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
     }
-    this.keys.add(key);
+    this.entries.set(id, signedJson);
   }
 }

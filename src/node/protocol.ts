@@ -36,8 +36,16 @@ const messageSchema = z.discriminatedUnion('type', [
     /** The public key this node forges with, if it holds one: lets others see who is online. */
     forgerKey: forgerKey.nullable(),
   }),
-  z.strictObject({ v: z.literal(PROTOCOL_VERSION), type: z.literal('DISCOVERY'), peers: z.array(peerId).max(MAX_DISCOVERY_PEERS) }),
-  z.strictObject({ v: z.literal(PROTOCOL_VERSION), type: z.literal('TRANSACTION'), transaction: z.unknown() }),
+  z.strictObject({
+    v: z.literal(PROTOCOL_VERSION),
+    type: z.literal('DISCOVERY'),
+    peers: z.array(peerId).max(MAX_DISCOVERY_PEERS),
+  }),
+  z.strictObject({
+    v: z.literal(PROTOCOL_VERSION),
+    type: z.literal('TRANSACTION'),
+    transaction: z.unknown(),
+  }),
   z.strictObject({ v: z.literal(PROTOCOL_VERSION), type: z.literal('BLOCK'), block: z.unknown() }),
   z.strictObject({
     v: z.literal(PROTOCOL_VERSION),
@@ -53,8 +61,16 @@ const messageSchema = z.discriminatedUnion('type', [
     height,
     head: hash,
   }),
-  z.strictObject({ v: z.literal(PROTOCOL_VERSION), type: z.literal('PING'), nonce: z.number().int().nonnegative() }),
-  z.strictObject({ v: z.literal(PROTOCOL_VERSION), type: z.literal('PONG'), nonce: z.number().int().nonnegative() }),
+  z.strictObject({
+    v: z.literal(PROTOCOL_VERSION),
+    type: z.literal('PING'),
+    nonce: z.number().int().nonnegative(),
+  }),
+  z.strictObject({
+    v: z.literal(PROTOCOL_VERSION),
+    type: z.literal('PONG'),
+    nonce: z.number().int().nonnegative(),
+  }),
 ]);
 
 /** A decoded message. */
@@ -67,7 +83,10 @@ export type DecodeError = { readonly code: 'OVERSIZED' | 'NOT_JSON' | 'MALFORMED
 export function decodeMessage(data: unknown): Result<WireMessage, DecodeError> {
   if (typeof data !== 'string') return err({ code: 'MALFORMED', message: 'a message must be text' });
   if (data.length > MAX_MESSAGE_CHARS) {
-    return err({ code: 'OVERSIZED', message: `message of ${data.length} characters exceeds ${MAX_MESSAGE_CHARS}` });
+    return err({
+      code: 'OVERSIZED',
+      message: `message of ${data.length} characters exceeds ${MAX_MESSAGE_CHARS}`,
+    });
   }
   let json: unknown;
   try {
@@ -78,7 +97,10 @@ export function decodeMessage(data: unknown): Result<WireMessage, DecodeError> {
   const parsed = messageSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return err({ code: 'MALFORMED', message: `bad message: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim() });
+    return err({
+      code: 'MALFORMED',
+      message: `bad message: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim(),
+    });
   }
   return ok(parsed.data);
 }

@@ -13,7 +13,8 @@ import type { CryptoProvider, KeyPair } from '../crypto/types';
 export type RandomBytes = (length: number) => Uint8Array;
 
 /** Random bytes from the platform's CSPRNG. */
-export const platformRandomBytes: RandomBytes = (length) => globalThis.crypto.getRandomValues(new Uint8Array(length));
+export const platformRandomBytes: RandomBytes = (length) =>
+  globalThis.crypto.getRandomValues(new Uint8Array(length));
 
 /**
  * Builds and signs a transaction from `keyPair`: 32-hex-digit id, timestamp in seconds (never

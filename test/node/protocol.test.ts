@@ -94,11 +94,17 @@ describe('transaction pool', () => {
     expect(pool.remove(['b', 'zz'])).toBe(1);
     expect(pool.size).toBe(0);
   });
-  it('verified-signature cache is bounded, oldest out first', () => {
+  it('verified-signature cache is bounded, oldest out first, and matches the whole transaction', () => {
     const cache = new VerifiedSignatureCache(2);
-    cache.add('x');
-    cache.add('y');
-    cache.add('z');
-    expect([cache.has('x'), cache.has('y'), cache.has('z')]).toEqual([false, true, true]);
+    cache.add('x', '{x}');
+    cache.add('y', '{y}');
+    cache.add('z', '{z}');
+    expect([cache.has('x', '{x}'), cache.has('y', '{y}'), cache.has('z', '{z}')]).toEqual([
+      false,
+      true,
+      true,
+    ]);
+    // Same id, any other content: not verified.
+    expect(cache.has('y', '{y, amount changed}')).toBe(false);
   });
 });
