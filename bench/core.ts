@@ -1,6 +1,7 @@
 import {
   applyBlock,
   type Block,
+  blockSigningBytes,
   createBlock,
   createTransaction,
   decodeBlock,
@@ -12,7 +13,6 @@ import {
   validateBlock,
   withBlockSignature,
   withTransactionSignature,
-  blockSigningBytes,
 } from '../src/core';
 import { createWebCryptoProvider, type KeyPair, parsePublicKeyPem, signatureHexToBytes } from '../src/crypto';
 import { type Figure, medianMs, round, sideBySide } from './harness';

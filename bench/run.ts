@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lotteryFigure, validateFigure } from './core';
-import { syncFigure, throughputFigure } from './node';
 import type { Figure } from './harness';
+import { syncFigure, throughputFigure } from './node';
 
 const json = process.argv.includes('--json');
 const log = (line: string) => {

@@ -4,7 +4,7 @@
  * `tabchain.transport` setting in localStorage).
  */
 import { z } from 'zod';
-import { type PeerJsTransportOptions, PeerJsTransport } from './peerjs';
+import { PeerJsTransport, type PeerJsTransportOptions } from './peerjs';
 import { SimplePeerTransport } from './simple-peer';
 import type { Transport } from './transport';
 

@@ -14,8 +14,8 @@ import { type Clock, systemClock } from '../node/clock';
 import {
   dataChannelSink,
   FramedSender,
-  type ResolvedOptions,
   Reassembler,
+  type ResolvedOptions,
   randomHex,
   resolveOptions,
   type WebRtcTransportOptions,
