@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { lotteryFigure, validateFigure } from './core';
 import type { Figure } from './harness';
 import { syncFigure, throughputFigure } from './node';
+import { storageFigures } from './storage';
+import { tabsConnectedFigure } from './tabs';
 
 const json = process.argv.includes('--json');
 const log = (line: string) => {
@@ -20,18 +22,21 @@ const stakerKey = readFileSync(
 );
 
 const figures: Figure[] = [];
-const steps: [string, () => Promise<Figure>][] = [
+const steps: [string, () => Promise<Figure | Figure[]>][] = [
   ['lottery-3000', () => lotteryFigure(stakerKey)],
   ['validate-1000tx', () => validateFigure()],
   ['throughput-10-nodes', () => throughputFigure()],
   ['sync-1000x10', () => syncFigure()],
+  ['idb-bytes-per-block', () => storageFigures()],
+  ['tabs-connected-8-simple-peer', () => tabsConnectedFigure('simple-peer')],
+  ['tabs-connected-8-peerjs', () => tabsConnectedFigure('peerjs')],
 ];
 // `npm run bench -- NAME…` measures only the figures whose names contain one of the words.
 const filters = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 for (const [name, step] of steps) {
   if (filters.length > 0 && !filters.some((word) => name.includes(word))) continue;
   log(`measuring ${name}…`);
-  figures.push(await step());
+  figures.push(...[await step()].flat());
 }
 
 if (json) {
