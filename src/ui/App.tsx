@@ -1,172 +1,232 @@
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
-import { useEffect, useState } from 'react';
-import { blockHash, GENESIS_BLOCK } from '../core/block';
+import type { ReactNode } from 'react';
+import { AccountLabel, HashText } from './components/bits';
+import { ExplorerPage, WaitingBanner } from './explorer/ExplorerPage';
+import { AccountPage, BlockPage, NotFound, TxPage } from './explorer/pages';
+import { SearchBox } from './explorer/SearchBox';
+import { GenesisCard } from './network/about';
+import { NetworkPage } from './network/NetworkPage';
+import { hrefFor, type Route, useRoute } from './router';
+import { type AppServices, ServicesProvider, useServices, useSnapshot } from './services';
+import { type Theme, useTheme } from './theme';
+import { MyTransactions } from './wallet/MyTransactions';
+import { ExchangeForm, StakeForm, TransferForm } from './wallet/TransactionForms';
+import { WalletPanel } from './wallet/WalletPanel';
 
-/** What `public/devnet.json` holds (written by `npm run devnet-keys`); the shell reads only these fields. */
-interface DevnetConfig {
-  readonly network: string;
-  readonly warning?: string;
-  readonly genesisPublicKey: string;
-}
-
-type DevnetState =
-  | { readonly status: 'loading' }
+/** What the composition root hands the app: still starting, failed to start, or a running node. */
+export type BootState =
+  | { readonly status: 'loading'; readonly message?: string }
   | { readonly status: 'error'; readonly message: string; readonly missing: boolean }
-  | { readonly status: 'ready'; readonly config: DevnetConfig };
+  | { readonly status: 'ready'; readonly services: AppServices };
 
-const DEVNET_URL = `${import.meta.env.BASE_URL}devnet.json`;
+const PAGES: readonly { readonly page: 'wallet' | 'explorer' | 'network'; readonly label: string }[] = [
+  { page: 'wallet', label: 'Wallet' },
+  { page: 'explorer', label: 'Explorer' },
+  { page: 'network', label: 'Network' },
+];
 
-/** The file is absent (not merely broken): the page explains how to create it. */
-class MissingDevnetError extends Error {}
-
-/** The genesis block is fixed for every network; its hash is block 1's `lastHash`. */
-const GENESIS_HASH = blockHash(GENESIS_BLOCK);
-
-/** A short, stable name for a key: the first 16 hex digits of SHA-256 of its PEM text. */
-function keyFingerprint(pem: string): string {
-  return bytesToHex(sha256(utf8ToBytes(pem))).slice(0, 16);
+/** Which top-level tab a route belongs to. */
+function sectionOf(route: Route): 'wallet' | 'explorer' | 'network' | null {
+  if (route.page === 'wallet' || route.page === 'network') return route.page;
+  if (route.page === 'not-found') return null;
+  return 'explorer';
 }
 
-function parseDevnet(value: unknown): DevnetConfig {
-  if (typeof value !== 'object' || value === null) throw new Error('devnet.json is not a JSON object.');
-  const { network, warning, genesisPublicKey } = value as Record<string, unknown>;
-  if (typeof network !== 'string' || network === '') throw new Error('devnet.json has no "network" name.');
-  if (typeof genesisPublicKey !== 'string' || !genesisPublicKey.includes('BEGIN PUBLIC KEY')) {
-    throw new Error('devnet.json has no "genesisPublicKey" PEM.');
-  }
-  return { network, genesisPublicKey, ...(typeof warning === 'string' ? { warning } : {}) };
-}
-
-async function loadDevnet(signal: AbortSignal): Promise<DevnetConfig> {
-  const response = await fetch(DEVNET_URL, { signal, cache: 'no-store' });
-  // Vite answers an unknown path with index.html (SPA fallback), so a missing file is a 200 of HTML.
-  const isJson = (response.headers.get('content-type') ?? '').includes('json');
-  if (!response.ok || !isJson) {
-    throw new MissingDevnetError(`No network configuration at ${DEVNET_URL}.`);
-  }
-  let body: unknown;
-  try {
-    body = await response.json();
-  } catch {
-    throw new Error(`${DEVNET_URL} is not valid JSON.`);
-  }
-  return parseDevnet(body);
-}
-
-function useDevnet(): DevnetState {
-  const [state, setState] = useState<DevnetState>({ status: 'loading' });
-  useEffect(() => {
-    const controller = new AbortController();
-    loadDevnet(controller.signal).then(
-      (config) => setState({ status: 'ready', config }),
-      (error: unknown) => {
-        if (controller.signal.aborted) return;
-        const message = error instanceof Error ? error.message : String(error);
-        setState({ status: 'error', message, missing: error instanceof MissingDevnetError });
-      },
-    );
-    return () => controller.abort();
-  }, []);
-  return state;
-}
-
-function NetworkPanel({ state }: { readonly state: DevnetState }) {
-  if (state.status === 'loading') {
-    return (
-      <section className="card" aria-busy="true" data-testid="devnet-loading">
-        <h2>Network</h2>
-        <p className="muted">Loading the network configuration…</p>
-      </section>
-    );
-  }
-  if (state.status === 'error') {
-    return (
-      <section className="card card-error" role="alert" data-testid="devnet-error">
-        <h2>Network configuration unavailable</h2>
-        <p>{state.message}</p>
-        {state.missing ? (
-          <p>
-            Create <code>public/devnet.json</code> with <code>npm run devnet-keys</code>, then reload.
-          </p>
-        ) : null}
-      </section>
-    );
-  }
-  const { config } = state;
+function ThemeSelect() {
+  const [theme, setTheme] = useTheme();
   return (
-    <section className="card" aria-labelledby="network-heading">
-      <h2 id="network-heading">Network</h2>
-      {config.warning ? (
-        <p className="notice" data-testid="devnet-warning">
-          {config.warning}
-        </p>
-      ) : null}
-      <dl className="fields">
-        <dt>Name</dt>
-        <dd data-testid="network-name">{config.network}</dd>
-        <dt>Genesis staker key</dt>
-        <dd>
-          <code data-testid="genesis-key-fingerprint">{keyFingerprint(config.genesisPublicKey)}</code>
-          <span className="muted"> (SHA-256 of the PEM, first 16 hex digits)</span>
-        </dd>
-      </dl>
-      <details>
-        <summary>Genesis public key (PEM)</summary>
-        <pre className="pem" data-testid="genesis-public-key">
-          {config.genesisPublicKey}
-        </pre>
-      </details>
-    </section>
+    <label className="theme-select">
+      <span className="visually-hidden">Colour theme</span>
+      <select
+        data-testid="theme-select"
+        value={theme}
+        onChange={(event) => setTheme(event.target.value as Theme)}
+      >
+        <option value="system">System theme</option>
+        <option value="light">Light</option>
+        <option value="dark">Dark</option>
+      </select>
+    </label>
   );
 }
 
-function GenesisBlockPanel() {
-  const block = GENESIS_BLOCK;
+/** The head of the chain and the network at a glance, on every page. */
+function ChainStatus() {
+  const snapshot = useSnapshot();
   return (
-    <section className="card" aria-labelledby="genesis-heading">
-      <h2 id="genesis-heading">Genesis block</h2>
-      <dl className="fields">
-        <dt>Hash</dt>
+    <dl className="chain-status" aria-label="Chain status">
+      <div>
+        <dt>Height</dt>
         <dd>
-          <code className="hash" data-testid="genesis-hash">
-            {GENESIS_HASH}
-          </code>
+          <a href={hrefFor({ page: 'block', height: snapshot.height })} data-testid="head-height">
+            {snapshot.height}
+          </a>
         </dd>
-        <dt>Block count</dt>
-        <dd data-testid="genesis-block-count">{String(block.blockCount)}</dd>
-        <dt>Last hash</dt>
+      </div>
+      <div>
+        <dt>Head</dt>
         <dd>
-          <code>{block.lastHash}</code>
+          <HashText hash={snapshot.headHash} testId="head-hash" />
         </dd>
-        <dt>Forger</dt>
+      </div>
+      <div>
+        <dt>Next forger</dt>
         <dd>
-          <code>{block.forger}</code>
+          <AccountLabel pem={snapshot.nextForger} testId="next-forger" copy={false} />
         </dd>
-        <dt>Timestamp</dt>
-        <dd>{String(block.timestamp)}</dd>
-        <dt>Signature</dt>
+      </div>
+      <div>
+        <dt>Peers</dt>
         <dd>
-          <code>{block.signature === '' ? '""' : block.signature}</code>
+          <a href={hrefFor({ page: 'network' })} data-testid="peer-count">
+            {snapshot.peers.length}
+          </a>
         </dd>
-        <dt>Transactions</dt>
-        <dd>{String(block.transactions.length)}</dd>
-      </dl>
-    </section>
+      </div>
+      <div>
+        <dt>Pool</dt>
+        <dd>
+          <a href={hrefFor({ page: 'explorer' })} data-testid="pool-size">
+            {snapshot.pool.length}
+          </a>
+          {snapshot.sync ? <span className="muted"> syncing…</span> : null}
+        </dd>
+      </div>
+    </dl>
   );
 }
 
-export function App() {
-  const state = useDevnet();
+function Header({ children }: { readonly children?: ReactNode }) {
   return (
-    <div className="app">
-      <header className="app-header">
+    <header className="app-header">
+      <div className="brand">
         <h1>tabchain</h1>
         <p className="tagline">A proof-of-stake blockchain where every browser tab is a full node.</p>
-      </header>
+      </div>
+      <ThemeSelect />
+      {children}
+    </header>
+  );
+}
+
+function Nav({ route }: { readonly route: Route }) {
+  const current = sectionOf(route);
+  return (
+    <nav className="tabs" aria-label="Sections">
+      {PAGES.map(({ page, label }) => (
+        <a
+          key={page}
+          href={hrefFor({ page })}
+          aria-current={current === page ? 'page' : undefined}
+          data-testid={`nav-${page}`}
+        >
+          {label}
+        </a>
+      ))}
+    </nav>
+  );
+}
+
+function NoticesBanner() {
+  const { startupNotices } = useServices();
+  const { notices } = useSnapshot();
+  const count = startupNotices.length + notices.length;
+  if (count === 0) return null;
+  return (
+    <p className="banner banner-notice" role="status" data-testid="notices-banner">
+      {startupNotices[0] ?? notices[0]}
+      {count > 1 ? (
+        <>
+          {' '}
+          <a href={hrefFor({ page: 'network' })}>{count - 1} more notices</a>
+        </>
+      ) : null}
+    </p>
+  );
+}
+
+function WalletPage() {
+  return (
+    <div className="page-grid wallet-page">
+      <WalletPanel />
+      <div className="actions">
+        <ExchangeForm />
+        <StakeForm />
+        <TransferForm />
+      </div>
+      <MyTransactions />
+    </div>
+  );
+}
+
+function Page({ route }: { readonly route: Route }) {
+  switch (route.page) {
+    case 'wallet':
+      return <WalletPage />;
+    case 'explorer':
+      return <ExplorerPage />;
+    case 'network':
+      return <NetworkPage />;
+    case 'block':
+      return <BlockPage height={route.height} />;
+    case 'tx':
+      return <TxPage id={route.id} />;
+    case 'account':
+      return <AccountPage fingerprint={route.fingerprint} />;
+    case 'not-found':
+      return <NotFound title="No such page">Nothing lives at {route.path}.</NotFound>;
+  }
+}
+
+function RunningApp() {
+  const route = useRoute();
+  return (
+    <div className="app">
+      <Header>
+        <ChainStatus />
+        <div className="header-bar">
+          <Nav route={route} />
+          <SearchBox />
+        </div>
+      </Header>
+      <WaitingBanner />
+      <NoticesBanner />
+      <main className="app-main" id="main">
+        <Page route={route} />
+      </main>
+    </div>
+  );
+}
+
+/** The whole page: a start-up or error screen, or the running node's wallet, explorer and network views. */
+export function App({ boot }: { readonly boot: BootState }) {
+  if (boot.status === 'ready') {
+    return (
+      <ServicesProvider services={boot.services}>
+        <RunningApp />
+      </ServicesProvider>
+    );
+  }
+  return (
+    <div className="app">
+      <Header />
       <main className="app-main">
-        <NetworkPanel state={state} />
-        <GenesisBlockPanel />
+        {boot.status === 'loading' ? (
+          <section className="card" aria-busy="true" data-testid="devnet-loading">
+            <h2>Starting</h2>
+            <p className="muted">{boot.message ?? 'Loading the network configuration…'}</p>
+          </section>
+        ) : (
+          <section className="card card-error" role="alert" data-testid="devnet-error">
+            <h2>{boot.missing ? 'Network configuration unavailable' : 'The node could not start'}</h2>
+            <p>{boot.message}</p>
+            {boot.missing ? (
+              <p>
+                Create <code>public/devnet.json</code> with <code>npm run devnet-keys</code>, then reload.
+              </p>
+            ) : null}
+          </section>
+        )}
+        <GenesisCard />
       </main>
     </div>
   );

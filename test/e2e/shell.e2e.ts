@@ -75,7 +75,8 @@ describe('app shell in Chromium', () => {
       });
       page.on('pageerror', (error) => pageErrors.push(error.message));
 
-      await page.goto(app.url);
+      // The network's configuration and the genesis block live on the Network page.
+      await page.goto(`${app.url}#/network`);
 
       const hash = page.getByTestId('genesis-hash');
       await hash.waitFor();
@@ -94,7 +95,7 @@ describe('app shell in Chromium', () => {
       const fingerprint = createHash('sha256')
         .update(devnet.genesisPublicKey, 'utf8')
         .digest('hex')
-        .slice(0, 16);
+        .slice(0, 12);
       expect((await page.getByTestId('genesis-key-fingerprint').textContent())?.trim()).toBe(fingerprint);
       expect(await page.getByTestId('genesis-public-key').textContent()).toBe(devnet.genesisPublicKey);
 
@@ -121,11 +122,11 @@ describe('app shell in Chromium', () => {
       await page.route('**/devnet.json', (route) =>
         route.fulfill({ contentType: 'application/json', body: JSON.stringify(devnet) }),
       );
-      await page.goto(app.url);
+      await page.goto(`${app.url}#/network`);
       await page.getByTestId('network-name').waitFor();
       expect(await page.getByTestId('network-name').textContent()).toBe('e2e-net');
       expect(await page.getByTestId('devnet-warning').textContent()).toBe(devnet.warning);
-      const fingerprint = createHash('sha256').update(genesisPublicKey, 'utf8').digest('hex').slice(0, 16);
+      const fingerprint = createHash('sha256').update(genesisPublicKey, 'utf8').digest('hex').slice(0, 12);
       expect(await page.getByTestId('genesis-key-fingerprint').textContent()).toBe(fingerprint);
       expect(await page.getByTestId('genesis-public-key').textContent()).toBe(genesisPublicKey);
     } finally {

@@ -1,0 +1,103 @@
+/**
+ * Helpers for the composition root (src/main.tsx): reading devnet.json and the settings, and
+ * wrapping the transport so the page knows when the node has restored its chain. Nothing here
+ * creates a port; main.tsx does.
+ */
+import type { Transport } from '../net/transport';
+import {
+  type Decoded,
+  type DevnetConfig,
+  type DevnetKeyName,
+  decodeDevnet,
+  decodeIceServers,
+  errorMessage,
+} from './decoders';
+
+/** Where the page reads the network configuration. */
+export const DEVNET_URL = `${import.meta.env.BASE_URL}devnet.json`;
+
+/** The localStorage key of the ICE servers setting (JSON array of RTCIceServer). */
+export const ICE_SERVERS_SETTING_KEY = 'tabchain.iceServers';
+
+/** The file is absent (not merely broken): the page explains how to create it. */
+export class MissingDevnetError extends Error {
+  override readonly name = 'MissingDevnetError';
+}
+
+/** Fetches and decodes devnet.json; throws `MissingDevnetError` when the server has none. */
+export async function loadDevnet(
+  fetchImpl: typeof fetch = fetch,
+  url: string = DEVNET_URL,
+): Promise<DevnetConfig> {
+  const response = await fetchImpl(url, { cache: 'no-store' });
+  // Vite answers an unknown path with index.html (SPA fallback), so a missing file is a 200 of HTML.
+  const isJson = (response.headers.get('content-type') ?? '').includes('json');
+  if (!response.ok || !isJson) throw new MissingDevnetError(`No network configuration at ${url}.`);
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch {
+    throw new Error(`${url} is not valid JSON.`);
+  }
+  const decoded = decodeDevnet(body);
+  if (!decoded.ok) throw new Error(decoded.error);
+  return decoded.value;
+}
+
+/** Fetches one of the devnet's published private keys (PEM text) relative to the site root. */
+export function devnetKeyLoader(
+  devnet: DevnetConfig,
+  fetchImpl: typeof fetch = fetch,
+  base: string = import.meta.env.BASE_URL,
+): (name: DevnetKeyName) => Promise<string> {
+  return async (name) => {
+    const url = `${base}${devnet.keys[name]}`;
+    let response: Response;
+    try {
+      response = await fetchImpl(url, { cache: 'no-store' });
+    } catch (error) {
+      throw new Error(`Could not fetch ${url}: ${errorMessage(error)}`);
+    }
+    const text = response.ok ? await response.text() : '';
+    // A missing file comes back as the SPA's index.html: say so rather than "not a PEM".
+    if (!text.includes('PRIVATE KEY'))
+      throw new Error(`The server has no key at ${url} (npm run devnet-keys).`);
+    return text;
+  };
+}
+
+/** The ICE servers setting, or none with the reason it was ignored. */
+export function iceServersFromSettings(
+  storage: Pick<Storage, 'getItem'> | undefined = globalThis.localStorage,
+): Decoded<RTCIceServer[]> {
+  let raw: string | null = null;
+  try {
+    raw = storage?.getItem(ICE_SERVERS_SETTING_KEY) ?? null;
+  } catch {
+    // Storage can throw (disabled cookies): use none.
+  }
+  return decodeIceServers(raw);
+}
+
+/**
+ * The same transport, with `onStart` called when the node starts it. `TabchainNode.start`
+ * restores the store first and then starts the transport, so this marks "chain restored"; the
+ * transport's own start may then wait for the signaling server indefinitely.
+ */
+export function observeTransportStart(transport: Transport, onStart: () => void): Transport {
+  return {
+    get localId() {
+      return transport.localId;
+    },
+    start: (handlers, signal) => {
+      onStart();
+      return transport.start(handlers, signal);
+    },
+    stop: () => transport.stop(),
+    connectedPeers: () => transport.connectedPeers(),
+    connect: (peer) => transport.connect(peer),
+    disconnect: (peer) => transport.disconnect(peer),
+    send: (peer, data) => transport.send(peer, data),
+    status: () => transport.status(),
+  };
+}

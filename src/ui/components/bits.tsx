@@ -1,0 +1,139 @@
+import { useEffect, useRef, useState } from 'react';
+import { useAccountNames } from '../accounts';
+import { fingerprint, shortHash } from '../format';
+import { hrefFor } from '../router';
+import { Identicon } from './Identicon';
+
+/** Copies `text` to the clipboard; falls back to a hidden textarea where the Clipboard API is missing. */
+export async function copyText(text: string): Promise<boolean> {
+  try {
+    if (navigator.clipboard) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch {
+    // Denied (no user gesture, insecure context): try the old way.
+  }
+  const area = document.createElement('textarea');
+  area.value = text;
+  area.setAttribute('readonly', '');
+  area.style.position = 'fixed';
+  area.style.opacity = '0';
+  document.body.append(area);
+  area.select();
+  let copied = false;
+  try {
+    copied = typeof document.execCommand === 'function' && document.execCommand('copy');
+  } catch {
+    copied = false;
+  }
+  area.remove();
+  return copied;
+}
+
+/** Two overlapping sheets: the copy icon (drawn, so no font needs the glyph). */
+function CopyIcon() {
+  return (
+    <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false" className="icon">
+      <rect x="5" y="5" width="9" height="9" rx="1.5" fill="none" stroke="currentColor" strokeWidth="1.5" />
+      <path
+        d="M11 3.5V3a1 1 0 0 0-1-1H3a1 1 0 0 0-1 1v7a1 1 0 0 0 1 1h.5"
+        fill="none"
+        stroke="currentColor"
+        strokeWidth="1.5"
+      />
+    </svg>
+  );
+}
+
+/** A button that copies `text`, announcing the result to screen readers. */
+export function CopyButton({ text, label }: { readonly text: string; readonly label: string }) {
+  const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => () => clearTimeout(timer.current), []);
+  const onClick = async () => {
+    const copied = await copyText(text);
+    setState(copied ? 'copied' : 'failed');
+    clearTimeout(timer.current);
+    timer.current = setTimeout(() => setState('idle'), 2000);
+  };
+  return (
+    <>
+      <button type="button" className="icon-button" aria-label={label} title={label} onClick={onClick}>
+        {state === 'copied' ? '✓' : <CopyIcon />}
+      </button>
+      <span className="visually-hidden" aria-live="polite">
+        {state === 'copied'
+          ? 'Copied.'
+          : state === 'failed'
+            ? 'Copy failed: select the text and copy it.'
+            : ''}
+      </span>
+    </>
+  );
+}
+
+/** An account: identicon, fingerprint (a link to its page), its name if known, and a copy button. */
+export function AccountLabel({
+  pem,
+  testId,
+  link = true,
+  copy = true,
+}: {
+  readonly pem: string;
+  readonly testId?: string;
+  readonly link?: boolean;
+  readonly copy?: boolean;
+}) {
+  const name = useAccountNames().get(pem);
+  const fp = fingerprint(pem);
+  const code = <code className="fingerprint">{fp}</code>;
+  return (
+    <span className="account" data-testid={testId} data-value={pem} title={pem}>
+      <Identicon pem={pem} />
+      {link ? (
+        <a
+          href={hrefFor({ page: 'account', fingerprint: fp })}
+          aria-label={`Account ${fp}${name ? `, ${name}` : ''}`}
+        >
+          {code}
+        </a>
+      ) : (
+        code
+      )}
+      {name ? <span className="account-name">{name}</span> : null}
+      {copy ? <CopyButton text={pem} label={`Copy the public key of account ${fp}`} /> : null}
+    </span>
+  );
+}
+
+/** A hash, shortened in the text, in full in `title` and `data-value`. */
+export function HashText({
+  hash,
+  testId,
+  full = false,
+}: {
+  readonly hash: string;
+  readonly testId?: string;
+  readonly full?: boolean;
+}) {
+  return (
+    <code className="hash" title={hash} data-testid={testId} data-value={hash}>
+      {full ? hash : shortHash(hash)}
+    </code>
+  );
+}
+
+/** A block height as a link to its page. */
+export function BlockLink({ height }: { readonly height: number }) {
+  return <a href={hrefFor({ page: 'block', height })}>#{height}</a>;
+}
+
+/** A transaction id as a link to its page. */
+export function TxLink({ id }: { readonly id: string }) {
+  return (
+    <a href={hrefFor({ page: 'tx', id })} title={id}>
+      <code className="hash">{shortHash(id, 8)}</code>
+    </a>
+  );
+}

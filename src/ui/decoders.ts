@@ -1,0 +1,298 @@
+/**
+ * The one gate for untrusted input in the UI: form fields, pasted PEMs, imported files and the
+ * served devnet.json. Each decoder returns a value or a sentence a student can act on; none
+ * throws. Consensus rules stay in src/core: these only check what a form can check before signing.
+ */
+import { decodeChainEnvelope } from '../core/decode';
+import { MAX_PUBLIC_KEY_CHARS, PUBLIC_KEY_PATTERN } from '../core/limits';
+import { canonicalPublicKeyPem, KeyFormatError, MAX_PEM_LENGTH } from '../crypto';
+import { fingerprint } from './format';
+
+/** A decoded value, or why the input was refused (a whole sentence, shown as is). */
+export type Decoded<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: string };
+
+const ok = <T>(value: T): Decoded<T> => ({ ok: true, value });
+const fail = <T>(error: string): Decoded<T> => ({ ok: false, error });
+
+/** Text with `\r\n` and `\r` line endings made `\n`, and outer whitespace removed. */
+function normaliseText(text: string): string {
+  return text.replace(/\r\n?/g, '\n').trim();
+}
+
+/** The message of an error-like value. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Reads an amount of coins: a positive whole number written in digits. */
+export function decodeAmount(text: string): Decoded<number> {
+  const value = text.trim();
+  if (value === '') return fail('Enter an amount.');
+  if (/^[-−]/.test(value)) return fail('The amount must be positive.');
+  if (/^\+?\d*[.,]\d*$/.test(value) || /^\+?\d+(?:\.\d*)?e/i.test(value)) {
+    return fail('The amount must be a whole number of coins (no decimals).');
+  }
+  if (!/^\d+$/.test(value)) return fail('The amount must be a whole number written in digits, like 25.');
+  const amount = Number(value);
+  if (!Number.isSafeInteger(amount))
+    return fail(`The amount is too large: at most ${Number.MAX_SAFE_INTEGER}.`);
+  if (amount === 0) return fail('The amount must be at least 1.');
+  return ok(amount);
+}
+
+/** Refuses an amount larger than what the sender can spend now. */
+export function checkCovered(amount: number, available: number): Decoded<number> {
+  if (amount > available) {
+    return fail(`Not enough coins: you can spend ${available} now, and this needs ${amount}.`);
+  }
+  return ok(amount);
+}
+
+const PUBLIC_BEGIN = /-----BEGIN (?:RSA )?PUBLIC KEY-----/;
+const PRIVATE_BEGIN = /-----BEGIN (?:RSA )?PRIVATE KEY-----/;
+
+/**
+ * Checks pasted or uploaded text for a private key PEM, PKCS#1 or PKCS#8, before the crypto
+ * provider parses it (which may still refuse it with a `KeyFormatError`).
+ */
+export function decodePrivateKeyText(text: string): Decoded<string> {
+  const pem = normaliseText(text);
+  if (pem === '') return fail('Paste a private key PEM, or choose a .pem file.');
+  if (pem.length > MAX_PEM_LENGTH) return fail('That text is too long to be an RSA private key PEM.');
+  if (PUBLIC_BEGIN.test(pem)) {
+    return fail(
+      'This is a public key. Using an account needs its private key: "-----BEGIN RSA PRIVATE KEY-----" (PKCS#1) or "-----BEGIN PRIVATE KEY-----" (PKCS#8).',
+    );
+  }
+  if (/ENCRYPTED/.test(pem)) {
+    return fail('This private key is protected by a passphrase: export it without one, then import it.');
+  }
+  if (!PRIVATE_BEGIN.test(pem)) {
+    return fail(
+      'Not a PEM private key: expected text starting with "-----BEGIN RSA PRIVATE KEY-----" or "-----BEGIN PRIVATE KEY-----".',
+    );
+  }
+  return ok(pem);
+}
+
+/** The message for a key the crypto provider refused. */
+export function keyImportError(error: unknown): string {
+  if (error instanceof KeyFormatError) return `The key could not be read: ${error.message}.`;
+  return `The key could not be imported: ${errorMessage(error)}.`;
+}
+
+/**
+ * Checks that a (canonical) public key is one the chain can carry: peers refuse transactions
+ * whose keys exceed the size cap (RSA up to 4096 bits).
+ */
+export function checkAccountKey(publicKeyPem: string): Decoded<string> {
+  if (publicKeyPem.length > MAX_PUBLIC_KEY_CHARS || !PUBLIC_KEY_PATTERN.test(publicKeyPem)) {
+    return fail(
+      'This key is larger than the chain accepts: use an RSA key of 4096 bits or fewer (2048 is usual).',
+    );
+  }
+  return ok(publicKeyPem);
+}
+
+/** Finds the one known account whose fingerprint starts with `prefix` (lower-case hex). */
+export function accountByFingerprint(prefix: string, accounts: Iterable<string>): Decoded<string> {
+  const wanted = prefix.toLowerCase();
+  const matches = [...accounts].filter((pem) => fingerprint(pem, 64).startsWith(wanted));
+  if (matches.length === 1) return ok(matches[0] as string);
+  if (matches.length === 0) return fail(`No known account has the fingerprint ${wanted}.`);
+  return fail(`${matches.length} known accounts start with ${wanted}: type more digits of the fingerprint.`);
+}
+
+/**
+ * Reads a receiver: a public key PEM (SPKI or PKCS#1; normalised to the canonical form the chain
+ * uses as the account's identity), or the fingerprint of an account the chain already knows.
+ */
+export function decodeReceiver(text: string, knownAccounts: Iterable<string>): Decoded<string> {
+  const value = normaliseText(text);
+  if (value === '') return fail('Enter the receiver: paste their public key, or pick a known account.');
+  if (PRIVATE_BEGIN.test(value)) {
+    return fail(
+      'This is a private key: never share it. Paste the receiver\'s PUBLIC key ("-----BEGIN PUBLIC KEY-----").',
+    );
+  }
+  if (/^[0-9a-f]{6,64}$/i.test(value)) {
+    const found = accountByFingerprint(value, knownAccounts);
+    return found.ok ? found : fail(`${found.error} Paste the receiver's full public key instead.`);
+  }
+  if (!PUBLIC_BEGIN.test(value)) {
+    return fail(
+      'Not a public key: paste a PEM starting with "-----BEGIN PUBLIC KEY-----", or the fingerprint of a known account.',
+    );
+  }
+  let pem: string;
+  try {
+    pem = canonicalPublicKeyPem(value);
+  } catch (error) {
+    return fail(`Not a valid public key: ${errorMessage(error)}.`);
+  }
+  return checkAccountKey(pem);
+}
+
+/** What a search box query names, before it is looked up on the chain. */
+export type SearchQuery =
+  | { readonly kind: 'height'; readonly height: number }
+  | { readonly kind: 'hash'; readonly hash: string }
+  | { readonly kind: 'tx'; readonly id: string }
+  | { readonly kind: 'account'; readonly publicKeyPem: string }
+  | { readonly kind: 'fingerprint'; readonly prefix: string };
+
+/** Reads the explorer's search box: a height, a block hash, a transaction id, a PEM or a fingerprint. */
+export function decodeSearch(text: string): Decoded<SearchQuery> {
+  const value = normaliseText(text);
+  if (value === '') return fail('Type a block height, a block hash, a transaction id, or an account.');
+  if (/^#?\d+$/.test(value)) {
+    const height = Number(value.replace('#', ''));
+    if (!Number.isSafeInteger(height)) return fail('That height is too large.');
+    return ok({ kind: 'height', height });
+  }
+  if (PRIVATE_BEGIN.test(value))
+    return fail('That is a private key: never paste it anywhere. Search by public key.');
+  if (PUBLIC_BEGIN.test(value)) {
+    try {
+      return ok({ kind: 'account', publicKeyPem: canonicalPublicKeyPem(value) });
+    } catch (error) {
+      return fail(`Not a valid public key: ${errorMessage(error)}.`);
+    }
+  }
+  const hex = value.toLowerCase();
+  if (/^[0-9a-f]{64}$/.test(hex)) return ok({ kind: 'hash', hash: hex });
+  if (/^[0-9a-f]{32}$/.test(hex)) return ok({ kind: 'tx', id: hex });
+  if (/^[0-9a-f]{6,63}$/.test(hex)) return ok({ kind: 'fingerprint', prefix: hex });
+  return fail(
+    'Not something the explorer can find: type a block height (12), a block hash (64 hex digits), a transaction id (32 hex digits), an account fingerprint, or paste a public key.',
+  );
+}
+
+/** The largest chain file the import reads. */
+export const MAX_CHAIN_FILE_BYTES = 256 * 1024 * 1024;
+
+/** Reads a chain file's text: JSON in the reference's `GET /blockchain` shape, `{"blocks": [...]}`. */
+export function decodeChainFile(text: string): Decoded<readonly unknown[]> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return fail(`The file is not JSON: ${errorMessage(error)}.`);
+  }
+  const envelope = decodeChainEnvelope(value);
+  if (!envelope.ok) return fail(`Not a chain file: ${envelope.error}.`);
+  if (envelope.value.length === 0)
+    return fail('The chain file holds no blocks: it needs at least the genesis block.');
+  return ok(envelope.value);
+}
+
+/** Names of the devnet's published test keys. */
+export type DevnetKeyName = 'genesis' | 'staker' | 'exchange';
+
+/** What `public/devnet.json` holds (written by `npm run devnet-keys`). */
+export interface DevnetConfig {
+  readonly network: string;
+  readonly warning?: string;
+  /** Canonical PEM: the network's only consensus parameter. */
+  readonly genesisPublicKey: string;
+  readonly stakerPublicKey?: string;
+  readonly exchangePublicKey?: string;
+  /** Private key files relative to the site root, by name. */
+  readonly keys: Readonly<Record<DevnetKeyName, string>>;
+}
+
+const KEY_NAMES: readonly DevnetKeyName[] = ['genesis', 'staker', 'exchange'];
+/** Same-origin relative paths only: no scheme, no `//`, no `..`. */
+const RELATIVE_PEM_PATH = /^(?!.*\.\.)(?!\/)[A-Za-z0-9_\-./]+\.pem$/;
+
+function optionalKey(value: unknown, field: string): Decoded<string | undefined> {
+  if (value === undefined) return ok(undefined);
+  if (typeof value !== 'string') return fail(`devnet.json: "${field}" is not a PEM string.`);
+  try {
+    return ok(canonicalPublicKeyPem(value));
+  } catch (error) {
+    return fail(`devnet.json: "${field}" is not a valid public key (${errorMessage(error)}).`);
+  }
+}
+
+/** Decodes the served devnet.json. */
+export function decodeDevnet(value: unknown): Decoded<DevnetConfig> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return fail('devnet.json is not a JSON object.');
+  }
+  const raw = value as Record<string, unknown>;
+  if (typeof raw.network !== 'string' || raw.network.trim() === '' || raw.network.length > 100) {
+    return fail('devnet.json has no "network" name.');
+  }
+  if (typeof raw.genesisPublicKey !== 'string' || !raw.genesisPublicKey.includes('BEGIN PUBLIC KEY')) {
+    return fail('devnet.json has no "genesisPublicKey" PEM.');
+  }
+  const genesis = optionalKey(raw.genesisPublicKey, 'genesisPublicKey');
+  const staker = optionalKey(raw.stakerPublicKey, 'stakerPublicKey');
+  const exchange = optionalKey(raw.exchangePublicKey, 'exchangePublicKey');
+  for (const result of [genesis, staker, exchange]) if (!result.ok) return fail(result.error);
+  const keys: Record<DevnetKeyName, string> = {
+    genesis: 'keys/genesisPrivateKey.pem',
+    staker: 'keys/stakerPrivateKey.pem',
+    exchange: 'keys/exchangePrivateKey.pem',
+  };
+  if (raw.keys !== undefined) {
+    if (typeof raw.keys !== 'object' || raw.keys === null)
+      return fail('devnet.json: "keys" is not an object.');
+    const given = raw.keys as Record<string, unknown>;
+    for (const name of KEY_NAMES) {
+      const path = given[name];
+      if (path === undefined) continue;
+      if (typeof path !== 'string' || !RELATIVE_PEM_PATH.test(path)) {
+        return fail(`devnet.json: keys.${name} must be a relative path to a .pem file on this site.`);
+      }
+      keys[name] = path;
+    }
+  }
+  return ok({
+    network: raw.network,
+    genesisPublicKey: genesis.ok ? (genesis.value as string) : '',
+    keys,
+    ...(typeof raw.warning === 'string' ? { warning: raw.warning } : {}),
+    ...(staker.ok && staker.value ? { stakerPublicKey: staker.value } : {}),
+    ...(exchange.ok && exchange.value ? { exchangePublicKey: exchange.value } : {}),
+  });
+}
+
+/** Reads the ICE servers setting (JSON in localStorage): STUN/TURN URLs only. */
+export function decodeIceServers(text: string | null): Decoded<RTCIceServer[]> {
+  if (text === null || text.trim() === '') return ok([]);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return fail('The tabchain.iceServers setting is not JSON: using no ICE servers.');
+  }
+  if (!Array.isArray(value) || value.length > 16) {
+    return fail(
+      'The tabchain.iceServers setting must be a JSON array of {"urls": ...}: using no ICE servers.',
+    );
+  }
+  const servers: RTCIceServer[] = [];
+  for (const entry of value) {
+    if (typeof entry !== 'object' || entry === null)
+      return fail('An ICE server entry is not an object: using none.');
+    const { urls, username, credential } = entry as Record<string, unknown>;
+    const list = typeof urls === 'string' ? [urls] : urls;
+    if (
+      !Array.isArray(list) ||
+      list.length === 0 ||
+      !list.every((u) => typeof u === 'string' && /^(stun|turns?):/.test(u))
+    ) {
+      return fail('ICE server urls must be stun:, turn: or turns: URLs: using no ICE servers.');
+    }
+    servers.push({
+      urls: list as string[],
+      ...(typeof username === 'string' ? { username } : {}),
+      ...(typeof credential === 'string' ? { credential } : {}),
+    });
+  }
+  return ok(servers);
+}

@@ -1,0 +1,181 @@
+import { AccountLabel, BlockLink, HashText, TxLink } from '../components/bits';
+import { fingerprint, formatTimestamp, percent } from '../format';
+import { useNode, useSnapshot } from '../services';
+
+/** The number of newest blocks the explorer lists. */
+export const LATEST_BLOCKS = 10;
+
+/** Who forges next, and when the chain is waiting on a forger that is not online. */
+export function WaitingBanner() {
+  const { waitingFor, pool } = useSnapshot();
+  if (waitingFor.online && !waitingFor.stalled) return null;
+  const fp = fingerprint(waitingFor.forger);
+  return (
+    <div
+      className="banner banner-waiting"
+      role="status"
+      data-testid="waiting-for-forger"
+      data-value={waitingFor.forger}
+    >
+      <strong>
+        Waiting for forger <AccountLabel pem={waitingFor.forger} copy={false} />
+      </strong>
+      <span>
+        {waitingFor.stalled
+          ? ` ${pool.length} pending ${pool.length === 1 ? 'transaction has' : 'transactions have'} waited too long for a block: the forger's tab may be closed or cut off.`
+          : pool.length > 0
+            ? ` No tab holding key ${fp} is connected, so ${pool.length} pending ${pool.length === 1 ? 'transaction waits' : 'transactions wait'} until one is.`
+            : ` No tab holding key ${fp} is connected: new transactions will wait until one is.`}{' '}
+        Whoever holds that key can open it in the Wallet (the devnet's keys are public).
+      </span>
+    </div>
+  );
+}
+
+/** The stakers in lottery order, their shares, and a bar chart of them. */
+export function Stakers() {
+  const { state, nextForger } = useSnapshot();
+  const stakers = [...state.stakes.entries()];
+  const total = stakers.reduce((sum, [, stake]) => sum + stake, 0);
+  const largest = Math.max(1, ...stakers.map(([, stake]) => stake));
+  const rowHeight = 22;
+  return (
+    <section className="card" aria-labelledby="stakers-heading" data-testid="stakers">
+      <h2 id="stakers-heading">Stakers</h2>
+      <p className="muted">
+        Each staked coin is one lot in the lottery for the next block; {total} lots in all.
+      </p>
+      <svg
+        className="chart"
+        data-testid="stakers-chart"
+        role="img"
+        aria-label={`Stake shares: ${stakers.map(([key, stake]) => `${fingerprint(key)} ${percent(stake, total)}`).join(', ')}`}
+        viewBox={`0 0 100 ${Math.max(1, stakers.length) * rowHeight}`}
+        preserveAspectRatio="none"
+        height={Math.max(1, stakers.length) * rowHeight}
+        width="100%"
+      >
+        {stakers.map(([key, stake], index) => (
+          <rect
+            key={key}
+            x={0}
+            y={index * rowHeight + 3}
+            width={Math.max(0.5, (stake / largest) * 100)}
+            height={rowHeight - 6}
+            className={key === nextForger ? 'bar bar-next' : 'bar'}
+          />
+        ))}
+      </svg>
+      <table className="table">
+        <thead>
+          <tr>
+            <th scope="col">Staker</th>
+            <th scope="col" className="num">
+              Lots
+            </th>
+            <th scope="col" className="num">
+              Share
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {stakers.map(([key, stake]) => (
+            <tr key={key} data-testid="staker-row">
+              <td>
+                <AccountLabel pem={key} copy={false} />
+                {key === nextForger ? <span className="badge">next forger</span> : null}
+              </td>
+              <td className="num">{stake}</td>
+              <td className="num">{percent(stake, total)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+/** The newest blocks, updating as the chain grows. */
+export function LatestBlocks() {
+  const node = useNode();
+  const { height } = useSnapshot();
+  const blocks = node.blocks(Math.max(0, height - LATEST_BLOCKS + 1), height).reverse();
+  return (
+    <section className="card" aria-labelledby="latest-heading">
+      <h2 id="latest-heading">Latest blocks</h2>
+      <table className="table" data-testid="latest-blocks">
+        <thead>
+          <tr>
+            <th scope="col">Block</th>
+            <th scope="col" className="hide-narrow">
+              Hash
+            </th>
+            <th scope="col">Forger</th>
+            <th scope="col" className="num">
+              Txs
+            </th>
+            <th scope="col" className="hide-narrow">
+              Time
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {blocks.map((block) => (
+            <tr key={block.blockCount} data-testid="block-row">
+              <td>
+                <BlockLink height={block.blockCount} />
+              </td>
+              <td className="hide-narrow">
+                <HashText hash={node.hashAt(block.blockCount) ?? ''} />
+              </td>
+              <td>
+                {block.blockCount === 0 ? (
+                  <span className="muted">genesis</span>
+                ) : (
+                  <AccountLabel pem={block.forger} copy={false} />
+                )}
+              </td>
+              <td className="num">{block.transactions.length}</td>
+              <td className="hide-narrow">{formatTimestamp(block.timestamp)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+/** Transactions in the pool, waiting for a block. */
+export function PoolList() {
+  const { pool } = useSnapshot();
+  return (
+    <section className="card" aria-labelledby="pool-heading">
+      <h2 id="pool-heading">Pending transactions</h2>
+      {pool.length === 0 ? (
+        <p className="muted">The pool is empty.</p>
+      ) : (
+        <ul className="tx-list" data-testid="pool-list">
+          {pool.map(({ transaction }) => (
+            <li key={transaction.id}>
+              <span className={`badge badge-${transaction.type.toLowerCase()}`}>{transaction.type}</span>{' '}
+              <strong>{transaction.amount}</strong> <TxLink id={transaction.id} />{' '}
+              <AccountLabel pem={transaction.senderPublicKey} copy={false} /> →{' '}
+              <AccountLabel pem={transaction.receiverPublicKey} copy={false} />
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+/** The explorer's front page. */
+export function ExplorerPage() {
+  return (
+    <div className="page-grid">
+      <LatestBlocks />
+      <Stakers />
+      <PoolList />
+    </div>
+  );
+}

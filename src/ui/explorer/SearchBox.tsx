@@ -1,0 +1,58 @@
+import { type FormEvent, useState } from 'react';
+import { useKnownAccounts } from '../accounts';
+import { navigate } from '../router';
+import { useNode, useSession, useSnapshot } from '../services';
+import { resolveSearch } from './search';
+
+/** The explorer's one search box: block height, block hash, transaction id, or account (PEM or fingerprint). */
+export function SearchBox() {
+  const node = useNode();
+  const snapshot = useSnapshot();
+  const session = useSession();
+  const accounts = useKnownAccounts();
+  const [query, setQuery] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    const found = resolveSearch(
+      query,
+      node,
+      snapshot,
+      accounts.map((account) => account.publicKeyPem),
+      (pem) => session.searchedAccounts.add(pem),
+    );
+    if (!found.ok) return setError(found.error);
+    setError(null);
+    setQuery('');
+    navigate(found.value);
+  };
+  return (
+    <search className="search">
+      <form className="search-form" onSubmit={onSubmit} noValidate>
+        <label htmlFor="search-input" className="visually-hidden">
+          Search the chain
+        </label>
+        <input
+          id="search-input"
+          data-testid="search-input"
+          type="search"
+          placeholder="Height, block hash, tx id, account…"
+          autoComplete="off"
+          spellCheck={false}
+          value={query}
+          onChange={(event) => setQuery(event.target.value)}
+          aria-invalid={error ? true : undefined}
+          aria-describedby={error ? 'search-error' : undefined}
+        />
+        <button type="submit" data-testid="search-submit">
+          Search
+        </button>
+        {error ? (
+          <p className="field-error search-error" role="alert" id="search-error" data-testid="search-error">
+            {error}
+          </p>
+        ) : null}
+      </form>
+    </search>
+  );
+}

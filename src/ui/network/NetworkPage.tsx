@@ -1,0 +1,408 @@
+import { type ChangeEvent, useCallback, useEffect, useState } from 'react';
+import type { TransportStatus } from '../../net/transport';
+import { AccountLabel, HashText } from '../components/bits';
+import { decodeChainFile, errorMessage, MAX_CHAIN_FILE_BYTES } from '../decoders';
+import { downloadText, readFileText } from '../files';
+import { plural } from '../format';
+import { useNode, useServices, useSnapshot } from '../services';
+import { DevnetCard, GenesisCard } from './about';
+
+/** How often the live transport status is read (the snapshot's copy only refreshes when the node changes). */
+const TRANSPORT_POLL_MS = 1000;
+
+/** The transport's status, read live when the page can (see `AppServices.transportStatus`). */
+export function useTransportStatus(): TransportStatus {
+  const { transportStatus } = useServices();
+  const fromSnapshot = useSnapshot().transport;
+  const [live, setLive] = useState<TransportStatus | null>(() => transportStatus?.() ?? null);
+  useEffect(() => {
+    if (!transportStatus) return;
+    const timer = setInterval(() => {
+      const next = transportStatus();
+      setLive((previous) =>
+        previous && previous.kind === next.kind && previous.signaling === next.signaling ? previous : next,
+      );
+    }, TRANSPORT_POLL_MS);
+    return () => clearInterval(timer);
+  }, [transportStatus]);
+  return live ?? fromSnapshot;
+}
+
+const SIGNALING_TEXT: Record<TransportStatus['signaling'], string> = {
+  connected: 'connected',
+  connecting: 'connecting…',
+  down: 'unreachable: retrying; this tab keeps working alone meanwhile',
+  'n/a': 'not used by this transport',
+};
+
+/** The sync in progress, as a progress bar over the heights being validated. */
+export function SyncProgress() {
+  const { sync } = useSnapshot();
+  if (!sync) return null;
+  const span = Math.max(1, sync.targetHeight - sync.forkHeight);
+  const done = Math.min(span, Math.max(0, sync.validatedHeight - sync.forkHeight));
+  return (
+    <div className="sync">
+      <div
+        className="progress"
+        role="progressbar"
+        data-testid="sync-progress"
+        aria-label="Chain sync"
+        aria-valuemin={sync.forkHeight}
+        aria-valuemax={sync.targetHeight}
+        aria-valuenow={sync.validatedHeight}
+        aria-valuetext={`Validated up to block ${sync.validatedHeight} of ${sync.targetHeight}`}
+      >
+        <div className="progress-bar" style={{ width: `${(done / span) * 100}%` }} />
+      </div>
+      <p className="muted">
+        Syncing from peer <code>{sync.peer}</code>: validated up to block {sync.validatedHeight} of{' '}
+        {sync.targetHeight}.
+      </p>
+    </div>
+  );
+}
+
+/** This node: its ids, transport and signaling status, and sync state. */
+function NodeCard() {
+  const { nodeId } = useServices();
+  const snapshot = useSnapshot();
+  const transport = useTransportStatus();
+  return (
+    <section className="card" aria-labelledby="node-heading">
+      <h2 id="node-heading">This node</h2>
+      <dl className="fields">
+        <dt>Node id</dt>
+        <dd>
+          <code data-testid="node-id">{nodeId}</code>
+          <span className="muted"> (this tab's database)</span>
+        </dd>
+        <dt>Peer id</dt>
+        <dd>
+          {snapshot.nodeId ? (
+            <code data-testid="peer-id">{snapshot.nodeId}</code>
+          ) : (
+            <span className="muted" data-testid="peer-id">
+              none yet (given by the signaling server)
+            </span>
+          )}
+        </dd>
+        <dt>Transport</dt>
+        <dd data-testid="transport-kind">{transport.kind}</dd>
+        <dt>Signaling</dt>
+        <dd>
+          <span
+            className={`status status-${transport.signaling === 'n/a' ? 'na' : transport.signaling}`}
+            data-testid="signaling-status"
+            data-value={transport.signaling}
+          >
+            {SIGNALING_TEXT[transport.signaling]}
+          </span>
+        </dd>
+        <dt>Sync</dt>
+        <dd>
+          {snapshot.sync
+            ? 'syncing'
+            : snapshot.peers.some((p) => p.height > snapshot.height)
+              ? 'behind a peer'
+              : 'up to date with its peers'}
+        </dd>
+      </dl>
+      <SyncProgress />
+    </section>
+  );
+}
+
+/** Connected peers: id, head height, round-trip time, score, and the key each forges with. */
+function PeersCard() {
+  const { peers, height } = useSnapshot();
+  return (
+    <section className="card" aria-labelledby="peers-heading">
+      <h2 id="peers-heading">Peers ({peers.length})</h2>
+      {peers.length === 0 ? (
+        <p className="muted">No peers connected. Open the devnet in another tab to add one.</p>
+      ) : (
+        <div className="table-scroll">
+          <table className="table" data-testid="peers">
+            <thead>
+              <tr>
+                <th scope="col">Peer</th>
+                <th scope="col" className="num">
+                  Height
+                </th>
+                <th scope="col" className="num">
+                  RTT
+                </th>
+                <th scope="col" className="num">
+                  Score
+                </th>
+                <th scope="col">Forges with</th>
+              </tr>
+            </thead>
+            <tbody>
+              {peers.map((peer) => (
+                <tr key={peer.id} data-testid="peer-row">
+                  <td>
+                    <code>{peer.id}</code>
+                  </td>
+                  <td className="num">
+                    {peer.height}
+                    {peer.height > height ? (
+                      <span className="muted"> (ahead)</span>
+                    ) : peer.height < height ? (
+                      <span className="muted"> (behind)</span>
+                    ) : null}
+                  </td>
+                  <td className="num">{peer.rttMs === null ? '—' : `${peer.rttMs} ms`}</td>
+                  <td className="num">{peer.score}</td>
+                  <td>
+                    {peer.forgerKey ? (
+                      <AccountLabel pem={peer.forgerKey} copy={false} />
+                    ) : (
+                      <span className="muted">no key</span>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+type ImportState =
+  | { readonly status: 'idle' }
+  | { readonly status: 'busy'; readonly message: string }
+  | { readonly status: 'error'; readonly message: string }
+  | { readonly status: 'done'; readonly message: string };
+
+/** Exporting the chain as `{"blocks": [...]}` and importing one (validated block by block by the node). */
+function ChainFileCard() {
+  const node = useNode();
+  const { devnet } = useServices();
+  const snapshot = useSnapshot();
+  const [state, setState] = useState<ImportState>({ status: 'idle' });
+
+  const exportChain = () => {
+    downloadText(`${devnet.network}-chain-${snapshot.height}.json`, JSON.stringify(node.exportChain()));
+  };
+
+  const importChain = async (event: ChangeEvent<HTMLInputElement>) => {
+    const file = event.target.files?.[0];
+    event.target.value = '';
+    if (!file) return;
+    if (file.size > MAX_CHAIN_FILE_BYTES) {
+      return setState({
+        status: 'error',
+        message: `${file.name} is larger than ${MAX_CHAIN_FILE_BYTES / 1024 / 1024} MB.`,
+      });
+    }
+    setState({ status: 'busy', message: `Reading ${file.name}…` });
+    let text: string;
+    try {
+      text = await readFileText(file);
+    } catch (error) {
+      return setState({ status: 'error', message: `Could not read ${file.name}: ${errorMessage(error)}.` });
+    }
+    const blocks = decodeChainFile(text);
+    if (!blocks.ok) return setState({ status: 'error', message: blocks.error });
+    setState({ status: 'busy', message: `Validating ${plural(blocks.value.length, 'block')}…` });
+    let result: Awaited<ReturnType<typeof node.importChain>>;
+    try {
+      result = await node.importChain(blocks.value);
+    } catch (error) {
+      return setState({
+        status: 'error',
+        message: `The node could not validate the chain: ${errorMessage(error)}.`,
+      });
+    }
+    const kept = result.adopted
+      ? `The valid blocks before it were longer than this node's chain and were adopted: it is now at height ${result.validHeight}.`
+      : `This node kept its own chain (height ${snapshot.height}).`;
+    if (result.error) {
+      return setState({
+        status: 'error',
+        message: `Block ${result.firstInvalidBlock ?? '?'} is invalid: ${result.error.code}: ${result.error.message}. ${kept}`,
+      });
+    }
+    setState({
+      status: 'done',
+      message: result.adopted
+        ? `Adopted ${plural(result.validHeight, 'block')}: the chain is valid and longer than ours.`
+        : `The chain is valid (height ${result.validHeight}) but not longer than this node's (height ${snapshot.height}): kept ours.`,
+    });
+  };
+
+  return (
+    <section className="card" aria-labelledby="chain-file-heading">
+      <h2 id="chain-file-heading">Chain file</h2>
+      <p className="muted">
+        The reference's JSON shape, <code>{'{"blocks": [...]}'}</code>, as served at{' '}
+        <code>GET /blockchain</code>. An imported chain is validated block by block and adopted only if it is
+        longer.
+      </p>
+      <div className="button-row">
+        <button type="button" data-testid="export-chain" onClick={exportChain}>
+          Export the chain ({plural(snapshot.height + 1, 'block')})
+        </button>
+        <label className="file-button">
+          <span>Import a chain file…</span>
+          <input
+            type="file"
+            data-testid="import-chain-file"
+            accept=".json,application/json"
+            disabled={state.status === 'busy'}
+            onChange={importChain}
+          />
+        </label>
+      </div>
+      {state.status === 'error' ? (
+        <p className="field-error" role="alert" data-testid="import-chain-error">
+          {state.message}
+        </p>
+      ) : state.status === 'idle' ? null : (
+        <p className="form-status" role="status" data-testid="import-chain-result">
+          {state.message}
+        </p>
+      )}
+    </section>
+  );
+}
+
+/** Messages for the user: storage trouble, repairs, ignored settings. */
+export function NoticesCard() {
+  const { startupNotices } = useServices();
+  const { notices } = useSnapshot();
+  const all = [...startupNotices, ...notices];
+  if (all.length === 0) return null;
+  return (
+    <section className="card card-notice" aria-labelledby="notices-heading">
+      <h2 id="notices-heading">Notices</h2>
+      <ul role="status" data-testid="notices">
+        {all.map((notice, index) => (
+          // Notices are append-only: the index is stable.
+          // biome-ignore lint/suspicious/noArrayIndexKey: append-only list
+          <li key={index}>{notice}</li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+/** Databases of old nodes (closed tabs) in this browser, with delete buttons; never this node's. */
+function DatabasesCard() {
+  const { databases, nodeId } = useServices();
+  const [list, setList] = useState<readonly { nodeId: string; name: string }[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState<string | null>(null);
+  const refresh = useCallback(async () => {
+    try {
+      setList(await databases.list());
+      setError(null);
+    } catch (cause) {
+      setError(`Could not list the databases: ${errorMessage(cause)}.`);
+    }
+  }, [databases]);
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+  const remove = async (id: string) => {
+    setConfirming(null);
+    try {
+      await databases.remove(id);
+    } catch (cause) {
+      setError(`Could not delete ${id}: ${errorMessage(cause)}.`);
+    }
+    await refresh();
+  };
+  const others = (list ?? []).filter((entry) => entry.nodeId !== nodeId);
+  return (
+    <section className="card" aria-labelledby="databases-heading">
+      <h2 id="databases-heading">Old nodes in this browser</h2>
+      <p className="muted">
+        Every tab is a node with its own database. Closed tabs leave theirs behind; delete them to free space.
+      </p>
+      {list === null ? null : others.length === 0 ? (
+        <p className="muted">No other node databases.</p>
+      ) : (
+        <ul className="db-list" data-testid="old-databases">
+          {others.map((entry) => (
+            <li key={entry.nodeId}>
+              <code>{entry.name}</code>
+              {confirming === entry.nodeId ? (
+                <>
+                  <button
+                    type="button"
+                    className="danger"
+                    data-testid="delete-database-confirm"
+                    onClick={() => void remove(entry.nodeId)}
+                  >
+                    Delete its chain and wallet
+                  </button>
+                  <button type="button" onClick={() => setConfirming(null)}>
+                    Cancel
+                  </button>
+                </>
+              ) : (
+                <button
+                  type="button"
+                  data-testid="delete-database"
+                  data-node-id={entry.nodeId}
+                  onClick={() => setConfirming(entry.nodeId)}
+                >
+                  Delete…
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      <button type="button" onClick={() => void refresh()}>
+        Refresh
+      </button>
+      {error ? (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      ) : null}
+    </section>
+  );
+}
+
+/** Two validly signed blocks from one forger at one height: evidence of a cheating forger. */
+function EquivocationsCard() {
+  const { equivocations } = useSnapshot();
+  if (equivocations.length === 0) return null;
+  return (
+    <section className="card card-notice" aria-labelledby="equivocations-heading">
+      <h2 id="equivocations-heading">Equivocations</h2>
+      <ul data-testid="equivocations">
+        {equivocations.map((e) => (
+          <li key={`${e.height}:${e.forger}`}>
+            <AccountLabel pem={e.forger} copy={false} /> signed two blocks at height {e.height}; kept{' '}
+            <HashText hash={e.keptHash} />.
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+/** The network page: this node, its peers, the chain file, notices, old databases, and the network's genesis. */
+export function NetworkPage() {
+  const { devnet } = useServices();
+  return (
+    <div className="page-grid">
+      <NoticesCard />
+      <NodeCard />
+      <PeersCard />
+      <ChainFileCard />
+      <EquivocationsCard />
+      <DevnetCard devnet={devnet} />
+      <GenesisCard />
+      <DatabasesCard />
+    </div>
+  );
+}

@@ -1,0 +1,277 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import type { Transport } from '../../src/net/transport';
+import {
+  devnetKeyLoader,
+  iceServersFromSettings,
+  loadDevnet,
+  MissingDevnetError,
+  observeTransportStart,
+} from '../../src/ui/bootstrap';
+import { identiconCells } from '../../src/ui/components/Identicon';
+import {
+  decodeAmount,
+  decodeChainFile,
+  decodeDevnet,
+  decodeIceServers,
+  decodePrivateKeyText,
+  decodeReceiver,
+  decodeSearch,
+} from '../../src/ui/decoders';
+import { fingerprint } from '../../src/ui/format';
+import { hrefFor, parseRoute, type Route } from '../../src/ui/router';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const pem = (name: string) => readFileSync(join(ROOT, 'public', 'keys', name), 'utf8');
+const devnetJson = () =>
+  JSON.parse(readFileSync(join(ROOT, 'public', 'devnet.json'), 'utf8')) as Record<string, unknown>;
+
+describe('decodeAmount', () => {
+  it.each([
+    ['1', 1],
+    [' 25 ', 25],
+    ['9007199254740991', Number.MAX_SAFE_INTEGER],
+  ])('reads %j', (text, amount) => {
+    expect(decodeAmount(text)).toEqual({ ok: true, value: amount });
+  });
+
+  it.each([
+    ['', /Enter an amount/],
+    ['0', /at least 1/],
+    ['000', /at least 1/],
+    ['-1', /positive/],
+    ['−3', /positive/],
+    ['0.5', /whole number of coins/],
+    ['3,5', /whole number of coins/],
+    ['1e2', /whole number of coins/],
+    ['0x10', /digits/],
+    ['9007199254740992', /too large/],
+  ])('refuses %j', (text, message) => {
+    const result = decodeAmount(text);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error).toMatch(message);
+  });
+});
+
+describe('decodePrivateKeyText', () => {
+  it('accepts PKCS#1 and normalises line endings', () => {
+    const result = decodePrivateKeyText(`\r\n${pem('stakerPrivateKey.pem').replace(/\n/g, '\r\n')}\r\n`);
+    expect(result).toEqual({ ok: true, value: pem('stakerPrivateKey.pem') });
+  });
+
+  it.each([
+    ['', /Paste a private key/],
+    [pem('stakerPublicKey.pem'), /This is a public key/],
+    ['-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----', /passphrase/],
+    ['ssh-rsa AAAAB3Nza', /Not a PEM private key/],
+    ['x'.repeat(20_000), /too long/],
+  ])('refuses %#', (text, message) => {
+    const result = decodePrivateKeyText(text);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error).toMatch(message);
+  });
+});
+
+describe('decodeReceiver', () => {
+  const staker = pem('stakerPublicKey.pem');
+
+  it('normalises a PEM to the canonical form', () => {
+    expect(decodeReceiver(`  ${staker.replace(/\n/g, '\r\n')}\n\n`, [])).toEqual({ ok: true, value: staker });
+  });
+
+  it('resolves a known fingerprint, and refuses an ambiguous or unknown one', () => {
+    const genesis = pem('genesisPublicKey.pem');
+    expect(decodeReceiver(fingerprint(staker), [staker, genesis])).toEqual({ ok: true, value: staker });
+    expect(decodeReceiver('abcdef', [])).toMatchObject({ ok: false });
+    const result = decodeReceiver(fingerprint(staker), []);
+    expect(!result.ok && result.error).toMatch(/Paste the receiver's full public key/);
+  });
+});
+
+describe('decodeSearch', () => {
+  it.each([
+    ['12', { kind: 'height', height: 12 }],
+    ['#7', { kind: 'height', height: 7 }],
+    ['A'.repeat(64), { kind: 'hash', hash: 'a'.repeat(64) }],
+    ['f'.repeat(32), { kind: 'tx', id: 'f'.repeat(32) }],
+    ['abc123def', { kind: 'fingerprint', prefix: 'abc123def' }],
+  ])('reads %j', (text, query) => {
+    expect(decodeSearch(text)).toEqual({ ok: true, value: query });
+  });
+
+  it('reads a pasted public key whose line breaks were lost', () => {
+    const staker = pem('stakerPublicKey.pem');
+    expect(decodeSearch(staker.replace(/\n/g, ''))).toEqual({
+      ok: true,
+      value: { kind: 'account', publicKeyPem: staker },
+    });
+  });
+});
+
+describe('decodeChainFile', () => {
+  it('reads {"blocks": [...]} and refuses anything else', () => {
+    expect(decodeChainFile('{"blocks": [1]}')).toEqual({ ok: true, value: [1] });
+    expect(decodeChainFile('{"blocks": []}')).toMatchObject({ ok: false });
+    expect(decodeChainFile('[]')).toMatchObject({ ok: false });
+    expect(decodeChainFile('nope')).toMatchObject({ ok: false });
+  });
+});
+
+describe('decodeDevnet', () => {
+  it('reads public/devnet.json', () => {
+    const result = decodeDevnet(devnetJson());
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.network).toBe('tabchain-devnet');
+    expect(result.value.genesisPublicKey).toBe(pem('genesisPublicKey.pem'));
+    expect(result.value.keys.exchange).toBe('keys/exchangePrivateKey.pem');
+  });
+
+  it.each([
+    [null, /not a JSON object/],
+    [{ network: '' }, /no "network"/],
+    [{ network: 'x' }, /no "genesisPublicKey"/],
+    [
+      { network: 'x', genesisPublicKey: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----' },
+      /not a valid public key/,
+    ],
+  ])('refuses %j', (value, message) => {
+    const result = decodeDevnet(value);
+    expect(!result.ok && result.error).toMatch(message);
+  });
+
+  it('refuses key paths that leave the site', () => {
+    for (const path of ['https://evil.example/k.pem', '//evil.example/k.pem', '../secret.pem', '/abs.pem']) {
+      const result = decodeDevnet({ ...devnetJson(), keys: { genesis: path } });
+      expect(!result.ok && result.error).toMatch(/relative path/);
+    }
+  });
+});
+
+describe('settings', () => {
+  it('reads ICE servers and refuses anything but STUN/TURN', () => {
+    expect(decodeIceServers(null)).toEqual({ ok: true, value: [] });
+    expect(decodeIceServers('[{"urls": "stun:127.0.0.1:3478"}]')).toEqual({
+      ok: true,
+      value: [{ urls: ['stun:127.0.0.1:3478'] }],
+    });
+    expect(decodeIceServers('[{"urls": "http://x"}]')).toMatchObject({ ok: false });
+    expect(decodeIceServers('{')).toMatchObject({ ok: false });
+    expect(
+      iceServersFromSettings({ getItem: () => '[{"urls":["turn:h"],"username":"u","credential":"c"}]' }),
+    ).toEqual({
+      ok: true,
+      value: [{ urls: ['turn:h'], username: 'u', credential: 'c' }],
+    });
+  });
+});
+
+describe('routes', () => {
+  it.each<[string, Route]>([
+    ['', { page: 'wallet' }],
+    ['#/', { page: 'wallet' }],
+    ['#/explorer', { page: 'explorer' }],
+    ['#/network/', { page: 'network' }],
+    ['#/block/12', { page: 'block', height: 12 }],
+    [`#/tx/${'A'.repeat(32)}`, { page: 'tx', id: 'a'.repeat(32) }],
+    ['#/account/abcdef012345', { page: 'account', fingerprint: 'abcdef012345' }],
+    ['#/block/x', { page: 'not-found', path: '/block/x' }],
+  ])('parses %j', (hash, route) => {
+    expect(parseRoute(hash)).toEqual(route);
+  });
+
+  it('round-trips through hrefFor', () => {
+    for (const route of [
+      { page: 'block', height: 3 },
+      { page: 'tx', id: 'b'.repeat(32) },
+      { page: 'account', fingerprint: '0123456789ab' },
+    ] as const) {
+      expect(parseRoute(hrefFor(route))).toEqual(route);
+    }
+  });
+});
+
+describe('fingerprints and identicons', () => {
+  it('fingerprints a PEM as the first 12 hex digits of its SHA-256', () => {
+    expect(fingerprint(pem('genesisPublicKey.pem'))).toMatch(/^[0-9a-f]{12}$/);
+    expect(fingerprint('abc')).toBe('ba7816bf8f01');
+  });
+
+  it('draws a deterministic, mirrored identicon', () => {
+    const a = identiconCells(pem('genesisPublicKey.pem'));
+    expect(identiconCells(pem('genesisPublicKey.pem'))).toEqual(a);
+    expect(identiconCells(pem('stakerPublicKey.pem'))).not.toEqual(a);
+    const cells = new Set(a.cells.map(([x, y]) => `${x},${y}`));
+    for (const [x, y] of a.cells) expect(cells.has(`${4 - x},${y}`)).toBe(true);
+  });
+});
+
+describe('bootstrap helpers', () => {
+  const response = (body: string, contentType: string, status = 200) =>
+    new Response(body, { status, headers: { 'content-type': contentType } });
+
+  it('loads devnet.json, and tells a missing file from a broken one', async () => {
+    const config = await loadDevnet(
+      async () => response(JSON.stringify(devnetJson()), 'application/json'),
+      '/devnet.json',
+    );
+    expect(config.network).toBe('tabchain-devnet');
+    await expect(
+      loadDevnet(async () => response('<!doctype html>', 'text/html'), '/devnet.json'),
+    ).rejects.toBeInstanceOf(MissingDevnetError);
+    await expect(
+      loadDevnet(async () => response('nope', 'application/json', 404), '/devnet.json'),
+    ).rejects.toBeInstanceOf(MissingDevnetError);
+    await expect(loadDevnet(async () => response('{', 'application/json'), '/devnet.json')).rejects.toThrow(
+      /not valid JSON/,
+    );
+    await expect(
+      loadDevnet(async () => response('{"network": 1}', 'application/json'), '/devnet.json'),
+    ).rejects.toThrow(/no "network"/);
+  });
+
+  it('fetches devnet keys relative to the site, and spots the SPA fallback', async () => {
+    const config = decodeDevnet(devnetJson());
+    if (!config.ok) throw new Error(config.error);
+    const urls: string[] = [];
+    const load = devnetKeyLoader(
+      config.value,
+      async (url) => {
+        urls.push(String(url));
+        return response(
+          String(url).includes('genesis') ? pem('genesisPrivateKey.pem') : '<!doctype html>',
+          'text/plain',
+        );
+      },
+      '/app/',
+    );
+    expect(await load('genesis')).toBe(pem('genesisPrivateKey.pem'));
+    await expect(load('staker')).rejects.toThrow(/no key at \/app\/keys\/stakerPrivateKey.pem/);
+    expect(urls).toEqual(['/app/keys/genesisPrivateKey.pem', '/app/keys/stakerPrivateKey.pem']);
+  });
+
+  it('tells when the node starts the transport, and forwards every call', async () => {
+    const start = vi.fn(async () => {});
+    const inner: Transport = {
+      localId: 'me',
+      start,
+      stop: async () => {},
+      connectedPeers: () => ['p'],
+      connect: vi.fn(),
+      disconnect: vi.fn(),
+      send: () => true,
+      status: () => ({ kind: 'simple-peer', signaling: 'connecting' }),
+    };
+    const onStart = vi.fn();
+    const outer = observeTransportStart(inner, onStart);
+    expect(onStart).not.toHaveBeenCalled();
+    const handlers = { onPeerConnected() {}, onPeerDisconnected() {}, onMessage() {} };
+    await outer.start(handlers);
+    expect(onStart).toHaveBeenCalledOnce();
+    expect(start).toHaveBeenCalledWith(handlers, undefined);
+    expect(outer.localId).toBe('me');
+    expect(outer.connectedPeers()).toEqual(['p']);
+    expect(outer.status().signaling).toBe('connecting');
+  });
+});

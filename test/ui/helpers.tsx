@@ -1,0 +1,110 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { render } from '@testing-library/react';
+import { createWebCryptoProvider, type CryptoProvider, type KeyPair } from '../../src/crypto';
+import { MemoryNetwork, SeededRandom, VirtualClock } from '../../src/net/memory';
+import { type NodeSnapshot, TabchainNode } from '../../src/node/node';
+import type { Store } from '../../src/storage/store';
+import { App } from '../../src/ui/App';
+import { type DevnetConfig, type DevnetKeyName, decodeDevnet } from '../../src/ui/decoders';
+import { KeyRing } from '../../src/ui/keyring';
+import type { AppServices, DatabaseAdmin, NodeApi } from '../../src/ui/services';
+
+/** The project root. */
+export const ROOT = join(import.meta.dirname, '..', '..');
+const KEYS = join(ROOT, 'public', 'keys');
+
+/** One crypto provider for every UI test (WebCrypto, as in a browser). */
+export const crypto: CryptoProvider = createWebCryptoProvider();
+
+/** A devnet key file's text (PUBLIC TEST KEYS). */
+export function devnetPem(name: DevnetKeyName, half: 'Private' | 'Public' = 'Private'): string {
+  return readFileSync(join(KEYS, `${name}${half}Key.pem`), 'utf8');
+}
+
+/** Imports a devnet key pair. */
+export function devnetKeyPair(name: DevnetKeyName): Promise<KeyPair> {
+  return crypto.importPrivateKeyPem(devnetPem(name));
+}
+
+/** public/devnet.json, decoded as the page decodes it. */
+export function devnetConfig(): DevnetConfig {
+  const decoded = decodeDevnet(JSON.parse(readFileSync(join(ROOT, 'public', 'devnet.json'), 'utf8')));
+  if (!decoded.ok) throw new Error(decoded.error);
+  return decoded.value;
+}
+
+/** A real node over the in-memory network on a virtual clock (nothing happens unless the clock moves). */
+export async function startNode(
+  options: { genesisPublicKey?: string; wallet?: KeyPair | null; store?: Store; id?: string } = {},
+): Promise<TabchainNode> {
+  const clock = new VirtualClock();
+  const network = new MemoryNetwork({ random: new SeededRandom(7), clock });
+  const node = new TabchainNode({
+    genesis: { genesisPublicKey: options.genesisPublicKey ?? devnetConfig().genesisPublicKey },
+    transport: network.createTransport(options.id ?? 'ui-test'),
+    crypto,
+    clock,
+    random: () => 0.5,
+    wallet: options.wallet ?? null,
+    ...(options.store ? { store: options.store } : {}),
+  });
+  await node.start();
+  return node;
+}
+
+/** An in-memory database list for the "old nodes" view. */
+export function fakeDatabases(nodeIds: readonly string[]): DatabaseAdmin & { removed: string[] } {
+  let ids = [...nodeIds];
+  const removed: string[] = [];
+  return {
+    removed,
+    list: async () => ids.map((nodeId) => ({ nodeId, name: `tabchain-node-${nodeId}` })),
+    remove: async (nodeId) => {
+      removed.push(nodeId);
+      ids = ids.filter((id) => id !== nodeId);
+    },
+  };
+}
+
+/** Services around `node` with the devnet's keys read from public/keys. */
+export function makeServices(node: NodeApi, overrides: Partial<AppServices> = {}): AppServices {
+  return {
+    node,
+    crypto,
+    devnet: devnetConfig(),
+    nodeId: 'aaaaaaaaaaaaaaaa',
+    keyring: new KeyRing(),
+    loadDevnetKey: async (name) => devnetPem(name),
+    databases: fakeDatabases([]),
+    startupNotices: [],
+    now: () => Date.now(),
+    ...overrides,
+  };
+}
+
+/** Renders the running app at `hash`. */
+export function renderApp(services: AppServices, hash = '#/wallet') {
+  window.location.hash = hash;
+  return render(<App boot={{ status: 'ready', services }} />);
+}
+
+/** A node whose snapshot is `node`'s with some fields replaced (for states a single real node cannot reach). */
+export function withSnapshot(node: NodeApi, patch: Partial<NodeSnapshot>): NodeApi {
+  const snapshot = Object.freeze({ ...node.getSnapshot(), ...patch });
+  return {
+    getSnapshot: () => snapshot,
+    subscribe: () => () => {},
+    submitTransaction: (tx) => node.submitTransaction(tx),
+    setWallet: (wallet) => node.setWallet(wallet),
+    importChain: (blocks) => node.importChain(blocks),
+    exportChain: () => node.exportChain(),
+    blockAt: (height) => node.blockAt(height),
+    hashAt: (height) => node.hashAt(height),
+    heightOf: (hash) => node.heightOf(hash),
+    findTransaction: (id) => node.findTransaction(id),
+    stateAt: (height) => node.stateAt(height),
+    blocks: (from, to) => node.blocks(from, to),
+    lotteryAt: (height) => node.lotteryAt(height),
+  };
+}
