@@ -270,6 +270,14 @@ export class TabchainNode {
     if (this.running) return;
     if (this.store) await this.restore();
     this.running = true;
+    // The restored chain and pool are usable at once: timers run, the UI is told, and a restored
+    // pool may be forged, all before the transport has reached its signaling server (which may
+    // take a while, or never happen on a lone tab).
+    this.every(this.limits.heartbeatMs, () => this.heartbeat());
+    this.every(this.limits.discoveryMs, () => this.discover());
+    signal?.addEventListener('abort', () => void this.stop(), { once: true });
+    this.changed();
+    void this.enqueue(() => this.maybeForge());
     await this.transport.start(
       {
         onPeerConnected: (peer) => this.enqueue(() => this.onPeerConnected(peer)),
@@ -279,9 +287,6 @@ export class TabchainNode {
       },
       signal,
     );
-    this.every(this.limits.heartbeatMs, () => this.heartbeat());
-    this.every(this.limits.discoveryMs, () => this.discover());
-    signal?.addEventListener('abort', () => void this.stop(), { once: true });
     this.changed();
   }
 
