@@ -114,9 +114,13 @@ describe('the explorer search box', () => {
     const first = (await crypto.generateKeyPair()).publicKeyPem;
     const second = (await crypto.generateKeyPair()).publicKeyPem;
     search(first);
-    await waitFor(() => expect(screen.getByTestId('account-fingerprint').textContent).toBe(fingerprint(first)));
+    await waitFor(() =>
+      expect(screen.getByTestId('account-fingerprint').textContent).toBe(fingerprint(first)),
+    );
     search(second);
-    await waitFor(() => expect(screen.getByTestId('account-fingerprint').textContent).toBe(fingerprint(second)));
+    await waitFor(() =>
+      expect(screen.getByTestId('account-fingerprint').textContent).toBe(fingerprint(second)),
+    );
   });
 
   it.each([
