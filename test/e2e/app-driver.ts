@@ -1,0 +1,143 @@
+import type { BrowserContext, Page } from 'playwright-core';
+import { createSignalingServer, type SignalingServer } from '../../signaling/server';
+import { isLocalUrl } from './browser';
+
+/**
+ * Drives the real app in Chromium through its stable `data-testid`s, as a person would click:
+ * no test hooks into the node.
+ */
+
+/** A devnet served by our signaling server (production build + signaling + PeerServer). */
+export interface Devnet {
+  readonly url: string;
+  readonly port: number;
+  stop(): Promise<void>;
+  /** Starts the server again on the same port (after `stop`). */
+  restart(): Promise<void>;
+}
+
+/** Serves the built app `dist` and signaling on 127.0.0.1 (a free port unless given). */
+export async function startDevnet(dist: string, port = 0): Promise<Devnet> {
+  let server: SignalingServer = createSignalingServer({
+    host: '127.0.0.1',
+    port,
+    serveStatic: dist,
+    heartbeatMs: 1000,
+  });
+  const address = await server.start();
+  const actualPort = address.port;
+  return {
+    url: `http://127.0.0.1:${actualPort}/`,
+    port: actualPort,
+    stop: () => server.stop(),
+    async restart() {
+      server = createSignalingServer({
+        host: '127.0.0.1',
+        port: actualPort,
+        serveStatic: dist,
+        heartbeatMs: 1000,
+      });
+      await server.start();
+    },
+  };
+}
+
+/** A tab running the app, with what it tried to reach off this machine and its page errors. */
+export interface AppTab {
+  readonly page: Page;
+  readonly offMachine: string[];
+  readonly errors: string[];
+}
+
+/** Opens the app in a new tab and waits until its node has restored its chain. */
+export async function openApp(context: BrowserContext, url: string): Promise<AppTab> {
+  const page = await context.newPage();
+  const offMachine: string[] = [];
+  const errors: string[] = [];
+  page.on('request', (request) => {
+    if (!isLocalUrl(request.url())) offMachine.push(request.url());
+  });
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(url);
+  await page.getByTestId('head-height').first().waitFor({ timeout: 30_000 });
+  return { page, offMachine, errors };
+}
+
+/** Reads a testid'd element's text as an integer. */
+export async function intOf(page: Page, testId: string): Promise<number> {
+  const text = (await page.getByTestId(testId).first().textContent()) ?? '';
+  const value = Number(text.replace(/[^\d-]/g, ''));
+  if (!Number.isInteger(value) || text.trim() === '') throw new Error(`${testId} shows "${text}"`);
+  return value;
+}
+
+/** The head height a tab shows. */
+export const headHeight = (page: Page): Promise<number> => intOf(page, 'head-height');
+
+/** The full head hash a tab shows. */
+export async function headHash(page: Page): Promise<string> {
+  return (await page.getByTestId('head-hash').first().getAttribute('data-value')) ?? '';
+}
+
+/** Waits until a tab shows `height` (or more). */
+export async function waitForHeight(page: Page, height: number, timeout = 30_000): Promise<void> {
+  await page.waitForFunction(
+    (h) =>
+      Number(
+        document.querySelector('[data-testid="head-height"]')?.textContent?.replace(/[^\d]/g, '') ?? -1,
+      ) >= h,
+    height,
+    { timeout, polling: 50 },
+  );
+}
+
+/** Waits until a tab shows at least `count` peers. */
+export async function waitForPeers(page: Page, count: number, timeout = 30_000): Promise<void> {
+  await page.waitForFunction(
+    (n) =>
+      Number(
+        document.querySelector('[data-testid="peer-count"]')?.textContent?.replace(/[^\d]/g, '') ?? -1,
+      ) >= n,
+    count,
+    { timeout, polling: 100 },
+  );
+}
+
+/** Clicks the one-click import of a devnet key and waits until the wallet shows it. */
+export async function importDevnetKey(page: Page, name: 'genesis' | 'staker'): Promise<void> {
+  await page.getByTestId(`import-devnet-${name}`).click();
+  await page.getByTestId('my-public-key').first().waitFor();
+  await page.waitForFunction(
+    () => !!document.querySelector('[data-testid="my-public-key"]')?.getAttribute('data-value'),
+  );
+}
+
+/** Creates a new key pair in the wallet. */
+export async function createKey(page: Page): Promise<void> {
+  await page.getByTestId('create-key').click();
+  await page.waitForFunction(
+    () => !!document.querySelector('[data-testid="my-public-key"]')?.getAttribute('data-value'),
+    undefined,
+    {
+      timeout: 30_000,
+    },
+  );
+}
+
+/** The wallet's public key PEM. */
+export async function myPublicKey(page: Page): Promise<string> {
+  return (await page.getByTestId('my-public-key').first().getAttribute('data-value')) ?? '';
+}
+
+/** Fills an amount field and submits one of the three forms. */
+export async function act(
+  page: Page,
+  form: 'exchange' | 'stake' | 'transfer',
+  amount: number,
+  receiver?: string,
+): Promise<void> {
+  if (form === 'transfer' && receiver !== undefined)
+    await page.getByTestId('transfer-receiver').fill(receiver);
+  await page.getByTestId(`${form}-amount`).fill(String(amount));
+  await page.getByTestId(`${form}-submit`).click();
+}
