@@ -10,6 +10,7 @@ import type { Figure } from './harness';
 import { syncFigure, throughputFigure } from './node';
 import { storageFigures } from './storage';
 import { tabsConnectedFigure } from './tabs';
+import { txToHeadFigures } from './app';
 
 const json = process.argv.includes('--json');
 const log = (line: string) => {
@@ -30,6 +31,7 @@ const steps: [string, () => Promise<Figure | Figure[]>][] = [
   ['idb-bytes-per-block', () => storageFigures()],
   ['tabs-connected-8-simple-peer', () => tabsConnectedFigure('simple-peer')],
   ['tabs-connected-8-peerjs', () => tabsConnectedFigure('peerjs')],
+  ['tx-to-head-8-tabs', () => txToHeadFigures()],
 ];
 // `npm run bench -- NAME…` measures only the figures whose names contain one of the words.
 const filters = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));

@@ -136,6 +136,9 @@ export async function act(
   amount: number,
   receiver?: string,
 ): Promise<void> {
+  // A person types into the tab in front; background tabs get no animation frames, so
+  // Playwright's actionability checks would wait seconds for them.
+  await page.bringToFront();
   if (form === 'transfer' && receiver !== undefined)
     await page.getByTestId('transfer-receiver').fill(receiver);
   await page.getByTestId(`${form}-amount`).fill(String(amount));
