@@ -1,29 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import {
-  applyBlock,
-  type Block,
-  blockSigningBytes,
-  createBlock,
-  createTransaction,
-  genesisState,
-  nextForgerOf,
-  transactionSigningBytes,
-  withBlockSignature,
-  withTransactionSignature,
-} from '../src/core';
-import { createWebCryptoProvider, type KeyPair, parsePublicKeyPem, signatureHexToBytes } from '../src/crypto';
+import { type Block, blockSigningBytes, transactionSigningBytes } from '../src/core';
+import { type KeyPair, parsePublicKeyPem, signatureHexToBytes } from '../src/crypto';
 import { MemoryNetwork, SeededRandom, VirtualClock } from '../src/net/memory';
 import { TabchainNode } from '../src/node/node';
 import { signTransaction } from '../src/node/wallet';
-import type { Figure } from './harness';
-import { round } from './harness';
-
-const KEYS = join(import.meta.dirname, '..', 'public', 'keys');
-const crypto = createWebCryptoProvider();
-const devnetKey = (name: string) =>
-  crypto.importPrivateKeyPem(readFileSync(join(KEYS, `${name}PrivateKey.pem`), 'utf8'));
-const genesisConfig = () => ({ genesisPublicKey: readFileSync(join(KEYS, 'genesisPublicKey.pem'), 'utf8') });
+import { buildSignedChain, crypto, devnetKey, genesisConfig } from './chain';
+import { type Figure, round } from './harness';
 
 /** A simulated network of `ids` on one virtual clock; returns its nodes and a settle-aware runner. */
 function network(ids: string[], wallets: Record<string, KeyPair>, seed: number) {
@@ -98,51 +79,13 @@ export async function throughputFigure(): Promise<Figure> {
   };
 }
 
-/** A chain of `blocks` blocks of `perBlock` signed transfers, forged by the devnet genesis key. */
-export async function buildChain(blockCount: number, perBlock: number): Promise<Block[]> {
-  const forger = await devnetKey('genesis');
-  const exchange = await devnetKey('exchange');
-  const senders: KeyPair[] = [];
-  for (let i = 0; i < 10; i++) senders.push(await crypto.generateKeyPair());
-  let state = genesisState(genesisConfig());
-  let id = 0;
-  const nextId = () => (id++).toString(16).padStart(32, '0');
-  const chain: Block[] = [];
-  for (let b = 1; b <= blockCount; b++) {
-    const txs = [];
-    for (let t = 0; t < perBlock; t++) {
-      const funding = b === 1;
-      const sender = funding ? exchange : (senders[t % senders.length] as KeyPair);
-      const receiver = senders[(t + 1) % senders.length] as KeyPair;
-      const tx = createTransaction(
-        {
-          senderPublicKey: sender.publicKeyPem,
-          receiverPublicKey: receiver.publicKeyPem,
-          amount: funding ? 1_000_000 : 1,
-          type: funding ? 'EXCHANGE' : 'TRANSFER',
-        },
-        nextId(),
-        1795670518.25 + b + t / 100,
-      );
-      txs.push(withTransactionSignature(tx, await crypto.sign(sender, transactionSigningBytes(tx))));
-    }
-    const unsigned = createBlock(txs, state.headHash, nextForgerOf(state), b, 1795670518.5 + b);
-    const block = withBlockSignature(unsigned, await crypto.sign(forger, blockSigningBytes(unsigned)));
-    const applied = applyBlock(state, block);
-    if (!applied.ok) throw new Error(applied.error.message);
-    state = applied.value;
-    chain.push(block);
-  }
-  return chain;
-}
-
 /**
  * `sync-1000x10`: a fresh node syncs 1,000 blocks of 10 transfers from a peer over the
  * in-memory transport (ranged requests, JSON on the wire, full validation). Ratio = sync time /
  * the bare cost of verifying those 11,000 signatures with pre-imported keys (goal ≤ 1.5).
  */
 export async function syncFigure(): Promise<Figure> {
-  const chain = await buildChain(1000, 10);
+  const chain = await buildSignedChain(1000, 10);
 
   // The bare cost, in windows as the validator runs them, so both keep the same work in flight.
   const subtle = globalThis.crypto.subtle;

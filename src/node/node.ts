@@ -1061,9 +1061,35 @@ export class TabchainNode {
       return this.finishSync();
     }
     sync.from = next;
+    // Switch as soon as the validated candidate is longer than our chain, and from then on
+    // append each validated chunk: a long sync shows progress on the head, and a tab closed
+    // mid-sync keeps what it had validated (each chunk is one atomic store write).
+    await this.adoptCandidate(sync);
+    if (this.sync !== sync) return;
     if (sync.from > sync.target) return this.finishSync();
     if (sync.requested < sync.from) this.requestChunk(sync.from);
     else this.armSyncTimer(sync);
+  }
+
+  /**
+   * Adopts the validated candidate of `sync` if it is longer than our chain; afterwards the
+   * candidate is empty and forks from our new head, so later chunks simply extend it.
+   */
+  private async adoptCandidate(sync: SyncRun): Promise<void> {
+    const candidateHeight = sync.forkHeight + sync.candidate.length;
+    if (candidateHeight <= this.chain.height) return;
+    // Blocks we already hold (gossip may have brought them while the sync ran) are not a fork.
+    let forkHeight = sync.forkHeight;
+    let skip = 0;
+    while (skip < sync.candidate.length && this.chain.hashAt(forkHeight + 1) === sync.candidateStates[skip]?.headHash) {
+      forkHeight++;
+      skip++;
+    }
+    await this.adopt(forkHeight, sync.candidate.slice(skip), sync.candidateStates.slice(skip));
+    this.log({ kind: 'sync', peer: sync.peer, message: `adopted the chain up to ${candidateHeight}` });
+    sync.forkHeight = this.chain.height;
+    sync.candidate = [];
+    sync.candidateStates = [];
   }
 
   private async finishSync(): Promise<void> {
@@ -1071,21 +1097,7 @@ export class TabchainNode {
     if (!sync) return;
     this.sync = null;
     sync.cancelTimer();
-    // Blocks we already hold (gossip may have brought them while the sync ran) are not a fork.
-    let forkHeight = sync.forkHeight;
-    let skip = 0;
-    while (
-      skip < sync.candidate.length &&
-      this.chain.hashAt(forkHeight + 1) === sync.candidateStates[skip]?.headHash
-    ) {
-      forkHeight++;
-      skip++;
-    }
-    const candidateHeight = sync.forkHeight + sync.candidate.length;
-    if (candidateHeight > this.chain.height) {
-      await this.adopt(forkHeight, sync.candidate.slice(skip), sync.candidateStates.slice(skip));
-      this.log({ kind: 'sync', peer: sync.peer, message: `adopted the chain up to ${candidateHeight}` });
-    }
+    await this.adoptCandidate(sync);
     this.changed();
     this.maybeSync();
     await this.maybeForge();
