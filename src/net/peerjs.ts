@@ -12,18 +12,9 @@
  */
 import { type DataConnection, Peer } from 'peerjs';
 import { z } from 'zod';
-import { type Clock, systemClock } from '../node/clock';
-import {
-  backoffDelay,
-  dataChannelSink,
-  FramedSender,
-  Reassembler,
-  type ResolvedOptions,
-  randomHex,
-  resolveOptions,
-  type WebRtcTransportOptions,
-} from './channel';
-import type { PeerId, Transport, TransportHandlers, TransportStatus } from './transport';
+import { backoffDelay, dataChannelSink, randomHex, type WebRtcTransportOptions } from './channel';
+import type { PeerId, TransportStatus } from './transport';
+import { type Link, WebRtcTransport } from './webrtc-transport';
 
 /** Options of the PeerJS transport. */
 export interface PeerJsTransportOptions extends WebRtcTransportOptions {
@@ -55,77 +46,61 @@ export function roomTag(room: string): string {
   return (hash >>> 0).toString(16).padStart(8, '0');
 }
 
-interface Link {
-  readonly peer: PeerId;
+/** What a PeerJS link holds besides the shared bookkeeping. */
+interface PeerJsHandle {
   readonly conn: DataConnection;
   /** True when this side made the offer. */
   readonly outgoing: boolean;
-  connected: boolean;
-  sender?: FramedSender;
-  readonly reassembler: Reassembler;
-  cancelTimeout: () => void;
 }
 
 /** The transport over PeerJS and the PeerServer mounted on the tabchain server. */
-export class PeerJsTransport implements Transport {
-  private readonly options: ResolvedOptions;
-  private readonly clock: Clock;
+export class PeerJsTransport extends WebRtcTransport<PeerJsHandle> {
   private readonly path: string;
   private readonly discoveryIntervalMs: number;
   private readonly tag: string;
   private readonly idPattern: RegExp;
-  private readonly links = new Map<PeerId, Link>();
   private readonly failedAt = new Map<PeerId, number>();
   private known = new Set<PeerId>();
-  private handlers: TransportHandlers | undefined;
   private peer: Peer | undefined;
-  private ownId = '';
   private signalingState: TransportStatus['signaling'] = 'down';
   private failures = 0;
-  private stopped = false;
   private cancelReconnect: (() => void) | undefined;
   private cancelDiscovery: (() => void) | undefined;
 
   constructor(options: PeerJsTransportOptions = {}) {
-    this.options = resolveOptions(options);
-    this.clock = options.clock ?? systemClock;
+    super(options);
     this.path = `/${(options.peerjsPath ?? '/peerjs').replace(/^\/+|\/+$/g, '')}`;
     this.discoveryIntervalMs = options.discoveryIntervalMs ?? 1000;
     this.tag = roomTag(this.options.room);
     this.idPattern = new RegExp(`^tc-${this.tag}-[0-9a-f]{16}$`);
   }
 
-  /** This node's PeerJS id. */
-  get localId(): PeerId {
-    return this.ownId;
+  /** Opens a connection to `peer`. */
+  connect(peer: PeerId): void {
+    const own = this.peer;
+    if (own === undefined || this.stopped || peer === this.ownId || !this.idPattern.test(peer)) return;
+    if (this.links.has(peer) || this.atCap() || own.disconnected) return;
+    const conn = own.connect(peer, { reliable: true, serialization: 'raw' }) as DataConnection | undefined;
+    if (conn !== undefined) this.adopt(conn, true);
   }
 
-  /** Registers with the PeerServer; resolves once it has accepted this node's id (retrying meanwhile). */
-  start(handlers: TransportHandlers, signal?: AbortSignal): Promise<void> {
-    if (this.handlers !== undefined)
-      return Promise.reject(new Error('transport: start() was already called'));
-    this.handlers = handlers;
+  /** Kind and PeerServer state. */
+  status(): TransportStatus {
+    return { kind: 'peerjs', signaling: this.signalingState };
+  }
+
+  /** Registers with the PeerServer under a fresh id; `ready` runs once it has accepted the id. */
+  protected begin(ready: () => void): void {
     this.ownId = `tc-${this.tag}-${randomHex(8)}`;
-    return new Promise<void>((resolve, reject) => {
-      const abort = () => {
-        void this.stop();
-        reject(signal?.reason ?? new Error('transport stopped'));
-      };
-      if (signal?.aborted) return abort();
-      signal?.addEventListener('abort', abort, { once: true });
-      this.createPeer(resolve);
-      this.scheduleDiscovery(0);
-    });
+    this.createPeer(ready);
+    this.scheduleDiscovery(0);
   }
 
-  /** Closes every connection and leaves the PeerServer. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
+  /** Stops retrying and discovering, closes every connection and leaves the PeerServer. */
+  protected shutdown(): void {
     this.cancelReconnect?.();
     this.cancelDiscovery?.();
-    for (const link of this.links.values()) this.close(link);
-    this.links.clear();
+    this.closeAllLinks();
     const peer = this.peer;
     this.peer = undefined;
     peer?.removeAllListeners();
@@ -134,36 +109,11 @@ export class PeerJsTransport implements Transport {
     this.signalingState = 'down';
   }
 
-  /** Peers with an open connection. */
-  connectedPeers(): PeerId[] {
-    return [...this.links.values()].filter((link) => link.connected).map((link) => link.peer);
-  }
-
-  /** Opens a connection to `peer`. */
-  connect(peer: PeerId): void {
-    const own = this.peer;
-    if (own === undefined || this.stopped || peer === this.ownId || !this.idPattern.test(peer)) return;
-    if (this.links.has(peer) || this.links.size >= this.options.maxPeers || own.disconnected) return;
-    const conn = own.connect(peer, { reliable: true, serialization: 'raw' }) as DataConnection | undefined;
-    if (conn !== undefined) this.adopt(conn, true);
-  }
-
-  /** Closes the connection to `peer`. */
-  disconnect(peer: PeerId): void {
-    const link = this.links.get(peer);
-    if (link !== undefined) this.drop(link);
-  }
-
-  /** Queues one message; it is sent in chunks as fast as the channel drains. */
-  send(peer: PeerId, data: string): boolean {
-    const link = this.links.get(peer);
-    if (link?.sender === undefined || !link.connected) return false;
-    return link.sender.enqueue(data);
-  }
-
-  /** Kind and PeerServer state. */
-  status(): TransportStatus {
-    return { kind: 'peerjs', signaling: this.signalingState };
+  /** Closes a link's DataConnection, keeping its late errors from being thrown. */
+  protected release(link: Link<PeerJsHandle>): void {
+    link.conn.removeAllListeners();
+    link.conn.on('error', () => {});
+    link.conn.close();
   }
 
   private setSignaling(state: TransportStatus['signaling']): void {
@@ -294,65 +244,27 @@ export class PeerJsTransport implements Transport {
       if (existing.outgoing && this.ownId < from) return false;
       this.drop(existing);
     }
-    return this.links.size < this.options.maxPeers;
+    return !this.atCap();
   }
 
   private adopt(conn: DataConnection, outgoing: boolean): void {
     const peer = conn.peer;
-    const link: Link = {
-      peer,
-      conn,
-      outgoing,
-      connected: false,
-      reassembler: new Reassembler(),
-      cancelTimeout: () => {},
-    };
-    this.links.set(peer, link);
-    link.cancelTimeout = this.clock.setTimeout(() => {
-      if (!link.connected) {
-        this.failedAt.set(peer, this.clock.now());
-        this.drop(link);
-      }
-    }, this.options.connectTimeoutMs);
+    // A peer that does not answer in time is not tried again automatically for a while.
+    const link = this.addLink(peer, { conn, outgoing }, () => this.failedAt.set(peer, this.clock.now()));
     conn.on('open', () => {
-      if (this.links.get(peer) !== link || this.stopped) return;
-      link.cancelTimeout();
-      link.connected = true;
+      if (!this.isCurrent(link)) return;
       this.failedAt.delete(peer);
-      const channel = conn.dataChannel;
-      link.sender = new FramedSender(
+      this.opened(
+        link,
         dataChannelSink(
-          channel,
+          conn.dataChannel,
           (frame) => void conn.send(frame),
           () => conn.dataChannel?.bufferedAmount ?? 0,
         ),
-        () => this.drop(link),
       );
-      this.handlers?.onPeerConnected(peer);
     });
-    conn.on('data', (frame) => {
-      if (this.links.get(peer) !== link || !link.connected || this.stopped) return;
-      const result = link.reassembler.push(frame);
-      if (!result.ok) this.drop(link);
-      else if (result.message !== null) this.handlers?.onMessage(peer, result.message);
-    });
+    conn.on('data', (frame) => this.received(link, frame));
     conn.on('close', () => this.drop(link));
     conn.on('error', () => this.drop(link));
-  }
-
-  /** Forgets a link and tells the node if it was open. */
-  private drop(link: Link): void {
-    if (this.links.get(link.peer) !== link) return;
-    this.links.delete(link.peer);
-    this.close(link);
-    if (link.connected && !this.stopped) this.handlers?.onPeerDisconnected(link.peer);
-  }
-
-  private close(link: Link): void {
-    link.cancelTimeout();
-    link.sender?.close();
-    link.conn.removeAllListeners();
-    link.conn.on('error', () => {});
-    link.conn.close();
   }
 }

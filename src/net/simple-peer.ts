@@ -10,19 +10,11 @@
  */
 import SimplePeer from 'simple-peer';
 import { z } from 'zod';
-import { type Clock, systemClock } from '../node/clock';
-import {
-  dataChannelSink,
-  FramedSender,
-  Reassembler,
-  type ResolvedOptions,
-  randomHex,
-  resolveOptions,
-  type WebRtcTransportOptions,
-} from './channel';
+import { dataChannelSink, randomHex, type WebRtcTransportOptions } from './channel';
 import { SignalingClient } from './signaling-client';
 import { PEER_ID_PATTERN } from './signaling-protocol';
-import type { PeerId, Transport, TransportHandlers, TransportStatus } from './transport';
+import type { PeerId, TransportStatus } from './transport';
+import { type Link, WebRtcTransport } from './webrtc-transport';
 
 /** Options of the simple-peer transport. */
 export type SimplePeerTransportOptions = WebRtcTransportOptions;
@@ -48,98 +40,27 @@ const peerSignal = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('rtc'), n: z.string().regex(/^[0-9a-f]{16}$/), s: rtcSignal }),
 ]);
 
-interface Link {
-  readonly peer: PeerId;
+/** What a simple-peer link holds besides the shared bookkeeping. */
+interface SimplePeerHandle {
   readonly rtc: SimplePeer.Instance;
+  /** Names the connection attempt in its signals. */
   readonly nonce: string;
-  connected: boolean;
-  sender?: FramedSender;
-  readonly reassembler: Reassembler;
-  cancelTimeout: () => void;
 }
 
 /** The transport over simple-peer and the tabchain signaling server. */
-export class SimplePeerTransport implements Transport {
-  private readonly options: ResolvedOptions;
-  private readonly clock: Clock;
-  private readonly links = new Map<PeerId, Link>();
+export class SimplePeerTransport extends WebRtcTransport<SimplePeerHandle> {
   /** When we last asked a larger-id peer to connect to us, to not repeat it on every event. */
   private readonly helloSent = new Map<PeerId, number>();
-  private handlers: TransportHandlers | undefined;
   private signaling: SignalingClient | undefined;
-  private ownId = '';
-  private stopped = false;
 
   constructor(options: SimplePeerTransportOptions = {}) {
-    this.options = resolveOptions(options);
-    this.clock = options.clock ?? systemClock;
-  }
-
-  /** This node's id (the signaling server's, kept across its restarts). */
-  get localId(): PeerId {
-    return this.ownId;
-  }
-
-  /** Connects to the signaling server; resolves once the room has welcomed this node (retrying meanwhile). */
-  start(handlers: TransportHandlers, signal?: AbortSignal): Promise<void> {
-    if (this.handlers !== undefined)
-      return Promise.reject(new Error('transport: start() was already called'));
-    this.handlers = handlers;
-    const url = new URL('/', this.options.serverUrl);
-    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    return new Promise<void>((resolve, reject) => {
-      const abort = () => {
-        void this.stop();
-        reject(signal?.reason ?? new Error('transport stopped'));
-      };
-      if (signal?.aborted) return abort();
-      signal?.addEventListener('abort', abort, { once: true });
-      this.signaling = new SignalingClient(
-        {
-          url: url.href,
-          room: this.options.room,
-          minBackoffMs: this.options.minBackoffMs,
-          maxBackoffMs: this.options.maxBackoffMs,
-          random: this.options.random,
-          clock: this.clock,
-        },
-        {
-          onWelcome: (id, peers) => {
-            this.ownId = id;
-            resolve();
-            this.discovered(peers);
-          },
-          onPeerJoined: (id) => this.discovered([id]),
-          onPeerLeft: (id) => {
-            // Its open channels live on; an attempt still being brokered cannot finish.
-            const link = this.links.get(id);
-            if (link !== undefined && !link.connected) this.drop(link);
-          },
-          onSignal: (from, data) => this.onSignal(from, data),
-        },
-      );
-      this.signaling.start();
-    });
-  }
-
-  /** Closes every channel and the signaling connection. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.signaling?.stop();
-    for (const link of this.links.values()) this.close(link);
-    this.links.clear();
-  }
-
-  /** Peers with an open channel. */
-  connectedPeers(): PeerId[] {
-    return [...this.links.values()].filter((link) => link.connected).map((link) => link.peer);
+    super(options);
   }
 
   /** Opens a channel to `peer` (or asks it to, when its id is the smaller). */
   connect(peer: PeerId): void {
     if (!this.running() || peer === this.ownId || !PEER_ID_PATTERN.test(peer) || this.links.has(peer)) return;
-    if (this.links.size >= this.options.maxPeers) return;
+    if (this.atCap()) return;
     if (this.ownId < peer) {
       this.open(peer, true, randomHex(8));
       return;
@@ -149,22 +70,53 @@ export class SimplePeerTransport implements Transport {
     if (this.signaling?.send(peer, { t: 'hello' })) this.helloSent.set(peer, now);
   }
 
-  /** Closes the channel to `peer`. */
-  disconnect(peer: PeerId): void {
-    const link = this.links.get(peer);
-    if (link !== undefined) this.drop(link);
-  }
-
-  /** Queues one message; it is sent in chunks as fast as the channel drains. */
-  send(peer: PeerId, data: string): boolean {
-    const link = this.links.get(peer);
-    if (link?.sender === undefined || !link.connected) return false;
-    return link.sender.enqueue(data);
-  }
-
   /** Kind and signaling state. */
   status(): TransportStatus {
     return { kind: 'simple-peer', signaling: this.signaling?.status ?? 'down' };
+  }
+
+  /** Joins the room on the signaling server; `ready` runs once it has welcomed this node (with its id). */
+  protected begin(ready: () => void): void {
+    const url = new URL('/', this.options.serverUrl);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    this.signaling = new SignalingClient(
+      {
+        url: url.href,
+        room: this.options.room,
+        minBackoffMs: this.options.minBackoffMs,
+        maxBackoffMs: this.options.maxBackoffMs,
+        random: this.options.random,
+        clock: this.clock,
+      },
+      {
+        onWelcome: (id, peers) => {
+          this.ownId = id;
+          ready();
+          this.discovered(peers);
+        },
+        onPeerJoined: (id) => this.discovered([id]),
+        onPeerLeft: (id) => {
+          // Its open channels live on; an attempt still being brokered cannot finish.
+          const link = this.links.get(id);
+          if (link !== undefined && !link.connected) this.drop(link);
+        },
+        onSignal: (from, data) => this.onSignal(from, data),
+      },
+    );
+    this.signaling.start();
+  }
+
+  /** Leaves the signaling server and closes every channel. */
+  protected shutdown(): void {
+    this.signaling?.stop();
+    this.closeAllLinks();
+  }
+
+  /** Destroys a link's simple-peer instance, deaf to its late data and signals. */
+  protected release(link: Link<SimplePeerHandle>): void {
+    link.rtc.removeAllListeners('data');
+    link.rtc.removeAllListeners('signal');
+    link.rtc.destroy();
   }
 
   private running(): boolean {
@@ -186,7 +138,7 @@ export class SimplePeerTransport implements Transport {
     const link = this.links.get(from);
     if (message.t === 'hello') {
       if (this.ownId > from || link !== undefined) return;
-      if (this.links.size >= this.options.maxPeers) this.signaling?.send(from, { t: 'busy' });
+      if (this.atCap()) this.signaling?.send(from, { t: 'busy' });
       else this.open(from, true, randomHex(8));
       return;
     }
@@ -201,14 +153,14 @@ export class SimplePeerTransport implements Transport {
     // A new attempt: only an offer from the smaller id starts one. Anything else is a leftover.
     if (message.s.type !== 'offer' || from > this.ownId) return;
     if (link !== undefined) this.drop(link); // the peer gave up on the old one (e.g. it reloaded)
-    if (this.links.size >= this.options.maxPeers) {
+    if (this.atCap()) {
       this.signaling?.send(from, { t: 'busy' });
       return;
     }
     this.signalInto(this.open(from, false, message.n), message.s);
   }
 
-  private signalInto(link: Link, signal: z.infer<typeof rtcSignal>): void {
+  private signalInto(link: Link<SimplePeerHandle>, signal: z.infer<typeof rtcSignal>): void {
     try {
       link.rtc.signal(signal as SimplePeer.SignalData);
     } catch {
@@ -216,7 +168,7 @@ export class SimplePeerTransport implements Transport {
     }
   }
 
-  private open(peer: PeerId, initiator: boolean, nonce: string): Link {
+  private open(peer: PeerId, initiator: boolean, nonce: string): Link<SimplePeerHandle> {
     const rtc = new SimplePeer({
       initiator,
       trickle: true,
@@ -224,63 +176,28 @@ export class SimplePeerTransport implements Transport {
       objectMode: true,
       config: { iceServers: this.options.iceServers },
     });
-    const link: Link = {
-      peer,
-      rtc,
-      nonce,
-      connected: false,
-      reassembler: new Reassembler(),
-      cancelTimeout: () => {},
-    };
-    this.links.set(peer, link);
-    link.cancelTimeout = this.clock.setTimeout(() => {
-      if (!link.connected) this.drop(link);
-    }, this.options.connectTimeoutMs);
+    const link = this.addLink(peer, { rtc, nonce });
     rtc.on('signal', (signal: SimplePeer.SignalData) => {
       if (this.links.get(peer) === link) this.signaling?.send(peer, { t: 'rtc', n: nonce, s: signal });
     });
     rtc.on('connect', () => {
-      if (this.links.get(peer) !== link || this.stopped) return;
-      link.cancelTimeout();
-      link.connected = true;
+      if (!this.isCurrent(link)) return;
       this.helloSent.delete(peer);
       // simple-peer keeps its RTCDataChannel private; it is read only to wait for drain events.
       const channel = (rtc as unknown as { _channel?: RTCDataChannel })._channel;
-      link.sender = new FramedSender(
+      this.opened(
+        link,
         dataChannelSink(
           channel,
           (frame) => rtc.send(frame),
           () => rtc.bufferSize,
         ),
-        () => this.drop(link),
       );
-      this.handlers?.onPeerConnected(peer);
     });
-    rtc.on('data', (frame: unknown) => {
-      if (this.links.get(peer) !== link || !link.connected || this.stopped) return;
-      const result = link.reassembler.push(frame);
-      if (!result.ok) this.drop(link);
-      else if (result.message !== null) this.handlers?.onMessage(peer, result.message);
-    });
+    rtc.on('data', (frame: unknown) => this.received(link, frame));
     rtc.on('close', () => this.drop(link));
     // Errors are followed by close; listening keeps them from being thrown.
     rtc.on('error', () => {});
     return link;
-  }
-
-  /** Forgets a link and tells the node if it was open. */
-  private drop(link: Link): void {
-    if (this.links.get(link.peer) !== link) return;
-    this.links.delete(link.peer);
-    this.close(link);
-    if (link.connected && !this.stopped) this.handlers?.onPeerDisconnected(link.peer);
-  }
-
-  private close(link: Link): void {
-    link.cancelTimeout();
-    link.sender?.close();
-    link.rtc.removeAllListeners('data');
-    link.rtc.removeAllListeners('signal');
-    link.rtc.destroy();
   }
 }

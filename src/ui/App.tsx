@@ -49,48 +49,43 @@ function ThemeSelect() {
   );
 }
 
+/** One figure of the chain status: its name over its value (a group of the `dl`, for the layout). */
+function StatusItem({ label, children }: { readonly label: string; readonly children: ReactNode }) {
+  return (
+    <div>
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}
+
 /** The head of the chain and the network at a glance, on every page. */
 function ChainStatus() {
   const snapshot = useSnapshot();
   return (
     <dl className="chain-status" aria-label="Chain status">
-      <div>
-        <dt>Height</dt>
-        <dd>
-          <a href={hrefFor({ page: 'block', height: snapshot.height })} data-testid="head-height">
-            {snapshot.height}
-          </a>
-        </dd>
-      </div>
-      <div>
-        <dt>Head</dt>
-        <dd>
-          <HashText hash={snapshot.headHash} testId="head-hash" />
-        </dd>
-      </div>
-      <div>
-        <dt>Next forger</dt>
-        <dd>
-          <AccountLabel pem={snapshot.nextForger} testId="next-forger" copy={false} />
-        </dd>
-      </div>
-      <div>
-        <dt>Peers</dt>
-        <dd>
-          <a href={hrefFor({ page: 'network' })} data-testid="peer-count">
-            {snapshot.peers.length}
-          </a>
-        </dd>
-      </div>
-      <div>
-        <dt>Pool</dt>
-        <dd>
-          <a href={hrefFor({ page: 'explorer' })} data-testid="pool-size">
-            {snapshot.pool.length}
-          </a>
-          {snapshot.sync ? <span className="muted"> syncing…</span> : null}
-        </dd>
-      </div>
+      <StatusItem label="Height">
+        <a href={hrefFor({ page: 'block', height: snapshot.height })} data-testid="head-height">
+          {snapshot.height}
+        </a>
+      </StatusItem>
+      <StatusItem label="Head">
+        <HashText hash={snapshot.headHash} testId="head-hash" />
+      </StatusItem>
+      <StatusItem label="Next forger">
+        <AccountLabel pem={snapshot.nextForger} testId="next-forger" copy={false} />
+      </StatusItem>
+      <StatusItem label="Peers">
+        <a href={hrefFor({ page: 'network' })} data-testid="peer-count">
+          {snapshot.peers.length}
+        </a>
+      </StatusItem>
+      <StatusItem label="Pool">
+        <a href={hrefFor({ page: 'explorer' })} data-testid="pool-size">
+          {snapshot.pool.length}
+        </a>
+        {snapshot.sync ? <span className="muted"> syncing…</span> : null}
+      </StatusItem>
     </dl>
   );
 }

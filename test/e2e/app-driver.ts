@@ -1,6 +1,6 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { createSignalingServer, type SignalingServer } from '../../signaling/server';
-import { isLocalUrl } from './browser';
+import { openWatchedPage, type WatchedPage } from './browser';
 
 /**
  * Drives the real app in Chromium through its stable `data-testid`s, as a person would click:
@@ -43,24 +43,14 @@ export async function startDevnet(dist: string, port = 0): Promise<Devnet> {
 }
 
 /** A tab running the app, with what it tried to reach off this machine and its page errors. */
-export interface AppTab {
-  readonly page: Page;
-  readonly offMachine: string[];
-  readonly errors: string[];
-}
+export type AppTab = WatchedPage;
 
 /** Opens the app in a new tab and waits until its node has restored its chain. */
 export async function openApp(context: BrowserContext, url: string): Promise<AppTab> {
-  const page = await context.newPage();
-  const offMachine: string[] = [];
-  const errors: string[] = [];
-  page.on('request', (request) => {
-    if (!isLocalUrl(request.url())) offMachine.push(request.url());
-  });
-  page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(url);
-  await page.getByTestId('head-height').first().waitFor({ timeout: 30_000 });
-  return { page, offMachine, errors };
+  const tab = await openWatchedPage(context);
+  await tab.page.goto(url);
+  await tab.page.getByTestId('head-height').first().waitFor({ timeout: 30_000 });
+  return tab;
 }
 
 /** Reads a testid'd element's text as an integer. */
@@ -79,28 +69,30 @@ export async function headHash(page: Page): Promise<string> {
   return (await page.getByTestId('head-hash').first().getAttribute('data-value')) ?? '';
 }
 
-/** Waits until a tab shows `height` (or more). */
-export async function waitForHeight(page: Page, height: number, timeout = 30_000): Promise<void> {
+/** Waits until the number a tab shows in `testId` (its digits) is at least `least`. */
+async function waitForAtLeast(
+  page: Page,
+  testId: string,
+  least: number,
+  timeout: number,
+  polling: number,
+): Promise<void> {
   await page.waitForFunction(
-    (h) =>
-      Number(
-        document.querySelector('[data-testid="head-height"]')?.textContent?.replace(/[^\d]/g, '') ?? -1,
-      ) >= h,
-    height,
-    { timeout, polling: 50 },
+    ({ id, n }) =>
+      Number(document.querySelector(`[data-testid="${id}"]`)?.textContent?.replace(/[^\d]/g, '') ?? -1) >= n,
+    { id: testId, n: least },
+    { timeout, polling },
   );
 }
 
+/** Waits until a tab shows `height` (or more). */
+export function waitForHeight(page: Page, height: number, timeout = 30_000): Promise<void> {
+  return waitForAtLeast(page, 'head-height', height, timeout, 50);
+}
+
 /** Waits until a tab shows at least `count` peers. */
-export async function waitForPeers(page: Page, count: number, timeout = 30_000): Promise<void> {
-  await page.waitForFunction(
-    (n) =>
-      Number(
-        document.querySelector('[data-testid="peer-count"]')?.textContent?.replace(/[^\d]/g, '') ?? -1,
-      ) >= n,
-    count,
-    { timeout, polling: 100 },
-  );
+export function waitForPeers(page: Page, count: number, timeout = 30_000): Promise<void> {
+  return waitForAtLeast(page, 'peer-count', count, timeout, 100);
 }
 
 /** Clicks the one-click import of a devnet key and waits until the wallet shows it. */

@@ -12,7 +12,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, type BrowserContextOptions, chromium } from 'playwright-core';
+import {
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  chromium,
+  type Page,
+} from 'playwright-core';
 import { build, preview } from 'vite';
 import type { TestProject } from 'vitest/node';
 
@@ -97,6 +103,27 @@ export function isLocalUrl(url: string): boolean {
   const { protocol, hostname } = new URL(url);
   if (protocol === 'data:' || protocol === 'blob:' || protocol === 'about:') return true;
   return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]';
+}
+
+/** A tab, with what it tried to reach off this machine and the errors its page threw. */
+export interface WatchedPage {
+  readonly page: Page;
+  /** URLs it requested that `isLocalUrl` refuses: a test expects none. */
+  readonly offMachine: string[];
+  /** Messages of errors the page did not catch. */
+  readonly errors: string[];
+}
+
+/** Opens a tab in `context` that records off-machine requests and page errors from its very first request. */
+export async function openWatchedPage(context: BrowserContext): Promise<WatchedPage> {
+  const page = await context.newPage();
+  const offMachine: string[] = [];
+  const errors: string[] = [];
+  page.on('request', (request) => {
+    if (!isLocalUrl(request.url())) offMachine.push(request.url());
+  });
+  page.on('pageerror', (error) => errors.push(error.message));
+  return { page, offMachine, errors };
 }
 
 /** Builds the app with the project's vite.config.ts into `outDir` (production build). */

@@ -1,15 +1,14 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   EXTRA_DISABLED_FEATURES,
-  isLocalUrl,
   launchChromium,
   newContext,
+  openWatchedPage,
   ROOT,
   type RunningApp,
   startApp,
@@ -17,7 +16,6 @@ import {
 
 const GENESIS_HASH = 'b61900e4532596cc8d24dece2bb7f3e8533acfe7b6b9f2954fc618b6abfacc9d';
 const DEVNET_FILE = join(ROOT, 'public', 'devnet.json');
-const SCREENSHOT = join(ROOT, 'docs', 'screenshots', 'shell.png');
 
 /** playwright-core's default `--disable-features`, read from its bundle (the list is not exported). */
 function playwrightDefaultDisabledFeatures(): string[] {
@@ -67,13 +65,7 @@ describe('app shell in Chromium', () => {
       colorScheme: 'light',
     });
     try {
-      const page = await context.newPage();
-      const offMachine: string[] = [];
-      const pageErrors: string[] = [];
-      page.on('request', (request) => {
-        if (!isLocalUrl(request.url())) offMachine.push(request.url());
-      });
-      page.on('pageerror', (error) => pageErrors.push(error.message));
+      const { page, offMachine, errors: pageErrors } = await openWatchedPage(context);
 
       // The network's configuration and the genesis block live on the Network page.
       await page.goto(`${app.url}#/network`);
@@ -98,9 +90,6 @@ describe('app shell in Chromium', () => {
         .slice(0, 12);
       expect((await page.getByTestId('genesis-key-fingerprint').textContent())?.trim()).toBe(fingerprint);
       expect(await page.getByTestId('genesis-public-key').textContent()).toBe(devnet.genesisPublicKey);
-
-      await mkdir(dirname(SCREENSHOT), { recursive: true });
-      await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
       expect(pageErrors).toEqual([]);
       expect(offMachine).toEqual([]);

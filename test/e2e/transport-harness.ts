@@ -7,10 +7,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { build } from 'vite';
 import { createSignalingServer, type SignalingServer } from '../../signaling/server';
-import { isLocalUrl, ROOT } from './browser';
+import { openWatchedPage, ROOT, type WatchedPage } from './browser';
 
 /** The page's path inside the build (Vite keeps an HTML input's path relative to the root). */
 export const TRANSPORT_PAGE_PATH = 'test/e2e/pages/transport.html';
@@ -54,22 +54,12 @@ export async function startHarnessServer(dir: string, port = 0, heartbeatMs = 10
 }
 
 /** A tab on the harness page, with what it tried to reach off this machine and its page errors. */
-export interface HarnessTab {
-  readonly page: Page;
-  readonly offMachine: string[];
-  readonly errors: string[];
-}
+export type HarnessTab = WatchedPage;
 
 /** Opens a tab on the harness page and waits until its harness is ready. */
 export async function openTab(context: BrowserContext, pageUrl: string): Promise<HarnessTab> {
-  const page = await context.newPage();
-  const offMachine: string[] = [];
-  const errors: string[] = [];
-  page.on('request', (request) => {
-    if (!isLocalUrl(request.url())) offMachine.push(request.url());
-  });
-  page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(pageUrl);
-  await page.waitForFunction(() => typeof window.__transport === 'object');
-  return { page, offMachine, errors };
+  const tab = await openWatchedPage(context);
+  await tab.page.goto(pageUrl);
+  await tab.page.waitForFunction(() => typeof window.__transport === 'object');
+  return tab;
 }

@@ -1,20 +1,15 @@
 // @vitest-environment jsdom
-import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { TabchainNode } from '../../src/node/node';
+import { fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
 import { App } from '../../src/ui/App';
 import { THEME_SETTING_KEY } from '../../src/ui/theme';
-import { makeServices, renderApp, startNode } from './helpers';
+import { cleanUpAfterEach, makeServices, renderApp, startNode } from './helpers';
 
 const GENESIS_HASH = 'b61900e4532596cc8d24dece2bb7f3e8533acfe7b6b9f2954fc618b6abfacc9d';
 
-let node: TabchainNode | undefined;
-afterEach(async () => {
-  cleanup();
+cleanUpAfterEach(() => {
   localStorage.clear();
   delete document.documentElement.dataset.theme;
-  await node?.stop();
-  node = undefined;
 });
 
 describe('start-up screens', () => {
@@ -47,7 +42,7 @@ describe('start-up screens', () => {
 
 describe('the running app', () => {
   it('shows the head and navigates between sections by hash', async () => {
-    node = await startNode();
+    const node = await startNode();
     renderApp(makeServices(node), '');
     expect(screen.getByTestId('head-height').textContent).toBe('0');
     expect(screen.getByTestId('head-hash').getAttribute('data-value')).toBe(GENESIS_HASH);
@@ -66,7 +61,7 @@ describe('the running app', () => {
   });
 
   it('labels every form field', async () => {
-    node = await startNode();
+    const node = await startNode();
     const { container } = renderApp(makeServices(node), '#/wallet');
     const fields = container.querySelectorAll('input, textarea, select');
     expect(fields.length).toBeGreaterThan(5);
@@ -81,7 +76,7 @@ describe('the running app', () => {
   });
 
   it('switches the theme and remembers the choice', async () => {
-    node = await startNode();
+    const node = await startNode();
     renderApp(makeServices(node));
     const select = screen.getByTestId('theme-select') as HTMLSelectElement;
     expect(select.value).toBe('system');
@@ -95,7 +90,7 @@ describe('the running app', () => {
 
   it('starts with the stored theme', async () => {
     localStorage.setItem(THEME_SETTING_KEY, 'light');
-    node = await startNode();
+    const node = await startNode();
     renderApp(makeServices(node));
     expect((screen.getByTestId('theme-select') as HTMLSelectElement).value).toBe('light');
     await waitFor(() => expect(document.documentElement.dataset.theme).toBe('light'));

@@ -1,11 +1,12 @@
 // @vitest-environment jsdom
-import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { Transaction } from '../../src/core/types';
 import type { TabchainNode } from '../../src/node/node';
 import { signTransaction } from '../../src/node/wallet';
 import { fingerprint } from '../../src/ui/format';
 import {
+  cleanUpAfterEach,
   crypto,
   devnetConfig,
   devnetKeyPair,
@@ -45,10 +46,7 @@ beforeEach(async () => {
   expect(node.getSnapshot().height).toBe(2);
 });
 
-afterEach(async () => {
-  cleanup();
-  await node.stop();
-});
+cleanUpAfterEach();
 
 function search(query: string): void {
   fireEvent.change(screen.getByTestId('search-input'), { target: { value: query } });

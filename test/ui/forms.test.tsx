@@ -1,39 +1,29 @@
 // @vitest-environment jsdom
 import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { transactionSigningBytes } from '../../src/core/transaction';
-import type { KeyPair } from '../../src/crypto';
-import type { TabchainNode } from '../../src/node/node';
-import type { AppServices } from '../../src/ui/services';
 import {
+  cleanUpAfterEach,
   crypto,
   devnetConfig,
   devnetKeyPair,
   devnetPem,
   makeServices,
   renderApp,
-  startNode,
+  renderWithWallet,
 } from './helpers';
 
-let node: TabchainNode | undefined;
-afterEach(async () => {
-  cleanup();
-  await node?.stop();
-  node = undefined;
-});
-
-/** A real node; with `wallet`, the keyring holds it and the node forges with it. */
-async function setup(wallet: 'genesis' | 'staker' | null, overrides: Partial<AppServices> = {}) {
-  const keyPair: KeyPair | null = wallet ? await devnetKeyPair(wallet) : null;
-  node = await startNode({ wallet: keyPair });
-  const services = makeServices(node, overrides);
-  if (keyPair) services.keyring.add(keyPair);
-  renderApp(services);
-  return { node, services, keyPair };
-}
+cleanUpAfterEach();
 
 function fill(testId: string, value: string): void {
   fireEvent.change(screen.getByTestId(testId), { target: { value } });
+}
+
+/** Fills a form's amount (and the transfer's receiver, first) and submits it, as a person would. */
+function submit(form: 'exchange' | 'stake' | 'transfer', amount: string, receiver?: string): void {
+  if (receiver !== undefined) fill('transfer-receiver', receiver);
+  fill(`${form}-amount`, amount);
+  fireEvent.click(screen.getByTestId(`${form}-submit`));
 }
 
 async function errorOf(prefix: string): Promise<string> {
@@ -54,38 +44,34 @@ const AMOUNT_CASES: readonly [string, RegExp][] = [
 
 describe('buying coins from the exchange', () => {
   it('needs a wallet first', async () => {
-    const { node } = await setup(null);
-    fill('exchange-amount', '10');
-    fireEvent.click(screen.getByTestId('exchange-submit'));
+    const { node } = await renderWithWallet(null);
+    submit('exchange', '10');
     expect(await errorOf('exchange')).toMatch(/Set up a wallet first/);
     expect(node.getSnapshot().pool).toHaveLength(0);
   });
 
   it.each(AMOUNT_CASES)('refuses the amount %j before signing', async (amount, message) => {
-    const { node } = await setup('staker');
-    fill('exchange-amount', amount);
-    fireEvent.click(screen.getByTestId('exchange-submit'));
+    const { node } = await renderWithWallet('staker');
+    submit('exchange', amount);
     expect(await errorOf('exchange')).toMatch(message);
     expect(screen.getByTestId('exchange-amount').getAttribute('aria-invalid')).toBe('true');
     expect(node.getSnapshot().pool).toHaveLength(0);
   });
 
   it('says so when the exchange key cannot be loaded', async () => {
-    await setup('staker', {
+    await renderWithWallet('staker', {
       loadDevnetKey: async (name) => {
         if (name === 'exchange') throw new Error('The server has no key at /keys/exchangePrivateKey.pem.');
         return devnetPem(name);
       },
     });
-    fill('exchange-amount', '10');
-    fireEvent.click(screen.getByTestId('exchange-submit'));
+    submit('exchange', '10');
     expect(await errorOf('exchange')).toMatch(/exchange's key is not available: The server has no key/);
   });
 
   it('signs an EXCHANGE with the exchange key to the wallet; the genesis forger puts it in block 1', async () => {
-    const { node, keyPair } = await setup('genesis');
-    fill('exchange-amount', '100');
-    fireEvent.click(screen.getByTestId('exchange-submit'));
+    const { node, keyPair } = await renderWithWallet('genesis');
+    submit('exchange', '100');
     await waitFor(() => expect(screen.getByTestId('my-balance').textContent).toBe('100'));
     expect(screen.getByTestId('head-height').textContent).toBe('1');
     expect(screen.getByTestId('exchange-status').textContent).toMatch(
@@ -110,9 +96,8 @@ describe('buying coins from the exchange', () => {
   });
 
   it('shows a sent transaction as pending, then as the block it landed in', async () => {
-    const { node } = await setup('staker');
-    fill('exchange-amount', '40');
-    fireEvent.click(screen.getByTestId('exchange-submit'));
+    const { node } = await renderWithWallet('staker');
+    submit('exchange', '40');
     const row = await screen.findByTestId('my-tx');
     expect(row.getAttribute('data-status')).toBe('pending');
     expect(row.textContent).toMatch(/pending in the pool/);
@@ -133,10 +118,9 @@ describe('buying coins from the exchange', () => {
   });
 
   it("shows the node's error when it refuses the transaction", async () => {
-    const { node } = await setup('staker');
+    const { node } = await renderWithWallet('staker');
     await node.stop();
-    fill('exchange-amount', '5');
-    fireEvent.click(screen.getByTestId('exchange-submit'));
+    submit('exchange', '5');
     expect(await errorOf('exchange')).toMatch(
       /The node refused the transaction: the node is not running \(NOT_RUNNING\)/,
     );
@@ -145,51 +129,40 @@ describe('buying coins from the exchange', () => {
 
 describe('staking', () => {
   it('needs a wallet first', async () => {
-    await setup(null);
-    fill('stake-amount', '1');
-    fireEvent.click(screen.getByTestId('stake-submit'));
+    await renderWithWallet(null);
+    submit('stake', '1');
     expect(await errorOf('stake')).toMatch(/Set up a wallet first/);
   });
 
   it.each(AMOUNT_CASES)('refuses the amount %j', async (amount, message) => {
-    await setup('genesis');
-    fill('stake-amount', amount);
-    fireEvent.click(screen.getByTestId('stake-submit'));
+    await renderWithWallet('genesis');
+    submit('stake', amount);
     expect(await errorOf('stake')).toMatch(message);
   });
 
   it('refuses more than the wallet can spend', async () => {
-    const { node } = await setup('genesis');
-    fill('stake-amount', '1');
-    fireEvent.click(screen.getByTestId('stake-submit'));
+    const { node } = await renderWithWallet('genesis');
+    submit('stake', '1');
     expect(await errorOf('stake')).toMatch(/Not enough coins: you can spend 0 now, and this needs 1/);
     expect(node.getSnapshot().pool).toHaveLength(0);
   });
 
   it('refuses when this tab does not hold the wallet key', async () => {
-    const genesis = await devnetKeyPair('genesis');
-    node = await startNode({ wallet: genesis });
     // Fund the wallet first, then render without the key in the key ring.
-    const services = makeServices(node);
-    services.keyring.add(genesis);
-    renderApp(services);
-    fill('exchange-amount', '10');
-    fireEvent.click(screen.getByTestId('exchange-submit'));
+    const { node } = await renderWithWallet('genesis');
+    submit('exchange', '10');
     await waitFor(() => expect(screen.getByTestId('my-balance').textContent).toBe('10'));
     cleanup();
     renderApp(makeServices(node));
-    fill('stake-amount', '5');
-    fireEvent.click(screen.getByTestId('stake-submit'));
+    submit('stake', '5');
     expect(await errorOf('stake')).toMatch(/cannot sign for the wallet's account/);
   });
 
   it('stakes to itself: the stake grows and the balance shrinks', async () => {
-    const { node, keyPair } = await setup('genesis');
-    fill('exchange-amount', '50');
-    fireEvent.click(screen.getByTestId('exchange-submit'));
+    const { node, keyPair } = await renderWithWallet('genesis');
+    submit('exchange', '50');
     await waitFor(() => expect(screen.getByTestId('my-balance').textContent).toBe('50'));
-    fill('stake-amount', '20');
-    fireEvent.click(screen.getByTestId('stake-submit'));
+    submit('stake', '20');
     // The genesis key starts with stake 1.
     await waitFor(() => expect(screen.getByTestId('my-stake').textContent).toBe('21'));
     expect(screen.getByTestId('my-balance').textContent).toBe('30');
@@ -208,10 +181,8 @@ describe('staking', () => {
 
 describe('transfers', () => {
   it('needs a wallet first', async () => {
-    await setup(null);
-    fill('transfer-receiver', devnetPem('staker', 'Public'));
-    fill('transfer-amount', '1');
-    fireEvent.click(screen.getByTestId('transfer-submit'));
+    await renderWithWallet(null);
+    submit('transfer', '1', devnetPem('staker', 'Public'));
     expect(await errorOf('transfer')).toMatch(/Set up a wallet first/);
   });
 
@@ -221,75 +192,57 @@ describe('transfers', () => {
     ['-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----', /Not a valid public key/],
     ['deadbeefdead', /No known account has the fingerprint deadbeefdead/],
   ])('refuses the receiver %j', async (receiver, message) => {
-    await setup('genesis');
-    fill('transfer-receiver', receiver);
-    fill('transfer-amount', '1');
-    fireEvent.click(screen.getByTestId('transfer-submit'));
+    await renderWithWallet('genesis');
+    submit('transfer', '1', receiver);
     expect(await errorOf('transfer')).toMatch(message);
     expect(screen.getByTestId('transfer-receiver').getAttribute('aria-invalid')).toBe('true');
   });
 
   it('refuses a private key pasted as the receiver', async () => {
-    await setup('genesis');
-    fill('transfer-receiver', devnetPem('staker'));
-    fill('transfer-amount', '1');
-    fireEvent.click(screen.getByTestId('transfer-submit'));
+    await renderWithWallet('genesis');
+    submit('transfer', '1', devnetPem('staker'));
     expect(await errorOf('transfer')).toMatch(/This is a private key: never share it/);
   });
 
   it.each(AMOUNT_CASES)('refuses the amount %j', async (amount, message) => {
-    await setup('genesis');
-    fill('transfer-receiver', devnetPem('staker', 'Public'));
-    fill('transfer-amount', amount);
-    fireEvent.click(screen.getByTestId('transfer-submit'));
+    await renderWithWallet('genesis');
+    submit('transfer', amount, devnetPem('staker', 'Public'));
     expect(await errorOf('transfer')).toMatch(message);
   });
 
   it('refuses more than the wallet holds', async () => {
-    const { node } = await setup('staker');
-    fill('transfer-receiver', devnetPem('genesis', 'Public'));
-    fill('transfer-amount', '3');
-    fireEvent.click(screen.getByTestId('transfer-submit'));
+    const { node } = await renderWithWallet('staker');
+    submit('transfer', '3', devnetPem('genesis', 'Public'));
     expect(await errorOf('transfer')).toMatch(/you can spend 0 now, and this needs 3/);
     expect(node.getSnapshot().pool).toHaveLength(0);
   });
 
   it('counts pending transfers against what the wallet can spend', async () => {
-    const { node, services } = await setup('genesis');
+    const { node, services } = await renderWithWallet('genesis');
     const staker = await devnetKeyPair('staker');
     services.keyring.add(staker);
     // The genesis forger funds the staker, then this tab switches to the staker's key.
-    fill('exchange-amount', '20');
-    fireEvent.click(screen.getByTestId('exchange-submit'));
+    submit('exchange', '20');
     await waitFor(() => expect(screen.getByTestId('my-balance').textContent).toBe('20'));
-    fill('transfer-receiver', staker.publicKeyPem);
-    fill('transfer-amount', '20');
-    fireEvent.click(screen.getByTestId('transfer-submit'));
+    submit('transfer', '20', staker.publicKeyPem);
     await waitFor(() => expect(node.getSnapshot().height).toBe(2));
     await node.setWallet(staker);
     await waitFor(() => expect(screen.getByTestId('my-balance').textContent).toBe('20'));
     // Nobody forges now: the first transfer stays pending and the second must fit beside it.
-    fill('transfer-receiver', devnetPem('genesis', 'Public'));
-    fill('transfer-amount', '15');
-    fireEvent.click(screen.getByTestId('transfer-submit'));
+    submit('transfer', '15', devnetPem('genesis', 'Public'));
     await waitFor(() => expect(node.getSnapshot().pool).toHaveLength(1));
     expect(screen.getByTestId('my-balance').parentElement?.textContent).toMatch(/15 pending out/);
-    fill('transfer-receiver', devnetPem('genesis', 'Public'));
-    fill('transfer-amount', '10');
-    fireEvent.click(screen.getByTestId('transfer-submit'));
+    submit('transfer', '10', devnetPem('genesis', 'Public'));
     expect(await errorOf('transfer')).toMatch(/you can spend 5 now, and this needs 10/);
     expect(node.getSnapshot().pool).toHaveLength(1);
   });
 
   it('sends to a pasted PEM (normalised from CRLF and a trailing newline)', async () => {
-    const { node, keyPair } = await setup('genesis');
-    fill('exchange-amount', '30');
-    fireEvent.click(screen.getByTestId('exchange-submit'));
+    const { node, keyPair } = await renderWithWallet('genesis');
+    submit('exchange', '30');
     await waitFor(() => expect(screen.getByTestId('my-balance').textContent).toBe('30'));
     const pasted = `${devnetPem('staker', 'Public').replace(/\n/g, '\r\n')}\r\n`;
-    fill('transfer-receiver', pasted);
-    fill('transfer-amount', '12');
-    fireEvent.click(screen.getByTestId('transfer-submit'));
+    submit('transfer', '12', pasted);
     await waitFor(() => expect(screen.getByTestId('my-balance').textContent).toBe('18'));
     const [tx] = node.blockAt(2)?.transactions ?? [];
     expect(tx).toMatchObject({
@@ -305,30 +258,25 @@ describe('transfers', () => {
   });
 
   it('picks the receiver from the known accounts', async () => {
-    const { node } = await setup('genesis');
-    fill('exchange-amount', '5');
-    fireEvent.click(screen.getByTestId('exchange-submit'));
+    const { node } = await renderWithWallet('genesis');
+    submit('exchange', '5');
     await waitFor(() => expect(screen.getByTestId('my-balance').textContent).toBe('5'));
     const staker = devnetConfig().stakerPublicKey ?? '';
     const select = screen.getByTestId('transfer-known-account') as HTMLSelectElement;
     expect([...select.options].some((option) => option.textContent?.includes('devnet staker'))).toBe(true);
     fireEvent.change(select, { target: { value: staker } });
     expect((screen.getByTestId('transfer-receiver') as HTMLTextAreaElement).value).toBe(staker);
-    fill('transfer-amount', '2');
-    fireEvent.click(screen.getByTestId('transfer-submit'));
+    submit('transfer', '2');
     await waitFor(() => expect(node.getSnapshot().state.balances.get(staker)).toBe(2));
   });
 
   it("takes a known account's fingerprint as the receiver", async () => {
-    const { node } = await setup('genesis');
-    fill('exchange-amount', '5');
-    fireEvent.click(screen.getByTestId('exchange-submit'));
+    const { node } = await renderWithWallet('genesis');
+    submit('exchange', '5');
     await waitFor(() => expect(screen.getByTestId('my-balance').textContent).toBe('5'));
     const { fingerprint } = await import('../../src/ui/format');
     const staker = devnetConfig().stakerPublicKey ?? '';
-    fill('transfer-receiver', fingerprint(staker));
-    fill('transfer-amount', '1');
-    fireEvent.click(screen.getByTestId('transfer-submit'));
+    submit('transfer', '1', fingerprint(staker));
     await waitFor(() => expect(node.getSnapshot().state.balances.get(staker)).toBe(1));
   });
 });

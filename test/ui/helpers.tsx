@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { render } from '@testing-library/react';
-import { createWebCryptoProvider, type CryptoProvider, type KeyPair } from '../../src/crypto';
+import { cleanup, render } from '@testing-library/react';
+import { afterEach } from 'vitest';
+import { type CryptoProvider, createWebCryptoProvider, type KeyPair } from '../../src/crypto';
 import { MemoryNetwork, SeededRandom, VirtualClock } from '../../src/net/memory';
 import { type NodeSnapshot, TabchainNode } from '../../src/node/node';
 import type { Store } from '../../src/storage/store';
@@ -34,6 +35,23 @@ export function devnetConfig(): DevnetConfig {
   return decoded.value;
 }
 
+/** Nodes `startNode` started that `cleanUpAfterEach` has not stopped yet. */
+const started = new Set<TabchainNode>();
+
+/**
+ * Registers the clean-up every UI test file needs: after each test, unmount what it rendered,
+ * run `also` (the file's own resets), then stop every node the test started.
+ */
+export function cleanUpAfterEach(also?: () => void): void {
+  afterEach(async () => {
+    cleanup();
+    also?.();
+    const nodes = [...started];
+    started.clear();
+    for (const node of nodes) await node.stop();
+  });
+}
+
 /** A real node over the in-memory network on a virtual clock (nothing happens unless the clock moves). */
 export async function startNode(
   options: { genesisPublicKey?: string; wallet?: KeyPair | null; store?: Store; id?: string } = {},
@@ -50,6 +68,7 @@ export async function startNode(
     ...(options.store ? { store: options.store } : {}),
   });
   await node.start();
+  started.add(node);
   return node;
 }
 
@@ -87,6 +106,16 @@ export function makeServices(node: NodeApi, overrides: Partial<AppServices> = {}
 export function renderApp(services: AppServices, hash = '#/wallet') {
   window.location.hash = hash;
   return render(<App boot={{ status: 'ready', services }} />);
+}
+
+/** Starts a node with a devnet key as its wallet (or none), puts the key in the key ring, and renders the app. */
+export async function renderWithWallet(wallet: DevnetKeyName | null, overrides: Partial<AppServices> = {}) {
+  const keyPair: KeyPair | null = wallet ? await devnetKeyPair(wallet) : null;
+  const node = await startNode({ wallet: keyPair });
+  const services = makeServices(node, overrides);
+  if (keyPair) services.keyring.add(keyPair);
+  renderApp(services);
+  return { node, services, keyPair };
 }
 
 /** A node whose snapshot is `node`'s with some fields replaced (for states a single real node cannot reach). */

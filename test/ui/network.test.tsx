@@ -1,7 +1,6 @@
 // @vitest-environment jsdom
-import { cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { TabchainNode } from '../../src/node/node';
+import { fireEvent, screen, waitFor } from '@testing-library/react';
+import { describe, expect, it, vi } from 'vitest';
 import {
   type ChainVector,
   type InvalidChainVector,
@@ -9,6 +8,7 @@ import {
   VECTOR_GENESIS_KEY,
 } from '../helpers/vectors';
 import {
+  cleanUpAfterEach,
   devnetConfig,
   devnetKeyPair,
   fakeDatabases,
@@ -18,13 +18,7 @@ import {
   withSnapshot,
 } from './helpers';
 
-let node: TabchainNode | undefined;
-afterEach(async () => {
-  cleanup();
-  vi.restoreAllMocks();
-  await node?.stop();
-  node = undefined;
-});
+cleanUpAfterEach(() => vi.restoreAllMocks());
 
 function chainFile(value: unknown, name = 'chain.json'): File {
   return new File([typeof value === 'string' ? value : JSON.stringify(value)], name, {
@@ -44,7 +38,7 @@ describe('chain import', () => {
       .filter((_, index) => index === 0 || index === 3 || index === 5)
       .map((row) => [row.defect, row] as const),
   )('names the first invalid block of a chain with %s', async (_defect, row) => {
-    node = await startNode({ genesisPublicKey: VECTOR_GENESIS_KEY() });
+    const node = await startNode({ genesisPublicKey: VECTOR_GENESIS_KEY() });
     renderApp(makeServices(node), '#/network');
     importFile(chainFile(row.chain));
     const error = await screen.findByTestId('import-chain-error', {}, { timeout: 20_000 });
@@ -56,7 +50,7 @@ describe('chain import', () => {
   });
 
   it('gives the error code of the first invalid block', async () => {
-    node = await startNode({ genesisPublicKey: VECTOR_GENESIS_KEY() });
+    const node = await startNode({ genesisPublicKey: VECTOR_GENESIS_KEY() });
     renderApp(makeServices(node), '#/network');
     const row = invalid.find((r) => r.defect.startsWith('block signature')) as InvalidChainVector;
     importFile(chainFile(row.chain));
@@ -65,7 +59,7 @@ describe('chain import', () => {
   });
 
   it('adopts a valid, longer chain', async () => {
-    node = await startNode({ genesisPublicKey: VECTOR_GENESIS_KEY() });
+    const node = await startNode({ genesisPublicKey: VECTOR_GENESIS_KEY() });
     renderApp(makeServices(node), '#/network');
     const vector = readVector<ChainVector>('chain-long.json');
     importFile(chainFile(vector.chain));
@@ -76,7 +70,7 @@ describe('chain import', () => {
   });
 
   it('refuses a file that is not JSON, or not a chain', async () => {
-    node = await startNode({ genesisPublicKey: VECTOR_GENESIS_KEY() });
+    const node = await startNode({ genesisPublicKey: VECTOR_GENESIS_KEY() });
     renderApp(makeServices(node), '#/network');
     importFile(chainFile('{"blocks": [', 'broken.json'));
     expect((await screen.findByTestId('import-chain-error')).textContent).toMatch(/The file is not JSON/);
@@ -89,7 +83,7 @@ describe('chain import', () => {
   });
 
   it("refuses a chain of another network (its block 1 does not link to this node's genesis)", async () => {
-    node = await startNode();
+    const node = await startNode();
     renderApp(makeServices(node), '#/network');
     importFile(chainFile(readVector<ChainVector>('chain-interaction.json').chain));
     const error = await screen.findByTestId('import-chain-error', {}, { timeout: 20_000 });
@@ -101,7 +95,7 @@ describe('chain import', () => {
 
 describe('chain export', () => {
   it('downloads {"blocks": [...]} through a Blob link', async () => {
-    node = await startNode({ wallet: await devnetKeyPair('genesis') });
+    const node = await startNode({ wallet: await devnetKeyPair('genesis') });
     let blob: Blob | undefined;
     const createObjectURL = vi.fn((value: Blob) => {
       blob = value;
@@ -129,7 +123,7 @@ describe('chain export', () => {
 
 describe('the network view', () => {
   it("shows this node's ids, transport, signaling status, peers and pool", async () => {
-    node = await startNode();
+    const node = await startNode();
     renderApp(
       makeServices(node, {
         nodeId: '0123456789abcdef',
@@ -151,7 +145,7 @@ describe('the network view', () => {
   });
 
   it('lists peers with their height and round-trip time', async () => {
-    node = await startNode();
+    const node = await startNode();
     const fake = withSnapshot(node, {
       peers: [
         {
@@ -173,7 +167,7 @@ describe('the network view', () => {
   });
 
   it('shows sync progress as a progress bar', async () => {
-    node = await startNode();
+    const node = await startNode();
     const fake = withSnapshot(node, {
       sync: { peer: 'peer-a', forkHeight: 0, targetHeight: 200, validatedHeight: 64 },
     });
@@ -186,7 +180,7 @@ describe('the network view', () => {
   });
 
   it("shows the storage notices from start-up and from the node's snapshot", async () => {
-    node = await startNode();
+    const node = await startNode();
     const fake = withSnapshot(node, { notices: ['The stored chain was repaired.'] });
     renderApp(
       makeServices(fake, { startupNotices: ['IndexedDB is not available: memory only.'] }),
@@ -199,7 +193,7 @@ describe('the network view', () => {
   });
 
   it("lists old nodes' databases, never this node's, and deletes one after confirming", async () => {
-    node = await startNode();
+    const node = await startNode();
     const databases = fakeDatabases(['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb', 'cccccccccccccccc']);
     renderApp(makeServices(node, { databases, nodeId: 'aaaaaaaaaaaaaaaa' }), '#/network');
     const list = await screen.findByTestId('old-databases');
@@ -219,7 +213,7 @@ describe('the network view', () => {
 
 describe('the "waiting for forger" banner', () => {
   it('shows when no online node holds the next forger key', async () => {
-    node = await startNode();
+    const node = await startNode();
     renderApp(makeServices(node), '#/explorer');
     const banner = screen.getByTestId('waiting-for-forger');
     expect(banner.getAttribute('data-value')).toBe(devnetConfig().genesisPublicKey);
@@ -228,13 +222,13 @@ describe('the "waiting for forger" banner', () => {
   });
 
   it('is hidden while this tab holds the forger key', async () => {
-    node = await startNode({ wallet: await devnetKeyPair('genesis') });
+    const node = await startNode({ wallet: await devnetKeyPair('genesis') });
     renderApp(makeServices(node), '#/explorer');
     expect(screen.queryByTestId('waiting-for-forger')).toBeNull();
   });
 
   it('shows when the chain has stalled although the forger is online', async () => {
-    node = await startNode({ wallet: await devnetKeyPair('genesis') });
+    const node = await startNode({ wallet: await devnetKeyPair('genesis') });
     const real = node.getSnapshot();
     const fake = withSnapshot(node, {
       waitingFor: { ...real.waitingFor, online: true, stalled: true, pendingSince: 1 },
@@ -244,7 +238,7 @@ describe('the "waiting for forger" banner', () => {
   });
 
   it('disappears once the forger key comes online', async () => {
-    node = await startNode();
+    const node = await startNode();
     renderApp(makeServices(node), '#/wallet');
     expect(screen.getByTestId('waiting-for-forger')).toBeTruthy();
     fireEvent.click(screen.getByTestId('import-devnet-genesis'));

@@ -1,32 +1,19 @@
 // @vitest-environment jsdom
-import { cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { TabchainNode } from '../../src/node/node';
+import { fireEvent, screen, waitFor } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../src/storage/memory';
 import { KeyRing, withWalletCapture } from '../../src/ui/keyring';
 import {
+  cleanUpAfterEach,
   crypto,
   devnetConfig,
   devnetKeyPair,
   devnetPem,
-  makeServices,
-  renderApp,
+  renderWithWallet,
   startNode,
 } from './helpers';
 
-let node: TabchainNode | undefined;
-afterEach(async () => {
-  cleanup();
-  await node?.stop();
-  node = undefined;
-});
-
-async function setup() {
-  node = await startNode();
-  const services = makeServices(node);
-  renderApp(services);
-  return { node, services };
-}
+cleanUpAfterEach();
 
 function pemFile(text: string, name = 'key.pem'): File {
   return new File([text], name, { type: 'application/x-pem-file' });
@@ -34,7 +21,7 @@ function pemFile(text: string, name = 'key.pem'): File {
 
 describe('wallet: creating a key pair', () => {
   it('creates an exportable key by default, sets it on the node and exports it with a warning', async () => {
-    const { node } = await setup();
+    const { node } = await renderWithWallet(null);
     expect(screen.getByText(/This tab has no wallet yet/)).toBeTruthy();
     expect((screen.getByTestId('key-exportable') as HTMLInputElement).checked).toBe(true);
     fireEvent.click(screen.getByTestId('create-key'));
@@ -55,7 +42,7 @@ describe('wallet: creating a key pair', () => {
   });
 
   it('creates a non-exportable key when asked, and explains why it cannot be exported', async () => {
-    const { node } = await setup();
+    const { node } = await renderWithWallet(null);
     fireEvent.click(screen.getByTestId('key-exportable'));
     fireEvent.click(screen.getByTestId('create-key'));
     await screen.findByTestId('my-public-key', {}, { timeout: 10_000 });
@@ -67,14 +54,14 @@ describe('wallet: creating a key pair', () => {
 
 describe('wallet: importing a key', () => {
   it('refuses an empty paste', async () => {
-    await setup();
+    await renderWithWallet(null);
     fireEvent.click(screen.getByTestId('import-key-submit'));
     expect((await screen.findByTestId('key-error')).textContent).toMatch(/Paste a private key PEM/);
     expect(screen.getByRole('alert').textContent).toMatch(/Paste a private key/);
   });
 
   it('refuses a public key pasted instead of a private one', async () => {
-    const { node } = await setup();
+    const { node } = await renderWithWallet(null);
     fireEvent.change(screen.getByTestId('import-key-text'), {
       target: { value: devnetPem('staker', 'Public') },
     });
@@ -84,7 +71,7 @@ describe('wallet: importing a key', () => {
   });
 
   it('refuses text that is not a PEM, and a PEM whose body is not a key', async () => {
-    await setup();
+    await renderWithWallet(null);
     fireEvent.change(screen.getByTestId('import-key-text'), { target: { value: 'hello' } });
     fireEvent.click(screen.getByTestId('import-key-submit'));
     expect((await screen.findByTestId('key-error')).textContent).toMatch(/Not a PEM private key/);
@@ -98,7 +85,7 @@ describe('wallet: importing a key', () => {
   });
 
   it('imports a pasted PKCS#1 key with CRLF line endings', async () => {
-    const { node } = await setup();
+    const { node } = await renderWithWallet(null);
     const pem = devnetPem('staker').replace(/\n/g, '\r\n');
     fireEvent.change(screen.getByTestId('import-key-text'), { target: { value: `\r\n${pem}\r\n` } });
     fireEvent.click(screen.getByTestId('import-key-submit'));
@@ -109,7 +96,7 @@ describe('wallet: importing a key', () => {
   });
 
   it('imports a PKCS#8 key from the file picker', async () => {
-    const { node } = await setup();
+    const { node } = await renderWithWallet(null);
     const generated = await crypto.generateKeyPair({ extractable: true });
     const pkcs1 = await crypto.exportPrivateKeyPem(generated);
     const { privateKeyPemToPkcs8Der } = await import('../../src/crypto');
@@ -123,7 +110,7 @@ describe('wallet: importing a key', () => {
   });
 
   it('refuses a public key file from the file picker', async () => {
-    await setup();
+    await renderWithWallet(null);
     fireEvent.change(screen.getByTestId('import-key-file'), {
       target: { files: [pemFile(devnetPem('genesis', 'Public'))] },
     });
@@ -131,7 +118,7 @@ describe('wallet: importing a key', () => {
   });
 
   it('imports a key file dropped on the import area', async () => {
-    const { node } = await setup();
+    const { node } = await renderWithWallet(null);
     fireEvent.drop(screen.getByTestId('import-key-drop'), {
       dataTransfer: { files: [pemFile(devnetPem('genesis'))], getData: () => '' },
     });
@@ -140,7 +127,7 @@ describe('wallet: importing a key', () => {
   });
 
   it('imports the devnet genesis and staker keys with one click each', async () => {
-    const { node } = await setup();
+    const { node } = await renderWithWallet(null);
     fireEvent.click(screen.getByTestId('import-devnet-staker'));
     await waitFor(() => expect(node.getSnapshot().wallet?.publicKeyPem).toBe(devnetConfig().stakerPublicKey));
     expect(screen.getByTestId('key-status').textContent).toMatch(/devnet staker key/);
@@ -157,9 +144,7 @@ describe('wallet: importing a key', () => {
   });
 
   it('refuses a served devnet key that does not match devnet.json', async () => {
-    node = await startNode();
-    const services = makeServices(node, { loadDevnetKey: async () => devnetPem('staker') });
-    renderApp(services);
+    const { node } = await renderWithWallet(null, { loadDevnetKey: async () => devnetPem('staker') });
     fireEvent.click(screen.getByTestId('import-devnet-genesis'));
     expect((await screen.findByTestId('key-error')).textContent).toMatch(
       /does not belong to devnet.json's genesis/,
@@ -168,13 +153,11 @@ describe('wallet: importing a key', () => {
   });
 
   it('says so when the server has no devnet key', async () => {
-    node = await startNode();
-    const services = makeServices(node, {
+    await renderWithWallet(null, {
       loadDevnetKey: async () => {
         throw new Error('The server has no key at /keys/stakerPrivateKey.pem (npm run devnet-keys).');
       },
     });
-    renderApp(services);
     fireEvent.click(screen.getByTestId('import-devnet-staker'));
     expect((await screen.findByTestId('key-error')).textContent).toMatch(/The server has no key/);
   });
@@ -190,7 +173,7 @@ describe('the key ring', () => {
     // Stopping closes the store; the memory store keeps its data for the "reload".
     await first.stop();
     const keyring = new KeyRing();
-    node = await startNode({ store: withWalletCapture(store, keyring), id: 'second' });
+    const node = await startNode({ store: withWalletCapture(store, keyring), id: 'second' });
     expect(node.getSnapshot().wallet?.publicKeyPem).toBe(genesis.publicKeyPem);
     expect(keyring.get(genesis.publicKeyPem)?.privateKey).toBeTruthy();
   });

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { useAccountNames } from '../accounts';
 import { fingerprint, shortHash } from '../format';
 import { hrefFor } from '../router';
@@ -135,5 +135,74 @@ export function TxLink({ id }: { readonly id: string }) {
     <a href={hrefFor({ page: 'tx', id })} title={id}>
       <code className="hash">{shortHash(id, 8)}</code>
     </a>
+  );
+}
+
+/** A transaction type as a badge coloured by type (`Transaction.type` is a plain string). */
+export function TypeBadge({ type }: { readonly type: string }) {
+  return <span className={`badge badge-${type.toLowerCase()}`}>{type}</span>;
+}
+
+/** A column of a `Table`: its heading, and a class for its cells (`num`, `hide-narrow`). */
+export interface Column {
+  readonly label: string;
+  readonly className?: string;
+}
+
+/** A data table: one row of column headings over the rows given as children. */
+export function Table({
+  columns,
+  testId,
+  children,
+}: {
+  readonly columns: readonly Column[];
+  readonly testId?: string;
+  readonly children: ReactNode;
+}) {
+  return (
+    <table className="table" data-testid={testId}>
+      <thead>
+        <tr>
+          {columns.map(({ label, className }) => (
+            <th key={label} scope="col" className={className}>
+              {label}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
+  );
+}
+
+/** A task started from a control (a key import, a chain import): idle, busy, failed or done. */
+export type TaskState =
+  | { readonly status: 'idle' }
+  | { readonly status: 'busy'; readonly message: string }
+  | { readonly status: 'error'; readonly message: string }
+  | { readonly status: 'done'; readonly message: string };
+
+/** A task's outcome: an error (role=alert), or progress and success (role=status); nothing while idle. */
+export function TaskFeedback({
+  state,
+  errorTestId,
+  statusTestId,
+}: {
+  readonly state: TaskState;
+  readonly errorTestId: string;
+  readonly statusTestId: string;
+}) {
+  if (state.status === 'idle') return null;
+  if (state.status === 'error') {
+    return (
+      <p className="field-error" role="alert" data-testid={errorTestId}>
+        {state.message}
+      </p>
+    );
+  }
+  return (
+    <p className="form-status" role="status" data-testid={statusTestId}>
+      {state.message}
+    </p>
   );
 }

@@ -1,9 +1,23 @@
-import { AccountLabel, BlockLink, HashText, TxLink } from '../components/bits';
+import { AccountLabel, BlockLink, type Column, HashText, Table, TxLink, TypeBadge } from '../components/bits';
 import { fingerprint, formatTimestamp, percent } from '../format';
 import { useNode, useSnapshot } from '../services';
 
 /** The number of newest blocks the explorer lists. */
 export const LATEST_BLOCKS = 10;
+
+const STAKE_COLUMNS: readonly Column[] = [
+  { label: 'Staker' },
+  { label: 'Lots', className: 'num' },
+  { label: 'Share', className: 'num' },
+];
+
+const BLOCK_COLUMNS: readonly Column[] = [
+  { label: 'Block' },
+  { label: 'Hash', className: 'hide-narrow' },
+  { label: 'Forger' },
+  { label: 'Txs', className: 'num' },
+  { label: 'Time', className: 'hide-narrow' },
+];
 
 /** Who forges next, and when the chain is waiting on a forger that is not online. */
 export function WaitingBanner() {
@@ -66,31 +80,18 @@ export function Stakers() {
           />
         ))}
       </svg>
-      <table className="table">
-        <thead>
-          <tr>
-            <th scope="col">Staker</th>
-            <th scope="col" className="num">
-              Lots
-            </th>
-            <th scope="col" className="num">
-              Share
-            </th>
+      <Table columns={STAKE_COLUMNS}>
+        {stakers.map(([key, stake]) => (
+          <tr key={key} data-testid="staker-row">
+            <td>
+              <AccountLabel pem={key} copy={false} />
+              {key === nextForger ? <span className="badge">next forger</span> : null}
+            </td>
+            <td className="num">{stake}</td>
+            <td className="num">{percent(stake, total)}</td>
           </tr>
-        </thead>
-        <tbody>
-          {stakers.map(([key, stake]) => (
-            <tr key={key} data-testid="staker-row">
-              <td>
-                <AccountLabel pem={key} copy={false} />
-                {key === nextForger ? <span className="badge">next forger</span> : null}
-              </td>
-              <td className="num">{stake}</td>
-              <td className="num">{percent(stake, total)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
     </section>
   );
 }
@@ -103,44 +104,27 @@ export function LatestBlocks() {
   return (
     <section className="card" aria-labelledby="latest-heading">
       <h2 id="latest-heading">Latest blocks</h2>
-      <table className="table" data-testid="latest-blocks">
-        <thead>
-          <tr>
-            <th scope="col">Block</th>
-            <th scope="col" className="hide-narrow">
-              Hash
-            </th>
-            <th scope="col">Forger</th>
-            <th scope="col" className="num">
-              Txs
-            </th>
-            <th scope="col" className="hide-narrow">
-              Time
-            </th>
+      <Table columns={BLOCK_COLUMNS} testId="latest-blocks">
+        {blocks.map((block) => (
+          <tr key={block.blockCount} data-testid="block-row">
+            <td>
+              <BlockLink height={block.blockCount} />
+            </td>
+            <td className="hide-narrow">
+              <HashText hash={node.hashAt(block.blockCount) ?? ''} />
+            </td>
+            <td>
+              {block.blockCount === 0 ? (
+                <span className="muted">genesis</span>
+              ) : (
+                <AccountLabel pem={block.forger} copy={false} />
+              )}
+            </td>
+            <td className="num">{block.transactions.length}</td>
+            <td className="hide-narrow">{formatTimestamp(block.timestamp)}</td>
           </tr>
-        </thead>
-        <tbody>
-          {blocks.map((block) => (
-            <tr key={block.blockCount} data-testid="block-row">
-              <td>
-                <BlockLink height={block.blockCount} />
-              </td>
-              <td className="hide-narrow">
-                <HashText hash={node.hashAt(block.blockCount) ?? ''} />
-              </td>
-              <td>
-                {block.blockCount === 0 ? (
-                  <span className="muted">genesis</span>
-                ) : (
-                  <AccountLabel pem={block.forger} copy={false} />
-                )}
-              </td>
-              <td className="num">{block.transactions.length}</td>
-              <td className="hide-narrow">{formatTimestamp(block.timestamp)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
     </section>
   );
 }
@@ -157,9 +141,8 @@ export function PoolList() {
         <ul className="tx-list" data-testid="pool-list">
           {pool.map(({ transaction }) => (
             <li key={transaction.id}>
-              <span className={`badge badge-${transaction.type.toLowerCase()}`}>{transaction.type}</span>{' '}
-              <strong>{transaction.amount}</strong> <TxLink id={transaction.id} />{' '}
-              <AccountLabel pem={transaction.senderPublicKey} copy={false} /> →{' '}
+              <TypeBadge type={transaction.type} /> <strong>{transaction.amount}</strong>{' '}
+              <TxLink id={transaction.id} /> <AccountLabel pem={transaction.senderPublicKey} copy={false} /> →{' '}
               <AccountLabel pem={transaction.receiverPublicKey} copy={false} />
             </li>
           ))}

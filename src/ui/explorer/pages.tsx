@@ -2,7 +2,16 @@ import { type ReactNode, useEffect, useMemo, useState } from 'react';
 import type { LotteryResult, StakeEntry } from '../../core/lottery';
 import type { Transaction } from '../../core/types';
 import { useKnownAccounts } from '../accounts';
-import { AccountLabel, BlockLink, CopyButton, HashText, TxLink } from '../components/bits';
+import {
+  AccountLabel,
+  BlockLink,
+  type Column,
+  CopyButton,
+  HashText,
+  Table,
+  TxLink,
+  TypeBadge,
+} from '../components/bits';
 import { Identicon } from '../components/Identicon';
 import { fingerprint, formatTimestamp, percent, plural } from '../format';
 import { hrefFor } from '../router';
@@ -24,6 +33,14 @@ export function NotFound({ title, children }: { readonly title: string; readonly
   );
 }
 
+const TRANSACTION_COLUMNS: readonly Column[] = [
+  { label: 'Id' },
+  { label: 'Type' },
+  { label: 'From' },
+  { label: 'To' },
+  { label: 'Amount', className: 'num' },
+];
+
 /** Transactions as a table: id, type, sender, receiver, amount. */
 export function TransactionsTable({
   transactions,
@@ -35,45 +52,38 @@ export function TransactionsTable({
   if (transactions.length === 0) return <p className="muted">No transactions.</p>;
   return (
     <div className="table-scroll">
-      <table className="table" data-testid={testId}>
-        <thead>
-          <tr>
-            <th scope="col">Id</th>
-            <th scope="col">Type</th>
-            <th scope="col">From</th>
-            <th scope="col">To</th>
-            <th scope="col" className="num">
-              Amount
-            </th>
+      <Table columns={TRANSACTION_COLUMNS} testId={testId}>
+        {transactions.map((tx) => (
+          <tr key={tx.id}>
+            <td>
+              <TxLink id={tx.id} />
+            </td>
+            <td>
+              <TypeBadge type={tx.type} />
+            </td>
+            <td>
+              <AccountLabel pem={tx.senderPublicKey} copy={false} />
+            </td>
+            <td>
+              {tx.type === 'STAKE' ? (
+                <span className="muted">(stake)</span>
+              ) : (
+                <AccountLabel pem={tx.receiverPublicKey} copy={false} />
+              )}
+            </td>
+            <td className="num">{tx.amount}</td>
           </tr>
-        </thead>
-        <tbody>
-          {transactions.map((tx) => (
-            <tr key={tx.id}>
-              <td>
-                <TxLink id={tx.id} />
-              </td>
-              <td>
-                <span className={`badge badge-${tx.type.toLowerCase()}`}>{tx.type}</span>
-              </td>
-              <td>
-                <AccountLabel pem={tx.senderPublicKey} copy={false} />
-              </td>
-              <td>
-                {tx.type === 'STAKE' ? (
-                  <span className="muted">(stake)</span>
-                ) : (
-                  <AccountLabel pem={tx.receiverPublicKey} copy={false} />
-                )}
-              </td>
-              <td className="num">{tx.amount}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
     </div>
   );
 }
+
+const LOTTERY_COLUMNS: readonly Column[] = [
+  { label: 'Staker' },
+  { label: 'Lots', className: 'num' },
+  { label: 'Chance', className: 'num' },
+];
 
 interface LotteryView {
   readonly key: string;
@@ -142,31 +152,18 @@ function Lottery({
                 : '✗ The winner is not this block’s forger.'}
             </dd>
           </dl>
-          <table className="table" data-testid="lottery-stakers">
-            <thead>
-              <tr>
-                <th scope="col">Staker</th>
-                <th scope="col" className="num">
-                  Lots
-                </th>
-                <th scope="col" className="num">
-                  Chance
-                </th>
+          <Table columns={LOTTERY_COLUMNS} testId="lottery-stakers">
+            {current.stakers.map(([staker, stake]) => (
+              <tr key={staker} className={staker === current.result?.forger ? 'row-highlight' : undefined}>
+                <td>
+                  <AccountLabel pem={staker} copy={false} />
+                  {staker === current.result?.forger ? <span className="badge">won</span> : null}
+                </td>
+                <td className="num">{stake}</td>
+                <td className="num">{percent(stake, total)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {current.stakers.map(([staker, stake]) => (
-                <tr key={staker} className={staker === current.result?.forger ? 'row-highlight' : undefined}>
-                  <td>
-                    <AccountLabel pem={staker} copy={false} />
-                    {staker === current.result?.forger ? <span className="badge">won</span> : null}
-                  </td>
-                  <td className="num">{stake}</td>
-                  <td className="num">{percent(stake, total)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         </>
       )}
     </section>
@@ -278,7 +275,7 @@ export function TxPage({ id }: { readonly id: string }) {
         </dd>
         <dt>Type</dt>
         <dd>
-          <span className={`badge badge-${tx.type.toLowerCase()}`}>{tx.type}</span>
+          <TypeBadge type={tx.type} />
         </dd>
         <dt>Amount</dt>
         <dd data-testid="tx-amount">{tx.amount}</dd>
@@ -379,8 +376,7 @@ export function AccountPage({ fingerprint: wanted }: { readonly fingerprint: str
           <ul className="tx-list" data-testid="account-history">
             {history.map(({ height, tx }) => (
               <li key={tx.id}>
-                <BlockLink height={height} />{' '}
-                <span className={`badge badge-${tx.type.toLowerCase()}`}>{tx.type}</span>{' '}
+                <BlockLink height={height} /> <TypeBadge type={tx.type} />{' '}
                 {tx.type === 'STAKE'
                   ? `staked ${tx.amount}`
                   : tx.senderPublicKey === pem

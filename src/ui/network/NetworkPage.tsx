@@ -1,6 +1,6 @@
 import { type ChangeEvent, useCallback, useEffect, useState } from 'react';
 import type { TransportStatus } from '../../net/transport';
-import { AccountLabel, HashText } from '../components/bits';
+import { AccountLabel, type Column, HashText, Table, TaskFeedback, type TaskState } from '../components/bits';
 import { decodeChainFile, errorMessage, MAX_CHAIN_FILE_BYTES } from '../decoders';
 import { downloadText, readFileText } from '../files';
 import { plural } from '../format';
@@ -113,6 +113,14 @@ function NodeCard() {
   );
 }
 
+const PEER_COLUMNS: readonly Column[] = [
+  { label: 'Peer' },
+  { label: 'Height', className: 'num' },
+  { label: 'RTT', className: 'num' },
+  { label: 'Score', className: 'num' },
+  { label: 'Forges with' },
+];
+
 /** Connected peers: id, head height, round-trip time, score, and the key each forges with. */
 function PeersCard() {
   const { peers, height } = useSnapshot();
@@ -123,67 +131,44 @@ function PeersCard() {
         <p className="muted">No peers connected. Open the devnet in another tab to add one.</p>
       ) : (
         <div className="table-scroll">
-          <table className="table" data-testid="peers">
-            <thead>
-              <tr>
-                <th scope="col">Peer</th>
-                <th scope="col" className="num">
-                  Height
-                </th>
-                <th scope="col" className="num">
-                  RTT
-                </th>
-                <th scope="col" className="num">
-                  Score
-                </th>
-                <th scope="col">Forges with</th>
+          <Table columns={PEER_COLUMNS} testId="peers">
+            {peers.map((peer) => (
+              <tr key={peer.id} data-testid="peer-row">
+                <td>
+                  <code>{peer.id}</code>
+                </td>
+                <td className="num">
+                  {peer.height}
+                  {peer.height > height ? (
+                    <span className="muted"> (ahead)</span>
+                  ) : peer.height < height ? (
+                    <span className="muted"> (behind)</span>
+                  ) : null}
+                </td>
+                <td className="num">{peer.rttMs === null ? '—' : `${peer.rttMs} ms`}</td>
+                <td className="num">{peer.score}</td>
+                <td>
+                  {peer.forgerKey ? (
+                    <AccountLabel pem={peer.forgerKey} copy={false} />
+                  ) : (
+                    <span className="muted">no key</span>
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {peers.map((peer) => (
-                <tr key={peer.id} data-testid="peer-row">
-                  <td>
-                    <code>{peer.id}</code>
-                  </td>
-                  <td className="num">
-                    {peer.height}
-                    {peer.height > height ? (
-                      <span className="muted"> (ahead)</span>
-                    ) : peer.height < height ? (
-                      <span className="muted"> (behind)</span>
-                    ) : null}
-                  </td>
-                  <td className="num">{peer.rttMs === null ? '—' : `${peer.rttMs} ms`}</td>
-                  <td className="num">{peer.score}</td>
-                  <td>
-                    {peer.forgerKey ? (
-                      <AccountLabel pem={peer.forgerKey} copy={false} />
-                    ) : (
-                      <span className="muted">no key</span>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         </div>
       )}
     </section>
   );
 }
 
-type ImportState =
-  | { readonly status: 'idle' }
-  | { readonly status: 'busy'; readonly message: string }
-  | { readonly status: 'error'; readonly message: string }
-  | { readonly status: 'done'; readonly message: string };
-
 /** Exporting the chain as `{"blocks": [...]}` and importing one (validated block by block by the node). */
 function ChainFileCard() {
   const node = useNode();
   const { devnet } = useServices();
   const snapshot = useSnapshot();
-  const [state, setState] = useState<ImportState>({ status: 'idle' });
+  const [state, setState] = useState<TaskState>({ status: 'idle' });
 
   const exportChain = () => {
     downloadText(`${devnet.network}-chain-${snapshot.height}.json`, JSON.stringify(node.exportChain()));
@@ -258,15 +243,7 @@ function ChainFileCard() {
           />
         </label>
       </div>
-      {state.status === 'error' ? (
-        <p className="field-error" role="alert" data-testid="import-chain-error">
-          {state.message}
-        </p>
-      ) : state.status === 'idle' ? null : (
-        <p className="form-status" role="status" data-testid="import-chain-result">
-          {state.message}
-        </p>
-      )}
+      <TaskFeedback state={state} errorTestId="import-chain-error" statusTestId="import-chain-result" />
     </section>
   );
 }

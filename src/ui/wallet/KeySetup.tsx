@@ -1,6 +1,7 @@
 import { type DragEvent, useId, useState } from 'react';
 import { MAX_PEM_LENGTH } from '../../crypto';
 import type { KeyPair } from '../../crypto/types';
+import { TaskFeedback, type TaskState } from '../components/bits';
 import {
   checkAccountKey,
   type DevnetKeyName,
@@ -12,29 +13,13 @@ import { readFileText } from '../files';
 import { fingerprint } from '../format';
 import { useServices, useSession } from '../services';
 
-/** What the key set-up is doing, or what it last did. */
-export type SetupState =
-  | { readonly status: 'idle' }
-  | { readonly status: 'busy'; readonly message: string }
-  | { readonly status: 'error'; readonly message: string }
-  | { readonly status: 'done'; readonly message: string };
-
 /** The outcome of the last key set-up: an error (role=alert) or progress and success (role=status). */
-export function KeySetupFeedback({ state }: { readonly state: SetupState }) {
-  if (state.status === 'idle') return null;
-  if (state.status === 'error') {
-    return (
-      <p className="field-error" role="alert" data-testid="key-error">
-        {state.message}
-      </p>
-    );
-  }
-  return (
-    <p className="form-status" role="status" data-testid="key-status">
-      {state.message}
-    </p>
-  );
+export function KeySetupFeedback({ state }: { readonly state: TaskState }) {
+  return <TaskFeedback state={state} errorTestId="key-error" statusTestId="key-status" />;
 }
+
+/** The devnet keys the set-up offers to take with one click. */
+const DEVNET_KEYS: readonly DevnetKeyName[] = ['genesis', 'staker'];
 
 /**
  * Creating or importing the wallet's key pair: generate, paste, pick or drop a PEM, or take a
@@ -45,8 +30,8 @@ export function KeySetup({
   state,
   onState: setState,
 }: {
-  readonly state: SetupState;
-  readonly onState: (state: SetupState) => void;
+  readonly state: TaskState;
+  readonly onState: (state: TaskState) => void;
 }) {
   const { crypto, keyring, node } = useServices();
   const session = useSession();
@@ -215,22 +200,17 @@ export function KeySetup({
           forges the first blocks; with it in one tab the chain moves.
         </p>
         <div className="button-row">
-          <button
-            type="button"
-            data-testid="import-devnet-genesis"
-            onClick={() => importDevnet('genesis')}
-            disabled={busy}
-          >
-            Use the devnet genesis key
-          </button>
-          <button
-            type="button"
-            data-testid="import-devnet-staker"
-            onClick={() => importDevnet('staker')}
-            disabled={busy}
-          >
-            Use the devnet staker key
-          </button>
+          {DEVNET_KEYS.map((name) => (
+            <button
+              key={name}
+              type="button"
+              data-testid={`import-devnet-${name}`}
+              onClick={() => importDevnet(name)}
+              disabled={busy}
+            >
+              {`Use the devnet ${name} key`}
+            </button>
+          ))}
         </div>
       </div>
     </div>

@@ -1,5 +1,5 @@
 import { useSyncExternalStore } from 'react';
-import { AccountLabel, BlockLink, TxLink } from '../components/bits';
+import { AccountLabel, BlockLink, TxLink, TypeBadge } from '../components/bits';
 import { useNode, useSession, useSnapshot } from '../services';
 import type { SentTransaction } from '../session';
 
@@ -33,8 +33,7 @@ export function MyTransactions() {
           const where = statusOf(entry);
           return (
             <li key={entry.id} data-testid="my-tx" data-tx-id={entry.id} data-status={where.status}>
-              <span className={`badge badge-${entry.type.toLowerCase()}`}>{entry.type}</span>{' '}
-              <strong>{entry.amount}</strong>
+              <TypeBadge type={entry.type} /> <strong>{entry.amount}</strong>
               {entry.type === 'TRANSFER' ? (
                 <>
                   {' '}

@@ -1,10 +1,13 @@
-import { type FormEvent, useId, useState } from 'react';
+import { type FormEvent, type ReactNode, useId, useState } from 'react';
+import type { TransactionDraft } from '../../core/transaction';
+import type { KeyPair } from '../../crypto/types';
+import type { NodeSnapshot } from '../../node/node';
 import { useKnownAccounts } from '../accounts';
 import { BlockLink, TxLink } from '../components/bits';
-import { checkCovered, decodeAmount, decodeReceiver, errorMessage } from '../decoders';
+import { checkCovered, type Decoded, decodeAmount, decodeReceiver, errorMessage } from '../decoders';
 import { fingerprint } from '../format';
+import type { KeyRing } from '../keyring';
 import { useNode, useServices, useSession, useSnapshot } from '../services';
-import type { SentTransaction } from '../session';
 import { signAndSubmit, spendable } from './submit';
 
 /** Where a form is: idle, signing and submitting, refused (with the field at fault), or sent. */
@@ -69,220 +72,199 @@ function SentFeedback({ id, prefix }: { readonly id: string; readonly prefix: st
   );
 }
 
-/** The amount field every form shares. */
-function AmountField({
-  id,
-  testId,
-  value,
-  onChange,
-  state,
-  errorId,
-  hint,
-}: {
-  readonly id: string;
-  readonly testId: string;
-  readonly value: string;
-  readonly onChange: (value: string) => void;
-  readonly state: FormState;
-  readonly errorId: string;
-  readonly hint?: string;
-}) {
-  const hintId = `${id}-hint`;
-  const wrong = state.status === 'error' && state.field === 'amount';
-  return (
-    <div className="field">
-      <label htmlFor={id}>Amount (whole coins)</label>
-      <input
-        id={id}
-        data-testid={testId}
-        type="text"
-        inputMode="numeric"
-        autoComplete="off"
-        value={value}
-        onChange={(event) => onChange(event.target.value)}
-        aria-invalid={wrong || undefined}
-        aria-describedby={[hint ? hintId : '', wrong ? errorId : ''].filter(Boolean).join(' ') || undefined}
-      />
-      {hint ? (
-        <p className="hint" id={hintId}>
-          {hint}
-        </p>
-      ) : null}
-    </div>
-  );
+/** A transaction as a form builds it: the wallet signs as the sender. */
+type Draft = Omit<TransactionDraft, 'senderPublicKey'>;
+
+/** What a form's own checks pass on: the transaction, and the key that signs it. */
+interface Ready {
+  readonly draft: Draft;
+  /**
+   * A key this tab holds (checked before the form goes busy), or a fetch of one that runs once
+   * the form shows it is busy (the exchange's published key is downloaded).
+   */
+  readonly key: KeyPair | (() => Promise<Decoded<KeyPair>>);
 }
 
-function useRecord(): (entry: Omit<SentTransaction, 'sentAt'>) => void {
-  const services = useServices();
-  const session = useSession();
-  return (entry) => session.sent.add({ ...entry, sentAt: services.now() });
+/** What a form checks on submit, given the wallet, what it can spend and the amount typed. */
+type Check = (input: {
+  readonly wallet: NonNullable<NodeSnapshot['wallet']>;
+  readonly available: number;
+  readonly amount: string;
+}) => Ready | FormState;
+
+/** The amount typed, decoded and covered by what the wallet can spend. */
+function decodeSpend(amount: string, available: number): Decoded<number> {
+  const decoded = decodeAmount(amount);
+  return decoded.ok ? checkCovered(decoded.value, available) : decoded;
 }
 
-/** Buys coins: an EXCHANGE transaction from the devnet's exchange (signed with its published key) to the wallet. */
-export function ExchangeForm() {
+/** A draft the wallet signs with its own key, which this tab must hold. */
+function signedByWallet(keyring: KeyRing, walletPem: string, draft: Draft): Ready | FormState {
+  const key = keyring.get(walletPem);
+  return key ? { draft, key } : invalid(null, NO_KEY);
+}
+
+/**
+ * The flow the three forms share: refuse without a wallet, run the form's own checks, go busy,
+ * sign and submit, then record the transaction in "My transactions" and report it.
+ */
+function useTransactionForm(check: Check) {
   const services = useServices();
   const session = useSession();
   const snapshot = useSnapshot();
-  const record = useRecord();
   const id = useId();
-  const errorId = `${id}-error`;
   const [amount, setAmount] = useState('');
   const [state, setState] = useState<FormState>({ status: 'idle' });
+  const wallet = snapshot.wallet;
+  const available = wallet ? spendable(snapshot, wallet.publicKeyPem).available : null;
 
   const onSubmit = async (event: FormEvent) => {
     event.preventDefault();
-    const wallet = snapshot.wallet;
-    if (!wallet) return setState(invalid(null, NO_WALLET));
-    const decoded = decodeAmount(amount);
-    if (!decoded.ok) return setState(invalid('amount', decoded.error));
+    if (!wallet || available === null) return setState(invalid(null, NO_WALLET));
+    const ready = check({ wallet, available, amount });
+    if (!('draft' in ready)) return setState(ready);
     setState({ status: 'busy' });
-    let exchange: Awaited<ReturnType<typeof session.devnetKey>>;
-    try {
-      exchange = await session.devnetKey('exchange');
-    } catch (error) {
-      return setState(invalid(null, `The exchange's key is not available: ${errorMessage(error)}`));
-    }
-    const draft = {
-      receiverPublicKey: wallet.publicKeyPem,
-      amount: decoded.value,
-      type: 'EXCHANGE',
-    } as const;
-    const sent = await signAndSubmit(services, exchange, draft);
+    const key = typeof ready.key === 'function' ? await ready.key() : { ok: true as const, value: ready.key };
+    if (!key.ok) return setState(invalid(null, key.error));
+    const { draft } = ready;
+    const sent = await signAndSubmit(services, key.value, draft);
     if (!sent.ok) return setState(invalid(null, sent.error));
-    record({
+    session.sent.add({
       id: sent.value.id,
-      type: 'EXCHANGE',
-      amount: decoded.value,
-      receiverPublicKey: wallet.publicKeyPem,
+      type: draft.type,
+      amount: draft.amount,
+      receiverPublicKey: draft.receiverPublicKey,
+      sentAt: services.now(),
     });
     setAmount('');
     setState({ status: 'sent', id: sent.value.id });
   };
 
+  return { id, errorId: `${id}-error`, amount, setAmount, state, available, onSubmit };
+}
+
+/** A transaction form's frame: title, the form's own fields, the amount field, submit button and feedback. */
+function TransactionFormCard({
+  form,
+  prefix,
+  title,
+  submit,
+  showSpendable = false,
+  children,
+}: {
+  readonly form: ReturnType<typeof useTransactionForm>;
+  /** The start of every data-testid in the form (`exchange-amount`, `exchange-submit`…). */
+  readonly prefix: 'exchange' | 'stake' | 'transfer';
+  readonly title: string;
+  readonly submit: string;
+  /** Whether the amount field's hint says what the wallet can spend. */
+  readonly showSpendable?: boolean;
+  readonly children: ReactNode;
+}) {
+  const { id, errorId, state } = form;
+  const hintId = `${id}-amount-hint`;
+  const hint = showSpendable && form.available !== null ? `You can spend ${form.available}.` : null;
+  const wrong = state.status === 'error' && state.field === 'amount';
   return (
-    <form className="card action" onSubmit={onSubmit} aria-labelledby={`${id}-title`} noValidate>
-      <h3 id={`${id}-title`}>Buy coins</h3>
+    <form className="card action" onSubmit={form.onSubmit} aria-labelledby={`${id}-title`} noValidate>
+      <h3 id={`${id}-title`}>{title}</h3>
+      {children}
+      <div className="field">
+        <label htmlFor={`${id}-amount`}>Amount (whole coins)</label>
+        <input
+          id={`${id}-amount`}
+          data-testid={`${prefix}-amount`}
+          type="text"
+          inputMode="numeric"
+          autoComplete="off"
+          value={form.amount}
+          onChange={(event) => form.setAmount(event.target.value)}
+          aria-invalid={wrong || undefined}
+          aria-describedby={[hint ? hintId : '', wrong ? errorId : ''].filter(Boolean).join(' ') || undefined}
+        />
+        {hint ? (
+          <p className="hint" id={hintId}>
+            {hint}
+          </p>
+        ) : null}
+      </div>
+      <button type="submit" data-testid={`${prefix}-submit`} disabled={state.status === 'busy'}>
+        {submit}
+      </button>
+      <Feedback state={state} prefix={prefix} errorId={errorId} />
+    </form>
+  );
+}
+
+/** Buys coins: an EXCHANGE transaction from the devnet's exchange (signed with its published key) to the wallet. */
+export function ExchangeForm() {
+  const session = useSession();
+  const form = useTransactionForm(({ wallet, amount }) => {
+    const decoded = decodeAmount(amount);
+    if (!decoded.ok) return invalid('amount', decoded.error);
+    return {
+      draft: { receiverPublicKey: wallet.publicKeyPem, amount: decoded.value, type: 'EXCHANGE' },
+      key: async () => {
+        try {
+          return { ok: true, value: await session.devnetKey('exchange') };
+        } catch (error) {
+          return { ok: false, error: `The exchange's key is not available: ${errorMessage(error)}` };
+        }
+      },
+    };
+  });
+  return (
+    <TransactionFormCard form={form} prefix="exchange" title="Buy coins" submit="Buy">
       <p className="muted">
         The exchange sells coins on this devnet for free: the page signs an EXCHANGE with the exchange's
         published test key, paying your wallet.
       </p>
-      <AmountField
-        id={`${id}-amount`}
-        testId="exchange-amount"
-        value={amount}
-        onChange={setAmount}
-        state={state}
-        errorId={errorId}
-      />
-      <button type="submit" data-testid="exchange-submit" disabled={state.status === 'busy'}>
-        Buy
-      </button>
-      <Feedback state={state} prefix="exchange" errorId={errorId} />
-    </form>
+    </TransactionFormCard>
   );
 }
 
 /** Stakes coins: a STAKE transaction from the wallet to itself, which buys lots in the forger lottery. */
 export function StakeForm() {
-  const services = useServices();
-  const snapshot = useSnapshot();
-  const record = useRecord();
-  const id = useId();
-  const errorId = `${id}-error`;
-  const [amount, setAmount] = useState('');
-  const [state, setState] = useState<FormState>({ status: 'idle' });
-  const wallet = snapshot.wallet;
-  const funds = wallet ? spendable(snapshot, wallet.publicKeyPem) : null;
-
-  const onSubmit = async (event: FormEvent) => {
-    event.preventDefault();
-    if (!wallet || !funds) return setState(invalid(null, NO_WALLET));
-    const decoded = decodeAmount(amount);
-    if (!decoded.ok) return setState(invalid('amount', decoded.error));
-    const covered = checkCovered(decoded.value, funds.available);
-    if (!covered.ok) return setState(invalid('amount', covered.error));
-    const key = services.keyring.get(wallet.publicKeyPem);
-    if (!key) return setState(invalid(null, NO_KEY));
-    setState({ status: 'busy' });
+  const { keyring } = useServices();
+  const form = useTransactionForm(({ wallet, available, amount }) => {
+    const decoded = decodeSpend(amount, available);
+    if (!decoded.ok) return invalid('amount', decoded.error);
     const draft = { receiverPublicKey: wallet.publicKeyPem, amount: decoded.value, type: 'STAKE' } as const;
-    const sent = await signAndSubmit(services, key, draft);
-    if (!sent.ok) return setState(invalid(null, sent.error));
-    record({
-      id: sent.value.id,
-      type: 'STAKE',
-      amount: decoded.value,
-      receiverPublicKey: wallet.publicKeyPem,
-    });
-    setAmount('');
-    setState({ status: 'sent', id: sent.value.id });
-  };
-
+    return signedByWallet(keyring, wallet.publicKeyPem, draft);
+  });
   return (
-    <form className="card action" onSubmit={onSubmit} aria-labelledby={`${id}-title`} noValidate>
-      <h3 id={`${id}-title`}>Stake</h3>
+    <TransactionFormCard form={form} prefix="stake" title="Stake" submit="Stake" showSpendable>
       <p className="muted">
         Each staked coin is one lot in the lottery that picks the next forger. Staked coins leave your
         balance.
       </p>
-      <AmountField
-        id={`${id}-amount`}
-        testId="stake-amount"
-        value={amount}
-        onChange={setAmount}
-        state={state}
-        errorId={errorId}
-        {...(funds ? { hint: `You can spend ${funds.available}.` } : {})}
-      />
-      <button type="submit" data-testid="stake-submit" disabled={state.status === 'busy'}>
-        Stake
-      </button>
-      <Feedback state={state} prefix="stake" errorId={errorId} />
-    </form>
+    </TransactionFormCard>
   );
 }
 
 /** Sends coins: a TRANSFER from the wallet to a known account or a pasted public key. */
 export function TransferForm() {
-  const services = useServices();
+  const { keyring } = useServices();
   const snapshot = useSnapshot();
   const accounts = useKnownAccounts();
-  const record = useRecord();
-  const id = useId();
-  const errorId = `${id}-error`;
   const [receiver, setReceiver] = useState('');
-  const [amount, setAmount] = useState('');
-  const [state, setState] = useState<FormState>({ status: 'idle' });
-  const wallet = snapshot.wallet;
-  const funds = wallet ? spendable(snapshot, wallet.publicKeyPem) : null;
-  const choices = accounts.filter((account) => account.publicKeyPem !== wallet?.publicKeyPem);
-  const receiverWrong = state.status === 'error' && state.field === 'receiver';
-
-  const onSubmit = async (event: FormEvent) => {
-    event.preventDefault();
-    if (!wallet || !funds) return setState(invalid(null, NO_WALLET));
+  const form = useTransactionForm(({ wallet, available, amount }) => {
     const to = decodeReceiver(
       receiver,
       accounts.map((account) => account.publicKeyPem),
     );
-    if (!to.ok) return setState(invalid('receiver', to.error));
-    const decoded = decodeAmount(amount);
-    if (!decoded.ok) return setState(invalid('amount', decoded.error));
-    const covered = checkCovered(decoded.value, funds.available);
-    if (!covered.ok) return setState(invalid('amount', covered.error));
-    const key = services.keyring.get(wallet.publicKeyPem);
-    if (!key) return setState(invalid(null, NO_KEY));
-    setState({ status: 'busy' });
+    if (!to.ok) return invalid('receiver', to.error);
+    const decoded = decodeSpend(amount, available);
+    if (!decoded.ok) return invalid('amount', decoded.error);
     const draft = { receiverPublicKey: to.value, amount: decoded.value, type: 'TRANSFER' } as const;
-    const sent = await signAndSubmit(services, key, draft);
-    if (!sent.ok) return setState(invalid(null, sent.error));
-    record({ id: sent.value.id, type: 'TRANSFER', amount: decoded.value, receiverPublicKey: to.value });
-    setAmount('');
-    setState({ status: 'sent', id: sent.value.id });
-  };
+    return signedByWallet(keyring, wallet.publicKeyPem, draft);
+  });
+  const { id, errorId, state } = form;
+  const choices = accounts.filter((account) => account.publicKeyPem !== snapshot.wallet?.publicKeyPem);
+  const receiverWrong = state.status === 'error' && state.field === 'receiver';
 
   return (
-    <form className="card action" onSubmit={onSubmit} aria-labelledby={`${id}-title`} noValidate>
-      <h3 id={`${id}-title`}>Transfer</h3>
+    <TransactionFormCard form={form} prefix="transfer" title="Transfer" submit="Send" showSpendable>
       <div className="field">
         <label htmlFor={`${id}-known`}>Known account</label>
         <select
@@ -318,19 +300,6 @@ export function TransferForm() {
           aria-describedby={receiverWrong ? errorId : undefined}
         />
       </div>
-      <AmountField
-        id={`${id}-amount`}
-        testId="transfer-amount"
-        value={amount}
-        onChange={setAmount}
-        state={state}
-        errorId={errorId}
-        {...(funds ? { hint: `You can spend ${funds.available}.` } : {})}
-      />
-      <button type="submit" data-testid="transfer-submit" disabled={state.status === 'busy'}>
-        Send
-      </button>
-      <Feedback state={state} prefix="transfer" errorId={errorId} />
-    </form>
+    </TransactionFormCard>
   );
 }

@@ -1,10 +1,10 @@
 import { useState } from 'react';
-import { AccountLabel } from '../components/bits';
+import { AccountLabel, type TaskState } from '../components/bits';
 import { errorMessage } from '../decoders';
 import { downloadText } from '../files';
 import { fingerprint } from '../format';
 import { useNode, useServices, useSnapshot, useWalletKey } from '../services';
-import { KeySetup, KeySetupFeedback, type SetupState } from './KeySetup';
+import { KeySetup, KeySetupFeedback } from './KeySetup';
 import { spendable } from './submit';
 
 /** Exporting the wallet's private key: with a warning, and only when the key is extractable. */
@@ -81,7 +81,7 @@ export function WalletPanel() {
   const node = useNode();
   const wallet = snapshot.wallet;
   const [confirmForget, setConfirmForget] = useState(false);
-  const [setup, setSetup] = useState<SetupState>({ status: 'idle' });
+  const [setup, setSetup] = useState<TaskState>({ status: 'idle' });
   const funds = wallet ? spendable(snapshot, wallet.publicKeyPem) : null;
   const stake = wallet ? snapshot.state.stakes.get(wallet.publicKeyPem, 0) : 0;
   return (

@@ -1,0 +1,167 @@
+/**
+ * What the two WebRTC transports (simple-peer and PeerJS) share beyond framing: the table of
+ * links to peers, the peer cap, start/stop plumbing, and what happens to a link as it opens,
+ * carries frames and closes. Each transport adds how its library brokers and makes connections.
+ */
+import { type Clock, systemClock } from '../node/clock';
+import {
+  FramedSender,
+  type FrameSink,
+  Reassembler,
+  type ResolvedOptions,
+  resolveOptions,
+  type WebRtcTransportOptions,
+} from './channel';
+import type { PeerId, Transport, TransportHandlers, TransportStatus } from './transport';
+
+/** One peer's connection as both transports track it; `X` is what the library adds (its handle). */
+export type Link<X> = X & {
+  readonly peer: PeerId;
+  connected: boolean;
+  sender?: FramedSender;
+  readonly reassembler: Reassembler;
+  cancelTimeout: () => void;
+};
+
+/** A transport over WebRTC data channels: links to peers, framed messages, a peer cap. */
+export abstract class WebRtcTransport<X extends object> implements Transport {
+  protected readonly options: ResolvedOptions;
+  protected readonly clock: Clock;
+  protected readonly links = new Map<PeerId, Link<X>>();
+  protected handlers: TransportHandlers | undefined;
+  protected ownId = '';
+  protected stopped = false;
+
+  constructor(options: WebRtcTransportOptions) {
+    this.options = resolveOptions(options);
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** This node's id; valid once `start` has resolved. */
+  get localId(): PeerId {
+    return this.ownId;
+  }
+
+  /** Starts the library; resolves once `begin` reports this node is reachable (it retries meanwhile). */
+  start(handlers: TransportHandlers, signal?: AbortSignal): Promise<void> {
+    if (this.handlers !== undefined)
+      return Promise.reject(new Error('transport: start() was already called'));
+    this.handlers = handlers;
+    return new Promise<void>((resolve, reject) => {
+      const abort = () => {
+        void this.stop();
+        reject(signal?.reason ?? new Error('transport stopped'));
+      };
+      if (signal?.aborted) return abort();
+      signal?.addEventListener('abort', abort, { once: true });
+      this.begin(resolve);
+    });
+  }
+
+  /** Closes every link and the library's connection to its server. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.shutdown();
+  }
+
+  /** Peers with an open channel. */
+  connectedPeers(): PeerId[] {
+    return [...this.links.values()].filter((link) => link.connected).map((link) => link.peer);
+  }
+
+  /** Closes the channel to `peer`. */
+  disconnect(peer: PeerId): void {
+    const link = this.links.get(peer);
+    if (link !== undefined) this.drop(link);
+  }
+
+  /** Queues one message; it is sent in chunks as fast as the channel drains. */
+  send(peer: PeerId, data: string): boolean {
+    const link = this.links.get(peer);
+    if (link?.sender === undefined || !link.connected) return false;
+    return link.sender.enqueue(data);
+  }
+
+  /** Kind and signaling state. */
+  abstract status(): TransportStatus;
+
+  /** Opens a channel to `peer` (or asks it to), within the peer cap. */
+  abstract connect(peer: PeerId): void;
+
+  /** Starts the library's signaling; calls `ready` once this node has its id (from inside `start`). */
+  protected abstract begin(ready: () => void): void;
+
+  /** Stops the library, calling `closeAllLinks` where its teardown order wants it (from `stop`, once). */
+  protected abstract shutdown(): void;
+
+  /** Closes the library's side of a link (listeners, connection); the shared part is done. */
+  protected abstract release(link: Link<X>): void;
+
+  /** Whether the links, open and pending, are at the peer cap. */
+  protected atCap(): boolean {
+    return this.links.size >= this.options.maxPeers;
+  }
+
+  /** Whether `link` is still the one held for its peer and the transport runs. */
+  protected isCurrent(link: Link<X>): boolean {
+    return this.links.get(link.peer) === link && !this.stopped;
+  }
+
+  /**
+   * Holds a new link for `peer`, abandoned if it is not open within the connect timeout
+   * (`onTimeout` runs first then).
+   */
+  protected addLink(peer: PeerId, handle: X, onTimeout?: () => void): Link<X> {
+    const link: Link<X> = {
+      ...handle,
+      peer,
+      connected: false,
+      reassembler: new Reassembler(),
+      cancelTimeout: () => {},
+    };
+    this.links.set(peer, link);
+    link.cancelTimeout = this.clock.setTimeout(() => {
+      if (link.connected) return;
+      onTimeout?.();
+      this.drop(link);
+    }, this.options.connectTimeoutMs);
+    return link;
+  }
+
+  /** Marks `link` open, writing frames to `sink`, and tells the node. */
+  protected opened(link: Link<X>, sink: FrameSink): void {
+    link.cancelTimeout();
+    link.connected = true;
+    link.sender = new FramedSender(sink, () => this.drop(link));
+    this.handlers?.onPeerConnected(link.peer);
+  }
+
+  /** Takes one frame from `link`'s channel: a whole message goes to the node; a bad frame drops the peer. */
+  protected received(link: Link<X>, frame: unknown): void {
+    if (!this.isCurrent(link) || !link.connected) return;
+    const result = link.reassembler.push(frame);
+    if (!result.ok) this.drop(link);
+    else if (result.message !== null) this.handlers?.onMessage(link.peer, result.message);
+  }
+
+  /** Forgets a link and tells the node if it was open. */
+  protected drop(link: Link<X>): void {
+    if (this.links.get(link.peer) !== link) return;
+    this.links.delete(link.peer);
+    this.close(link);
+    if (link.connected && !this.stopped) this.handlers?.onPeerDisconnected(link.peer);
+  }
+
+  /** Closes every link without telling the node (it is stopping). */
+  protected closeAllLinks(): void {
+    for (const link of this.links.values()) this.close(link);
+    this.links.clear();
+  }
+
+  private close(link: Link<X>): void {
+    link.cancelTimeout();
+    link.sender?.close();
+    this.release(link);
+  }
+}
