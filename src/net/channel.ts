@@ -4,7 +4,11 @@
  * send buffer, so that a 10 MB message neither overflows Chromium's send queue (which throws
  * once it holds 16 MB) nor arrives cut.
  */
+import type SimplePeer from 'simple-peer';
 import type { Clock } from '../node/clock';
+
+/** The WebSocket constructor to use (the browser's, or `ws` in Node tests). */
+export type WebSocketConstructor = new (url: string) => WebSocket;
 
 /** Options both WebRTC transports take. Every field has a default fit for a devnet. */
 export interface WebRtcTransportOptions {
@@ -29,6 +33,13 @@ export interface WebRtcTransportOptions {
   readonly random?: () => number;
   /** Timers; default the system clock. */
   readonly clock?: Clock;
+  /** The WebSocket implementation for signaling; default the global one (`ws` in Node). */
+  readonly WebSocket?: WebSocketConstructor;
+  /**
+   * A WebRTC implementation outside browsers (`@roamhq/wrtc` in Node), for simple-peer's `wrtc`
+   * option: lets a Node process be a peer, and the transport run the shared compliance suite.
+   */
+  readonly wrtc?: SimplePeer.Options['wrtc'];
 }
 
 /** The network's room when none is given. */
@@ -57,6 +68,8 @@ export interface ResolvedOptions {
   readonly minBackoffMs: number;
   readonly maxBackoffMs: number;
   readonly random: () => number;
+  readonly WebSocket: WebSocketConstructor | undefined;
+  readonly wrtc: SimplePeer.Options['wrtc'] | undefined;
 }
 
 /** Applies the defaults; `serverUrl` defaults to the page's origin. */
@@ -73,6 +86,8 @@ export function resolveOptions(options: WebRtcTransportOptions): ResolvedOptions
     minBackoffMs: options.backoff?.minMs ?? 250,
     maxBackoffMs: options.backoff?.maxMs ?? 10_000,
     random: options.random ?? Math.random,
+    WebSocket: options.WebSocket,
+    wrtc: options.wrtc,
   };
 }
 

@@ -5,7 +5,7 @@
  * token, so that peers it is already connected to keep knowing it by the same id.
  */
 import { type Clock, systemClock } from '../node/clock';
-import { backoffDelay } from './channel';
+import { backoffDelay, type WebSocketConstructor } from './channel';
 import { decodeServerMessage, MAX_SIGNALING_MESSAGE_BYTES } from './signaling-protocol';
 
 /** The signaling connection's state. */
@@ -28,7 +28,7 @@ export interface SignalingEvents {
 }
 
 /** The WebSocket constructor to use (the browser's, or `ws` in Node tests). */
-export type WebSocketConstructor = new (url: string) => WebSocket;
+export type { WebSocketConstructor } from './channel';
 
 /** How the client connects. */
 export interface SignalingClientOptions {

@@ -87,6 +87,7 @@ export class SimplePeerTransport extends WebRtcTransport<SimplePeerHandle> {
         maxBackoffMs: this.options.maxBackoffMs,
         random: this.options.random,
         clock: this.clock,
+        ...(this.options.WebSocket ? { WebSocket: this.options.WebSocket } : {}),
       },
       {
         onWelcome: (id, peers) => {
@@ -175,6 +176,7 @@ export class SimplePeerTransport extends WebRtcTransport<SimplePeerHandle> {
       // Strings stay strings (not Buffers) on the way in.
       objectMode: true,
       config: { iceServers: this.options.iceServers },
+      ...(this.options.wrtc ? { wrtc: this.options.wrtc } : {}),
     });
     const link = this.addLink(peer, { rtc, nonce });
     rtc.on('signal', (signal: SimplePeer.SignalData) => {
