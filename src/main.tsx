@@ -13,7 +13,6 @@ import {
   observeTransportStart,
 } from './ui/bootstrap';
 import { errorMessage } from './ui/decoders';
-import { KeyRing, withWalletCapture } from './ui/keyring';
 import './ui/styles.css';
 
 // The composition root: the only module that knows every layer. It creates the ports (crypto,
@@ -44,8 +43,7 @@ async function boot(): Promise<BootState> {
   const nodeId = getNodeId();
   const best = await openBestStore(nodeId);
   if (best.notice) startupNotices.push(best.notice);
-  const keyring = new KeyRing();
-  const store = withWalletCapture(best.store, keyring);
+  const store = best.store;
   const crypto = createCryptoProvider();
   if (crypto.name === 'forge') {
     startupNotices.push(
@@ -84,7 +82,6 @@ async function boot(): Promise<BootState> {
       crypto,
       devnet,
       nodeId,
-      keyring,
       loadDevnetKey: devnetKeyLoader(devnet),
       databases: { list: () => listNodeDatabases(), remove: (id) => deleteNodeDatabase(id) },
       startupNotices,

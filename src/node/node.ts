@@ -446,6 +446,15 @@ export class TabchainNode {
     });
   }
 
+  /**
+   * The key pair this node forges with (set, or restored from the store), for this tab's own
+   * signing: its private key is a CryptoKey that stays non-extractable unless it was imported
+   * or created exportable.
+   */
+  walletKeyPair(): KeyPair | null {
+    return this.wallet;
+  }
+
   /** Sets (or forgets) the wallet this node forges with. */
   setWallet(wallet: KeyPair | null): Promise<void> {
     return this.enqueue(async () => {
@@ -1081,7 +1090,10 @@ export class TabchainNode {
     // Blocks we already hold (gossip may have brought them while the sync ran) are not a fork.
     let forkHeight = sync.forkHeight;
     let skip = 0;
-    while (skip < sync.candidate.length && this.chain.hashAt(forkHeight + 1) === sync.candidateStates[skip]?.headHash) {
+    while (
+      skip < sync.candidate.length &&
+      this.chain.hashAt(forkHeight + 1) === sync.candidateStates[skip]?.headHash
+    ) {
       forkHeight++;
       skip++;
     }

@@ -8,7 +8,6 @@ import type { CryptoProvider, KeyPair } from '../crypto/types';
 import type { TransportStatus } from '../net/transport';
 import type { NodeSnapshot, TabchainNode } from '../node/node';
 import type { DevnetConfig, DevnetKeyName } from './decoders';
-import type { KeyRing } from './keyring';
 import { createSession, type Session } from './session';
 
 /** The node methods the UI uses: a real `TabchainNode`, or a fake with these in tests. */
@@ -18,6 +17,7 @@ export type NodeApi = Pick<
   | 'subscribe'
   | 'submitTransaction'
   | 'setWallet'
+  | 'walletKeyPair'
   | 'importChain'
   | 'exportChain'
   | 'blockAt'
@@ -44,8 +44,6 @@ export interface AppServices {
   readonly devnet: DevnetConfig;
   /** This tab's node id (its database's name), not the signaling id. */
   readonly nodeId: string;
-  /** The private keys this tab can sign with. */
-  readonly keyring: KeyRing;
   /** Fetches a published devnet private key's PEM text. */
   readonly loadDevnetKey: (name: DevnetKeyName) => Promise<string>;
   readonly databases: DatabaseAdmin;
@@ -105,9 +103,10 @@ export function useSnapshot(): NodeSnapshot {
   return useSyncExternalStore(subscribe, getSnapshot, getSnapshot);
 }
 
-/** The wallet's key pair if this tab can sign with it, else null. */
+/** The wallet's key pair (the node holds it, restored from its store after a reload), or null. */
 export function useWalletKey(): KeyPair | null {
-  const { keyring } = useServices();
+  const node = useNode();
+  // Read through the snapshot so the component re-renders when the wallet changes.
   const wallet = useSnapshot().wallet;
-  return wallet ? (keyring.get(wallet.publicKeyPem) ?? null) : null;
+  return wallet ? node.walletKeyPair() : null;
 }

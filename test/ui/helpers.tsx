@@ -8,7 +8,6 @@ import { type NodeSnapshot, TabchainNode } from '../../src/node/node';
 import type { Store } from '../../src/storage/store';
 import { App } from '../../src/ui/App';
 import { type DevnetConfig, type DevnetKeyName, decodeDevnet } from '../../src/ui/decoders';
-import { KeyRing } from '../../src/ui/keyring';
 import type { AppServices, DatabaseAdmin, NodeApi } from '../../src/ui/services';
 
 /** The project root. */
@@ -93,7 +92,6 @@ export function makeServices(node: NodeApi, overrides: Partial<AppServices> = {}
     crypto,
     devnet: devnetConfig(),
     nodeId: 'aaaaaaaaaaaaaaaa',
-    keyring: new KeyRing(),
     loadDevnetKey: async (name) => devnetPem(name),
     databases: fakeDatabases([]),
     startupNotices: [],
@@ -108,12 +106,11 @@ export function renderApp(services: AppServices, hash = '#/wallet') {
   return render(<App boot={{ status: 'ready', services }} />);
 }
 
-/** Starts a node with a devnet key as its wallet (or none), puts the key in the key ring, and renders the app. */
+/** Starts a node with a devnet key as its wallet (or none) and renders the app. */
 export async function renderWithWallet(wallet: DevnetKeyName | null, overrides: Partial<AppServices> = {}) {
   const keyPair: KeyPair | null = wallet ? await devnetKeyPair(wallet) : null;
   const node = await startNode({ wallet: keyPair });
   const services = makeServices(node, overrides);
-  if (keyPair) services.keyring.add(keyPair);
   renderApp(services);
   return { node, services, keyPair };
 }
@@ -126,6 +123,7 @@ export function withSnapshot(node: NodeApi, patch: Partial<NodeSnapshot>): NodeA
     subscribe: () => () => {},
     submitTransaction: (tx) => node.submitTransaction(tx),
     setWallet: (wallet) => node.setWallet(wallet),
+    walletKeyPair: () => node.walletKeyPair(),
     importChain: (blocks) => node.importChain(blocks),
     exportChain: () => node.exportChain(),
     blockAt: (height) => node.blockAt(height),

@@ -1,8 +1,8 @@
 // @vitest-environment jsdom
 import { fireEvent, screen, waitFor } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
+import type { KeyPair } from '../../src/crypto';
 import { createMemoryStore } from '../../src/storage/memory';
-import { KeyRing, withWalletCapture } from '../../src/ui/keyring';
 import {
   cleanUpAfterEach,
   crypto,
@@ -163,8 +163,8 @@ describe('wallet: importing a key', () => {
   });
 });
 
-describe('the key ring', () => {
-  it('captures the wallet a node restores from its store, so a reloaded tab can still sign', async () => {
+describe('the wallet after a reload', () => {
+  it('is restored by the node from its store, private key included, so the tab can still sign', async () => {
     const store = createMemoryStore();
     const genesis = await devnetKeyPair('genesis');
     // The first tab's node closes its store on stop; the memory store would refuse a reopen.
@@ -172,9 +172,13 @@ describe('the key ring', () => {
     await first.setWallet(genesis);
     // Stopping closes the store; the memory store keeps its data for the "reload".
     await first.stop();
-    const keyring = new KeyRing();
-    const node = await startNode({ store: withWalletCapture(store, keyring), id: 'second' });
+    const node = await startNode({ store, id: 'second' });
     expect(node.getSnapshot().wallet?.publicKeyPem).toBe(genesis.publicKeyPem);
-    expect(keyring.get(genesis.publicKeyPem)?.privateKey).toBeTruthy();
+    const restored = node.walletKeyPair();
+    expect(restored?.publicKeyPem).toBe(genesis.publicKeyPem);
+    const message = new TextEncoder().encode('signed after a reload');
+    expect(
+      await crypto.verify(genesis.publicKeyPem, message, await crypto.sign(restored as KeyPair, message)),
+    ).toBe(true);
   });
 });

@@ -33,7 +33,7 @@ export function KeySetup({
   readonly state: TaskState;
   readonly onState: (state: TaskState) => void;
 }) {
-  const { crypto, keyring, node } = useServices();
+  const { crypto, node } = useServices();
   const session = useSession();
   const id = useId();
   const [exportable, setExportable] = useState(true);
@@ -44,7 +44,6 @@ export function KeySetup({
   const adoptKey = async (keyPair: KeyPair, how: string) => {
     const size = checkAccountKey(keyPair.publicKeyPem);
     if (!size.ok) return setState({ status: 'error', message: size.error });
-    keyring.add(keyPair);
     try {
       await node.setWallet(keyPair);
     } catch (error) {

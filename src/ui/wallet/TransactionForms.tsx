@@ -6,8 +6,7 @@ import { useKnownAccounts } from '../accounts';
 import { BlockLink, TxLink } from '../components/bits';
 import { checkCovered, type Decoded, decodeAmount, decodeReceiver, errorMessage } from '../decoders';
 import { fingerprint } from '../format';
-import type { KeyRing } from '../keyring';
-import { useNode, useServices, useSession, useSnapshot } from '../services';
+import { type NodeApi, useNode, useServices, useSession, useSnapshot } from '../services';
 import { signAndSubmit, spendable } from './submit';
 
 /** Where a form is: idle, signing and submitting, refused (with the field at fault), or sent. */
@@ -18,8 +17,7 @@ type FormState =
   | { readonly status: 'sent'; readonly id: string };
 
 const NO_WALLET = 'Set up a wallet first: create a key pair or import one in the Wallet section.';
-const NO_KEY =
-  "This tab cannot sign for the wallet's account (its private key is not loaded here): import the key again.";
+const NO_KEY = "The node holds no private key for the wallet's account: import the key again.";
 
 function invalid(field: 'amount' | 'receiver' | null, message: string): FormState {
   return { status: 'error', field, message };
@@ -98,9 +96,9 @@ function decodeSpend(amount: string, available: number): Decoded<number> {
   return decoded.ok ? checkCovered(decoded.value, available) : decoded;
 }
 
-/** A draft the wallet signs with its own key, which this tab must hold. */
-function signedByWallet(keyring: KeyRing, walletPem: string, draft: Draft): Ready | FormState {
-  const key = keyring.get(walletPem);
+/** A draft the wallet signs with its own key (the node's wallet key pair). */
+function signedByWallet(node: NodeApi, draft: Draft): Ready | FormState {
+  const key = node.walletKeyPair();
   return key ? { draft, key } : invalid(null, NO_KEY);
 }
 
@@ -225,12 +223,12 @@ export function ExchangeForm() {
 
 /** Stakes coins: a STAKE transaction from the wallet to itself, which buys lots in the forger lottery. */
 export function StakeForm() {
-  const { keyring } = useServices();
+  const node = useNode();
   const form = useTransactionForm(({ wallet, available, amount }) => {
     const decoded = decodeSpend(amount, available);
     if (!decoded.ok) return invalid('amount', decoded.error);
     const draft = { receiverPublicKey: wallet.publicKeyPem, amount: decoded.value, type: 'STAKE' } as const;
-    return signedByWallet(keyring, wallet.publicKeyPem, draft);
+    return signedByWallet(node, draft);
   });
   return (
     <TransactionFormCard form={form} prefix="stake" title="Stake" submit="Stake" showSpendable>
@@ -244,11 +242,11 @@ export function StakeForm() {
 
 /** Sends coins: a TRANSFER from the wallet to a known account or a pasted public key. */
 export function TransferForm() {
-  const { keyring } = useServices();
+  const node = useNode();
   const snapshot = useSnapshot();
   const accounts = useKnownAccounts();
   const [receiver, setReceiver] = useState('');
-  const form = useTransactionForm(({ wallet, available, amount }) => {
+  const form = useTransactionForm(({ available, amount }) => {
     const to = decodeReceiver(
       receiver,
       accounts.map((account) => account.publicKeyPem),
@@ -257,7 +255,7 @@ export function TransferForm() {
     const decoded = decodeSpend(amount, available);
     if (!decoded.ok) return invalid('amount', decoded.error);
     const draft = { receiverPublicKey: to.value, amount: decoded.value, type: 'TRANSFER' } as const;
-    return signedByWallet(keyring, wallet.publicKeyPem, draft);
+    return signedByWallet(node, draft);
   });
   const { id, errorId, state } = form;
   const choices = accounts.filter((account) => account.publicKeyPem !== snapshot.wallet?.publicKeyPem);
