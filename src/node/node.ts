@@ -183,6 +183,9 @@ export type SubmitResult = { readonly ok: true } | { readonly ok: false; readonl
 /** Penalties, in score points. A malformed or invalid message costs a ban outright. */
 const PENALTY = { malformed: 100, invalid: 100, timeout: 20, unsolicited: 5 } as const;
 
+/** Peer ids remembered for dialling, at most. */
+const MAX_KNOWN_PEERS = 256;
+
 /** Pending transactions gossiped again per heartbeat, at most. */
 const REGOSSIP_PER_HEARTBEAT = 64;
 
@@ -566,7 +569,16 @@ export class TabchainNode {
   }
 
   private async learnPeers(ids: readonly PeerId[]): Promise<void> {
-    for (const id of ids) if (id !== this.transport.localId && !this.banned.has(id)) this.knownPeers.add(id);
+    for (const id of ids) {
+      if (id === this.transport.localId || this.banned.has(id) || this.knownPeers.has(id)) continue;
+      // Bounded: a peer could announce endless made-up ids; the oldest unconnected ones go first.
+      if (this.knownPeers.size >= MAX_KNOWN_PEERS) {
+        const stale = [...this.knownPeers].find((known) => !this.peers.has(known));
+        if (stale === undefined) break;
+        this.knownPeers.delete(stale);
+      }
+      this.knownPeers.add(id);
+    }
     this.dialMore();
   }
 

@@ -196,3 +196,26 @@ describe('a hostile peer', () => {
     await sim.stop();
   });
 });
+
+describe('a peer announcing endless peer ids', () => {
+  it('cannot grow the list of peers to dial without bound', async () => {
+    const sim = new Simulation({ seed: 12, nodeIds: ['honest'] });
+    await sim.start();
+    const transport = sim.network.createTransport('chatty');
+    await transport.start({ onPeerConnected: () => {}, onPeerDisconnected: () => {}, onMessage: () => {} });
+    transport.connect('honest');
+    await sim.runUntil(() => transport.connectedPeers().includes('honest'));
+    for (let round = 0; round < 20; round++) {
+      const peers = Array.from({ length: 64 }, (_, i) => `fake-${round}-${i}`);
+      transport.send('honest', encodeMessage({ type: 'DISCOVERY', peers }));
+    }
+    await sim.runFor(2_000);
+    const known = (sim.node('honest') as unknown as { knownPeers: Set<string> }).knownPeers;
+    expect(known.size).toBeLessThanOrEqual(256);
+    // The newest announcements are kept, the oldest made-up ids were dropped.
+    expect(known.has('fake-19-63')).toBe(true);
+    expect(known.has('fake-0-0')).toBe(false);
+    await transport.stop();
+    await sim.stop();
+  });
+});
