@@ -174,3 +174,13 @@ describe('10 nodes, seeded random workload', () => {
     expect(stateToJSON(check.state)).toEqual(stateToJSON(sim.node('n9').getSnapshot().state));
   });
 });
+
+describe('replay', () => {
+  it('the same seed replays the same run: same head, same traffic', async () => {
+    const first = await simulate(1001);
+    const second = await simulate(1001);
+    expect(second.sim.node('n0').getSnapshot().headHash).toBe(first.sim.node('n0').getSnapshot().headHash);
+    expect(second.sim.network.stats()).toEqual(first.sim.network.stats());
+    expect(second.submitted).toBe(first.submitted);
+  });
+});
