@@ -55,10 +55,9 @@ describe('a node restored from its store', () => {
     expect(reloaded.findTransaction(reloaded.blockAt(2)?.transactions[0]?.id ?? '')?.height).toBe(2);
     // The restored (non-extractable) key still signs what its public key verifies.
     const message = new TextEncoder().encode('still mine');
-    const restoredKey = {
-      ...mine,
-      privateKey: (reloaded as unknown as { wallet: { privateKey: unknown } }).wallet.privateKey,
-    };
+    const restoredKey = reloaded.walletKeyPair();
+    if (!restoredKey) throw new Error('the wallet was not restored');
+    expect(restoredKey.privateKey).not.toBe(mine.privateKey);
     expect(await crypto.verify(mine.publicKeyPem, message, await crypto.sign(restoredKey, message))).toBe(
       true,
     );

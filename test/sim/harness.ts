@@ -103,9 +103,7 @@ export class Simulation {
   /** Waits until no node has queued work (twice in a row, since work begets work). */
   readonly settle = async (): Promise<void> => {
     for (let quiet = 0; quiet < 2; ) {
-      const busy = [...this.nodes.values()].some(
-        (node) => (node as unknown as { pending: number }).pending > 0,
-      );
+      const busy = [...this.nodes.values()].some((node) => node.isBusy());
       await Promise.all([...this.nodes.values()].map((node) => node.whenIdle()));
       quiet = busy ? 0 : quiet + 1;
     }

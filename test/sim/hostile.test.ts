@@ -210,7 +210,7 @@ describe('a peer announcing endless peer ids', () => {
       transport.send('honest', encodeMessage({ type: 'DISCOVERY', peers }));
     }
     await sim.runFor(2_000);
-    const known = (sim.node('honest') as unknown as { knownPeers: Set<string> }).knownPeers;
+    const known = new Set(sim.node('honest').knownPeerIds());
     expect(known.size).toBeLessThanOrEqual(256);
     // The newest announcements are kept, the oldest made-up ids were dropped.
     expect(known.has('fake-19-63')).toBe(true);

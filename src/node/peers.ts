@@ -1,0 +1,194 @@
+import type { PeerId } from '../net/transport';
+import type { PeerView } from './types';
+
+/*
+ * What a node knows about other nodes: the connected peers and their scores, the banned ones,
+ * the ids it may dial, and the BLOCKCHAIN replies it waits for. It sends nothing itself; the
+ * node decides what to do with what this table says.
+ */
+
+/** Penalties, in score points. A malformed or invalid message costs a ban outright. */
+export const PENALTY = { malformed: 100, invalid: 100, timeout: 20, unsolicited: 5 } as const;
+
+/** Peer ids remembered for dialling, at most. */
+export const MAX_KNOWN_PEERS = 256;
+
+/** Unanswered pings older than this many nonces are forgotten. */
+const PING_ROUNDS_KEPT = 4;
+
+interface PeerRecord {
+  score: number;
+  height: number;
+  head: string | null;
+  forgerKey: string | null;
+  rttMs: number | null;
+  pingSentAt: Map<number, number>;
+}
+
+/** The connected, known and banned peers of one node, with their scores and heads. */
+export class PeerTable {
+  private readonly records = new Map<PeerId, PeerRecord>();
+  private readonly banned = new Set<PeerId>();
+  /** Ids to dial, connected or not; bounded by `MAX_KNOWN_PEERS`. */
+  readonly known = new Set<PeerId>();
+  /** `peer:from` of BLOCKCHAINREQUESTs sent and not yet answered. */
+  private readonly expectedReplies = new Set<string>();
+  private nextNonce = 1;
+
+  /** `banScore`: a peer whose score falls to this is dropped and never dialled again. */
+  constructor(private readonly banScore: number) {}
+
+  /** Connected peers. */
+  get size(): number {
+    return this.records.size;
+  }
+
+  /** Whether `peer` is connected (and not banned). */
+  has(peer: PeerId): boolean {
+    return this.records.has(peer);
+  }
+
+  /** Whether `peer` was banned. */
+  isBanned(peer: PeerId): boolean {
+    return this.banned.has(peer);
+  }
+
+  /** The connected peers' ids, in the order they connected. */
+  ids(): IterableIterator<PeerId> {
+    return this.records.keys();
+  }
+
+  /** Records a new channel with a fresh score; returns false (recording nothing) if `peer` is banned. */
+  connected(peer: PeerId): boolean {
+    if (this.banned.has(peer)) return false;
+    this.known.add(peer);
+    this.records.set(peer, {
+      score: 0,
+      height: 0,
+      head: null,
+      forgerKey: null,
+      rttMs: null,
+      pingSentAt: new Map(),
+    });
+    return true;
+  }
+
+  /** Forgets a closed channel and the replies still expected over it. */
+  disconnected(peer: PeerId): void {
+    this.records.delete(peer);
+    for (const key of this.expectedReplies) if (key.startsWith(`${peer}:`)) this.expectedReplies.delete(key);
+  }
+
+  /** Remembers announced ids to dial later, never our own or a banned one. */
+  learn(ids: readonly PeerId[], localId: PeerId): void {
+    for (const id of ids) {
+      if (id === localId || this.banned.has(id) || this.known.has(id)) continue;
+      // Bounded: a peer could announce endless made-up ids; the oldest unconnected ones go first.
+      if (this.known.size >= MAX_KNOWN_PEERS) {
+        const stale = [...this.known].find((known) => !this.records.has(known));
+        if (stale === undefined) break;
+        this.known.delete(stale);
+      }
+      this.known.add(id);
+    }
+  }
+
+  /** Known peers we have no channel with and may dial. */
+  dialCandidates(localId: PeerId): PeerId[] {
+    return [...this.known].filter((id) => !this.records.has(id) && !this.banned.has(id) && id !== localId);
+  }
+
+  /**
+   * Lowers `peer`'s score by `points`; at the ban score the peer is banned, forgotten and
+   * dropped from the table. Returns whether it was banned.
+   */
+  penalize(peer: PeerId, points: number): boolean {
+    const record = this.records.get(peer);
+    const score = (record?.score ?? 0) - points;
+    if (record) record.score = score;
+    if (score > this.banScore) return false;
+    this.banned.add(peer);
+    this.known.delete(peer);
+    this.records.delete(peer);
+    return true;
+  }
+
+  /** Takes a peer's STATUS; returns false for a peer with no record. */
+  noteStatus(peer: PeerId, height: number, head: string, forgerKey: string | null): boolean {
+    const record = this.records.get(peer);
+    if (!record) return false;
+    record.height = height;
+    record.head = head;
+    record.forgerKey = forgerKey;
+    return true;
+  }
+
+  /** Takes the head a peer reported in a BLOCKCHAIN reply. */
+  noteHead(peer: PeerId, height: number, head: string): void {
+    const record = this.records.get(peer);
+    if (record) {
+      record.height = height;
+      record.head = head;
+    }
+  }
+
+  /** A peer relayed a block at `height`: it holds at least that much. */
+  noteHeight(peer: PeerId, height: number): void {
+    const record = this.records.get(peer);
+    if (record && height > record.height) record.height = height;
+  }
+
+  /** The highest connected peer above `height` (the first to connect among equals), if any. */
+  highestAbove(height: number): { readonly peer: PeerId; readonly height: number } | null {
+    let best: [PeerId, PeerRecord] | null = null;
+    for (const entry of this.records) if (entry[1].height > (best?.[1].height ?? height)) best = entry;
+    return best && { peer: best[0], height: best[1].height };
+  }
+
+  /** Notes a PING sent now to `peer`; returns its nonce. */
+  pingSent(peer: PeerId, now: number): number {
+    const nonce = this.nextNonce++;
+    const record = this.records.get(peer);
+    if (record) {
+      record.pingSentAt.set(nonce, now);
+      // Unanswered pings are forgotten after a few rounds.
+      for (const old of record.pingSentAt.keys())
+        if (old < nonce - PING_ROUNDS_KEPT) record.pingSentAt.delete(old);
+    }
+    return nonce;
+  }
+
+  /** Takes a PONG; returns whether it answered a ping we sent (and so updated the round-trip time). */
+  pongReceived(peer: PeerId, nonce: number, now: number): boolean {
+    const record = this.records.get(peer);
+    const sentAt = record?.pingSentAt.get(nonce);
+    if (!record || sentAt === undefined) return false;
+    record.pingSentAt.delete(nonce);
+    record.rttMs = now - sentAt;
+    return true;
+  }
+
+  /** Notes a BLOCKCHAINREQUEST sent to `peer` for the blocks from `from` on. */
+  expectReply(peer: PeerId, from: number): void {
+    this.expectedReplies.add(`${peer}:${from}`);
+  }
+
+  /** Takes a BLOCKCHAIN reply off the expected list; returns whether it was expected. */
+  replyReceived(peer: PeerId, from: number): boolean {
+    return this.expectedReplies.delete(`${peer}:${from}`);
+  }
+
+  /** The connected peers as the UI sees them. */
+  views(): PeerView[] {
+    return [...this.records.entries()].map(
+      ([id, p]): PeerView => ({
+        id,
+        score: p.score,
+        height: p.height,
+        head: p.head,
+        forgerKey: p.forgerKey,
+        rttMs: p.rttMs,
+      }),
+    );
+  }
+}

@@ -1,0 +1,124 @@
+import type { ChainState } from '../core/state';
+import type { Block } from '../core/types';
+import type { PeerId, TransportStatus } from '../net/transport';
+import type { PoolEntry } from '../storage/store';
+
+/*
+ * The types a node's parts share (limits, diagnostics and what the UI reads); `node.ts`
+ * re-exports them, so callers keep importing from there.
+ */
+
+/** Tunables; the defaults suit a browser tab on a devnet. */
+export interface NodeLimits {
+  /** Peers to hold channels with; more are not dialled. */
+  readonly maxPeers: number;
+  /** Pooled transactions at most. */
+  readonly poolMax: number;
+  /** A pooled transaction is dropped this long after it arrived (ms). */
+  readonly poolTtlMs: number;
+  /** Transactions a forged block takes at most. */
+  readonly maxBlockTransactions: number;
+  /** Blocks asked for per sync request. */
+  readonly syncChunk: number;
+  /** A sync request unanswered this long is abandoned (ms). */
+  readonly syncTimeoutMs: number;
+  /** STATUS and PING to every peer this often (ms). */
+  readonly heartbeatMs: number;
+  /** DISCOVERY to every peer this often (ms). */
+  readonly discoveryMs: number;
+  /** A peer whose score falls to this is dropped and never dialled again. */
+  readonly banScore: number;
+  /** Pending transactions this old with no new block mean the chain is stalled (ms). */
+  readonly stallAfterMs: number;
+  /** Signed transactions remembered as verified. */
+  readonly verifiedCacheSize: number;
+}
+
+/** The defaults of `NodeLimits`. */
+export const DEFAULT_LIMITS: NodeLimits = {
+  maxPeers: 6,
+  poolMax: 5000,
+  poolTtlMs: 10 * 60_000,
+  maxBlockTransactions: 1000,
+  syncChunk: 32,
+  syncTimeoutMs: 10_000,
+  heartbeatMs: 5_000,
+  discoveryMs: 10_000,
+  banScore: -100,
+  stallAfterMs: 15_000,
+  verifiedCacheSize: 20_000,
+};
+
+/** A diagnostic event. */
+export interface NodeLogEvent {
+  readonly kind: 'penalty' | 'ban' | 'sync' | 'reorg' | 'forge' | 'equivocation' | 'store' | 'error';
+  readonly message: string;
+  readonly peer?: PeerId;
+}
+
+/** A connected peer as the UI sees it. */
+export interface PeerView {
+  readonly id: PeerId;
+  /** Starts at 0; invalid or malformed data lowers it; at `banScore` the peer is dropped. */
+  readonly score: number;
+  /** The peer's head as it last said (STATUS or BLOCKCHAIN). */
+  readonly height: number;
+  readonly head: string | null;
+  /** The key the peer forges with, if it holds one. */
+  readonly forgerKey: string | null;
+  /** Last measured round-trip time (ms). */
+  readonly rttMs: number | null;
+}
+
+/** A sync in progress. */
+export interface SyncProgress {
+  readonly peer: PeerId;
+  /** The height the candidate chain forks from ours (its first block is this + 1). */
+  readonly forkHeight: number;
+  /** The peer's head height. */
+  readonly targetHeight: number;
+  /** Height validated so far on the candidate chain. */
+  readonly validatedHeight: number;
+}
+
+/** Who must forge next, and whether the chain is waiting on them. */
+export interface WaitingFor {
+  readonly forger: string;
+  /** This node holds the forger's key. */
+  readonly isMe: boolean;
+  /** This node, or a connected peer, holds the forger's key. */
+  readonly online: boolean;
+  /** Pending transactions have waited longer than `stallAfterMs` for a block. */
+  readonly stalled: boolean;
+  /** The oldest pending transaction's arrival (ms), or null with an empty pool. */
+  readonly pendingSince: number | null;
+}
+
+/** Two different valid blocks signed by one forger at one height; the first seen is kept. */
+export interface Equivocation {
+  readonly forger: string;
+  readonly height: number;
+  readonly keptHash: string;
+  readonly otherBlock: Block;
+  readonly seenAt: number;
+}
+
+/** Everything the UI reads, as one immutable value replaced on every change. */
+export interface NodeSnapshot {
+  readonly nodeId: PeerId;
+  readonly running: boolean;
+  readonly height: number;
+  readonly headHash: string;
+  readonly head: Block;
+  readonly state: ChainState;
+  readonly nextForger: string;
+  readonly waitingFor: WaitingFor;
+  readonly pool: readonly PoolEntry[];
+  readonly peers: readonly PeerView[];
+  readonly sync: SyncProgress | null;
+  readonly equivocations: readonly Equivocation[];
+  readonly wallet: { readonly publicKeyPem: string; readonly extractable: boolean } | null;
+  readonly transport: TransportStatus;
+  /** Messages for the user (storage trouble, a repaired store). */
+  readonly notices: readonly string[];
+}

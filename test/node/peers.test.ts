@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_KNOWN_PEERS, PENALTY, PeerTable } from '../../src/node/peers';
+
+const BAN_SCORE = -100;
+
+describe('the peer table', () => {
+  it('bans a peer whose score reaches the ban score, and forgets it', () => {
+    const table = new PeerTable(BAN_SCORE);
+    expect(table.connected('a')).toBe(true);
+    expect(table.penalize('a', PENALTY.timeout)).toBe(false);
+    expect(table.views()[0]?.score).toBe(-PENALTY.timeout);
+    expect(table.penalize('a', 80)).toBe(true);
+    expect(table.isBanned('a')).toBe(true);
+    expect(table.has('a')).toBe(false);
+    expect(table.known.has('a')).toBe(false);
+    // A banned peer gets no record again, nor is it dialled or learned.
+    expect(table.connected('a')).toBe(false);
+    table.learn(['a'], 'me');
+    expect(table.dialCandidates('me')).toEqual([]);
+  });
+
+  it('bans a peer it has no record of once the penalty alone reaches the ban score', () => {
+    const table = new PeerTable(BAN_SCORE);
+    expect(table.penalize('stranger', PENALTY.unsolicited)).toBe(false);
+    expect(table.penalize('stranger', PENALTY.malformed)).toBe(true);
+    expect(table.isBanned('stranger')).toBe(true);
+  });
+
+  it('dials known peers it has no channel with, never itself', () => {
+    const table = new PeerTable(BAN_SCORE);
+    table.connected('a');
+    table.learn(['me', 'a', 'b', 'c'], 'me');
+    expect(table.dialCandidates('me')).toEqual(['b', 'c']);
+  });
+
+  it('keeps at most MAX_KNOWN_PEERS ids, dropping the oldest unconnected ones', () => {
+    const table = new PeerTable(BAN_SCORE);
+    table.connected('first');
+    table.learn(
+      Array.from({ length: MAX_KNOWN_PEERS + 10 }, (_, i) => `p${i}`),
+      'me',
+    );
+    expect(table.known.size).toBe(MAX_KNOWN_PEERS);
+    expect(table.known.has('first')).toBe(true);
+    expect(table.known.has('p0')).toBe(false);
+    expect(table.known.has(`p${MAX_KNOWN_PEERS + 9}`)).toBe(true);
+  });
+
+  it('picks the highest peer above a height, the first to connect among equals', () => {
+    const table = new PeerTable(BAN_SCORE);
+    for (const id of ['a', 'b', 'c']) table.connected(id);
+    table.noteStatus('a', 5, 'h5', null);
+    table.noteStatus('b', 7, 'h7', null);
+    table.noteHead('c', 7, 'h7');
+    expect(table.highestAbove(3)).toEqual({ peer: 'b', height: 7 });
+    expect(table.highestAbove(7)).toBeNull();
+    table.noteHeight('a', 9);
+    table.noteHeight('a', 2); // a relayed block never lowers what we know
+    expect(table.highestAbove(3)).toEqual({ peer: 'a', height: 9 });
+    expect(table.noteStatus('nobody', 1, 'h1', null)).toBe(false);
+  });
+
+  it('measures round trips from answered pings only', () => {
+    const table = new PeerTable(BAN_SCORE);
+    table.connected('a');
+    const nonce = table.pingSent('a', 1000);
+    expect(table.pongReceived('a', nonce + 1, 1010)).toBe(false);
+    expect(table.pongReceived('a', nonce, 1042)).toBe(true);
+    expect(table.views()[0]?.rttMs).toBe(42);
+    expect(table.pongReceived('a', nonce, 1050)).toBe(false);
+  });
+
+  it('expects each BLOCKCHAIN reply once, and forgets them when the peer leaves', () => {
+    const table = new PeerTable(BAN_SCORE);
+    table.connected('a');
+    table.expectReply('a', 1);
+    table.expectReply('a', 33);
+    expect(table.replyReceived('a', 1)).toBe(true);
+    expect(table.replyReceived('a', 1)).toBe(false);
+    table.disconnected('a');
+    expect(table.replyReceived('a', 33)).toBe(false);
+  });
+});
