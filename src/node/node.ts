@@ -651,6 +651,9 @@ export class TabchainNode {
     this.poolDirty = true;
     this.headSince = this.clock.now();
     await this.store.use((store) => store.appendBlocks(stored, headRecord(this.chain.headState)));
+    // Peers learn our new head now rather than at the next heartbeat: their views of who is
+    // behind (and whom to sync from) stay current.
+    this.broadcast(this.statusMessage());
     this.changed();
   }
 
