@@ -1,5 +1,7 @@
 import { pythonNumber, pythonString, pythonStringRecurring } from './canonical-json';
-import { canonicalBytes, hash } from './hash';
+import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { sha256Hex } from './hash';
+import { signedTransactionJson, transactionPayloadJson } from './transaction';
 import type { Block, Transaction } from './types';
 
 /** The reference's genesis block, byte for byte; its payload hashes to `b61900e4…`. */
@@ -37,12 +39,15 @@ export function blockPayload(block: Block): Block {
 
 /** The bytes the forger signs: UTF-8 of the payload's canonical JSON. */
 export function blockSigningBytes(block: Block): Uint8Array {
-  return canonicalBytes(blockPayload(block));
+  const signed = block.transactions.map((tx) =>
+    signedTransactionJson(transactionPayloadJson(tx), tx.signature),
+  );
+  return utf8ToBytes(blockPayloadJson(block, signed));
 }
 
 /** The block's hash: SHA-256 of its payload, which is the next block's `lastHash`. */
 export function blockHash(block: Block): string {
-  return hash(blockPayload(block));
+  return sha256Hex(blockSigningBytes(block));
 }
 
 /** Returns `block` with `signature` set, keeping field order. */

@@ -1,5 +1,5 @@
 import { pythonNumber, pythonString, pythonStringRecurring } from './canonical-json';
-import { canonicalBytes } from './hash';
+import { utf8ToBytes } from '@noble/hashes/utils.js';
 import type { Transaction, TransactionType } from './types';
 
 /** The fields a sender chooses; `id`, `timestamp` and `signature` are added by `createTransaction`. */
@@ -42,7 +42,7 @@ export function transactionPayload(tx: Transaction): Transaction {
 
 /** The bytes the sender signs: UTF-8 of the payload's canonical JSON. */
 export function transactionSigningBytes(tx: Transaction): Uint8Array {
-  return canonicalBytes(transactionPayload(tx));
+  return utf8ToBytes(transactionPayloadJson(tx));
 }
 
 /** Returns `tx` with `signature` set, keeping field order. */

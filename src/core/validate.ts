@@ -22,17 +22,22 @@ export interface VerifiedSignatures {
   add(id: string, signedTransactionJson: string): void;
 }
 
-/** A transaction's canonical signed JSON, as `VerifiedSignatures` compares it. */
-export function verifiedKey(tx: Transaction): string {
-  return signedTransactionJson(transactionPayloadJson(tx), tx.signature);
-}
-
-/** Verifies a transaction's signature by its sender. */
+/**
+ * Verifies a transaction's signature by its sender, unless `cache` says this exact signed
+ * transaction verified before; a valid one is remembered. The payload is serialized once for
+ * both the cache key and the check.
+ */
 export async function verifyTransactionSignature(
   tx: Transaction,
   verifier: SignatureVerifier,
+  cache?: VerifiedSignatures,
 ): Promise<boolean> {
-  return verifier.verify(tx.senderPublicKey, utf8ToBytes(transactionPayloadJson(tx)), tx.signature);
+  const payload = transactionPayloadJson(tx);
+  const key = cache ? signedTransactionJson(payload, tx.signature) : '';
+  if (cache?.has(tx.id, key)) return true;
+  const valid = await verifier.verify(tx.senderPublicKey, utf8ToBytes(payload), tx.signature);
+  if (valid) cache?.add(tx.id, key);
+  return valid;
 }
 
 /** Transactions serialized, encoded and handed to the verifier per batch: one encoder call each. */

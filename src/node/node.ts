@@ -4,7 +4,7 @@ import type { ChainError } from '../core/errors';
 import { runLottery } from '../core/lottery';
 import { type ChainState, checkTransactionRules, nextForgerOf, stakeEntries } from '../core/state';
 import type { Block, ChainJSON, GenesisConfig, Transaction } from '../core/types';
-import { validateBlock, validateChain, verifiedKey, verifyTransactionSignature } from '../core/validate';
+import { validateBlock, validateChain, verifyTransactionSignature } from '../core/validate';
 import type { CryptoProvider, KeyPair } from '../crypto/types';
 import type { PeerId, Transport } from '../net/transport';
 import type { Store } from '../storage/store';
@@ -522,19 +522,15 @@ export class TabchainNode {
       if (from) this.penalize(from, PENALTY.invalid, ruleError.message);
       return { ok: false, error: ruleError };
     }
-    const key = verifiedKey(tx);
-    if (!this.verified.has(tx.id, key)) {
-      if (!(await verifyTransactionSignature(tx, this.crypto))) {
-        const error: ChainError = {
-          code: 'BAD_TX_SIGNATURE',
-          txIndex: 0,
-          txId: tx.id,
-          message: `transaction ${tx.id}: signature does not verify`,
-        };
-        if (from) this.penalize(from, PENALTY.invalid, error.message);
-        return { ok: false, error };
-      }
-      this.verified.add(tx.id, key);
+    if (!(await verifyTransactionSignature(tx, this.crypto, this.verified))) {
+      const error: ChainError = {
+        code: 'BAD_TX_SIGNATURE',
+        txIndex: 0,
+        txId: tx.id,
+        message: `transaction ${tx.id}: signature does not verify`,
+      };
+      if (from) this.penalize(from, PENALTY.invalid, error.message);
+      return { ok: false, error };
     }
     const added = this.pool.add(tx, this.clock.now());
     if (added === 'full')
