@@ -8,9 +8,9 @@ import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { buildSignedChain, chainFileText } from './chain';
 import { createKey, type Devnet, headHeight, startDevnet, waitForHeight } from '../test/e2e/app-driver';
 import { buildApp, CHROME_PATH, chromiumArgs } from '../test/e2e/browser';
+import { buildSignedChain, chainFileText } from './chain';
 import { type Figure, round } from './harness';
 
 /** Blocks the reloaded tab holds. */

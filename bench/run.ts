@@ -5,13 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { txToHeadFigures } from './app';
 import { lotteryFigure, validateFigure } from './core';
 import type { Figure } from './harness';
 import { syncFigure, throughputFigure } from './node';
+import { reloadFigures } from './reload';
 import { storageFigures } from './storage';
 import { tabsConnectedFigure } from './tabs';
-import { txToHeadFigures } from './app';
-import { reloadFigures } from './reload';
 
 const json = process.argv.includes('--json');
 const log = (line: string) => {

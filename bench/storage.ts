@@ -13,7 +13,7 @@ import {
   GENESIS_BLOCK,
   type Transaction,
 } from '../src/core';
-import type { HeadRecord, StoredBlock } from '../src/storage/store';
+import type { HeadRecord, StoredBlock } from '../src/ports/store';
 import { type Figure, round } from './harness';
 
 /** Blocks stored for the measurement: enough that the per-block average is steady. */

@@ -1,5 +1,5 @@
-import { pythonNumber, pythonString, pythonStringRecurring } from './canonical-json';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { pythonNumber, pythonString, pythonStringRecurring } from './canonical-json';
 import { sha256Hex } from './hash';
 import { signedTransactionJson, transactionPayloadJson } from './transaction';
 import type { Block, Transaction } from './types';

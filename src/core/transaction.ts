@@ -1,5 +1,5 @@
-import { pythonNumber, pythonString, pythonStringRecurring } from './canonical-json';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { pythonNumber, pythonString, pythonStringRecurring } from './canonical-json';
 import type { Transaction, TransactionType } from './types';
 
 /** The fields a sender chooses; `id`, `timestamp` and `signature` are added by `createTransaction`. */

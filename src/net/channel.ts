@@ -5,7 +5,7 @@
  * once it holds 16 MB) nor arrives cut.
  */
 import type SimplePeer from 'simple-peer';
-import type { Clock } from '../node/clock';
+import type { Clock } from '../ports/clock';
 
 /** The WebSocket constructor to use (the browser's, or `ws` in Node tests). */
 export type WebSocketConstructor = new (url: string) => WebSocket;

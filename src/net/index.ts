@@ -4,9 +4,9 @@
  * `tabchain.transport` setting in localStorage).
  */
 import { z } from 'zod';
+import type { Transport } from '../ports/transport';
 import { PeerJsTransport, type PeerJsTransportOptions } from './peerjs';
 import { SimplePeerTransport } from './simple-peer';
-import type { Transport } from './transport';
 
 /** The WebRTC transports a tab can use. */
 export type TransportKind = 'simple-peer' | 'peerjs';

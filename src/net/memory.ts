@@ -4,8 +4,8 @@
  * an event on one `VirtualClock`, so the network and the nodes' own timers share one time line,
  * and a run replays exactly for a given seed.
  */
-import type { Clock } from '../node/clock';
-import type { PeerId, Transport, TransportHandlers, TransportStatus } from './transport';
+import type { Clock } from '../ports/clock';
+import type { PeerId, Transport, TransportHandlers, TransportStatus } from '../ports/transport';
 
 /** The default start of virtual time (ms since the Unix epoch), a fixed instant so traces replay. */
 export const DEFAULT_VIRTUAL_START_MS = 1_795_670_000_000;

@@ -12,8 +12,8 @@
  */
 import { type DataConnection, Peer } from 'peerjs';
 import { z } from 'zod';
+import type { PeerId, TransportStatus } from '../ports/transport';
 import { backoffDelay, dataChannelSink, randomHex, type WebRtcTransportOptions } from './channel';
-import type { PeerId, TransportStatus } from './transport';
 import { type Link, WebRtcTransport } from './webrtc-transport';
 
 /** Options of the PeerJS transport. */

@@ -4,7 +4,7 @@
  * away it reconnects with exponential backoff and jitter, and resumes its id with the session
  * token, so that peers it is already connected to keep knowing it by the same id.
  */
-import { type Clock, systemClock } from '../node/clock';
+import { type Clock, systemClock } from '../ports/clock';
 import { backoffDelay, type WebSocketConstructor } from './channel';
 import { decodeServerMessage, MAX_SIGNALING_MESSAGE_BYTES } from './signaling-protocol';
 

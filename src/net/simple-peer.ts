@@ -10,10 +10,10 @@
  */
 import SimplePeer from 'simple-peer';
 import { z } from 'zod';
+import type { PeerId, TransportStatus } from '../ports/transport';
 import { dataChannelSink, randomHex, type WebRtcTransportOptions } from './channel';
 import { SignalingClient } from './signaling-client';
 import { PEER_ID_PATTERN } from './signaling-protocol';
-import type { PeerId, TransportStatus } from './transport';
 import { type Link, WebRtcTransport } from './webrtc-transport';
 
 /** Options of the simple-peer transport. */

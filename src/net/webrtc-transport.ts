@@ -3,7 +3,8 @@
  * links to peers, the peer cap, start/stop plumbing, and what happens to a link as it opens,
  * carries frames and closes. Each transport adds how its library brokers and makes connections.
  */
-import { type Clock, systemClock } from '../node/clock';
+import { type Clock, systemClock } from '../ports/clock';
+import type { PeerId, Transport, TransportHandlers, TransportStatus } from '../ports/transport';
 import {
   FramedSender,
   type FrameSink,
@@ -12,7 +13,6 @@ import {
   resolveOptions,
   type WebRtcTransportOptions,
 } from './channel';
-import type { PeerId, Transport, TransportHandlers, TransportStatus } from './transport';
 
 /** One peer's connection as both transports track it; `X` is what the library adds (its handle). */
 export type Link<X> = X & {

@@ -1,7 +1,7 @@
 import type { ChainError } from '../core/errors';
 import type { ChainState } from '../core/state';
 import type { Transaction } from '../core/types';
-import type { PoolEntry } from '../storage/store';
+import type { PoolEntry } from './pool';
 
 /**
  * Why the head cannot cover a locally submitted transaction once the sender's pending ones

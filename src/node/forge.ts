@@ -3,7 +3,7 @@ import { applyTransactions, type ChainState } from '../core/state';
 import { transactionTimestamp } from '../core/transaction';
 import type { Block, Transaction } from '../core/types';
 import type { CryptoProvider, KeyPair } from '../crypto/types';
-import type { PoolEntry } from '../storage/store';
+import type { PoolEntry } from './pool';
 
 /** The pooled transactions a block on `state` takes, in pool order, `max` at most. */
 export function chooseTransactions(

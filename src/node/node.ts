@@ -6,11 +6,11 @@ import { type ChainState, checkTransactionRules, nextForgerOf, stakeEntries } fr
 import type { Block, ChainJSON, GenesisConfig, Transaction } from '../core/types';
 import { validateBlock, validateChain, verifyTransactionSignature } from '../core/validate';
 import type { CryptoProvider, KeyPair } from '../crypto/types';
-import type { PeerId, Transport } from '../net/transport';
-import type { Store } from '../storage/store';
+import { type Clock, systemClock } from '../ports/clock';
+import type { Store } from '../ports/store';
+import type { PeerId, Transport } from '../ports/transport';
 import { localBalanceError } from './admission';
 import { ChainView } from './chain';
-import { type Clock, systemClock } from './clock';
 import { conflictsWith, EquivocationLog } from './equivocations';
 import { chooseTransactions, forgeBlock } from './forge';
 import { PENALTY, PeerTable } from './peers';
@@ -252,6 +252,27 @@ export class TabchainNode {
   /** The chain in the reference's `GET /blockchain` shape. */
   exportChain(): ChainJSON {
     return { blocks: [...this.chain.allBlocks()] };
+  }
+
+  // Reads that may reach the store: a restored node keeps only recent blocks in memory and
+  // loads older ones when asked. The UI and the API use these, never the synchronous ones below
+  // for anything but the head.
+
+  /** Blocks `from`..`to` inclusive (clamped to the chain), oldest first. */
+  async readBlocks(from: number, to: number): Promise<readonly Block[]> {
+    return this.chain.range(from, to);
+  }
+
+  /** The block at `height` with its hash, if on this chain. */
+  async readBlock(height: number): Promise<{ readonly block: Block; readonly hash: string } | undefined> {
+    const block = this.chain.blockAt(height);
+    const hash = this.chain.hashAt(height);
+    return block && hash !== undefined ? { block, hash } : undefined;
+  }
+
+  /** A transaction on chain with its block height, if any. */
+  async readTransaction(id: string): Promise<{ transaction: Transaction; height: number } | undefined> {
+    return this.chain.findTransaction(id);
   }
 
   /** The lottery over the head: the winning lot and each staker's lot count, for the explorer. */

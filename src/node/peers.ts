@@ -1,4 +1,4 @@
-import type { PeerId } from '../net/transport';
+import type { PeerId } from '../ports/transport';
 import type { PeerView } from './types';
 
 /*

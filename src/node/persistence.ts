@@ -1,7 +1,7 @@
 import { Map as ImmutableMap, Set as ImmutableSet, OrderedMap } from 'immutable';
 import type { ChainState } from '../core/state';
 import type { Block } from '../core/types';
-import type { HeadRecord, Store, StoredBlock } from '../storage/store';
+import type { HeadRecord, Store, StoredBlock } from '../ports/store';
 
 /*
  * The node's side of its store: a store that fails once is dropped, and the node keeps

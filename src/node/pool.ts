@@ -1,6 +1,11 @@
 import type { Transaction } from '../core/types';
 import type { VerifiedSignatures } from '../core/validate';
-import type { PoolEntry } from '../storage/store';
+
+/** A pooled transaction and when this node first saw it (ms since epoch). */
+export interface PoolEntry {
+  readonly transaction: Transaction;
+  readonly receivedAt: number;
+}
 
 /**
  * The transaction pool: what this node has seen but no block holds yet, in arrival order.

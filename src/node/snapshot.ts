@@ -1,8 +1,8 @@
 import { nextForgerOf } from '../core/state';
 import type { KeyPair } from '../crypto/types';
-import type { PeerId, TransportStatus } from '../net/transport';
-import type { PoolEntry } from '../storage/store';
+import type { PeerId, TransportStatus } from '../ports/transport';
 import type { ChainView } from './chain';
+import type { PoolEntry } from './pool';
 import type { Equivocation, NodeSnapshot, PeerView, SyncProgress } from './types';
 
 /** What a snapshot is built from: the node's parts as they are now. */

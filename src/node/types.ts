@@ -1,7 +1,7 @@
 import type { ChainState } from '../core/state';
 import type { Block } from '../core/types';
-import type { PeerId, TransportStatus } from '../net/transport';
-import type { PoolEntry } from '../storage/store';
+import type { PeerId, TransportStatus } from '../ports/transport';
+import type { PoolEntry } from './pool';
 
 /*
  * The types a node's parts share (limits, diagnostics and what the UI reads); `node.ts`

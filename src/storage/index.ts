@@ -1,11 +1,13 @@
 /** Persistence: the `Store` port, its IndexedDB implementation and its in-memory twin. */
+
+import { StorageUnavailableError, type Store } from '../ports/store';
 import { openIndexedDbStore } from './indexeddb';
 import { createMemoryStore } from './memory';
-import { StorageUnavailableError, type Store } from './store';
 
+export * from '../ports/store';
 export * from './indexeddb';
 export * from './memory';
-export * from './store';
+export * from './write-checks';
 
 /** The store a node should use, whether it survives a reload, and what to tell the user if not. */
 export interface BestStore {

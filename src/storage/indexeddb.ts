@@ -1,14 +1,14 @@
 import { type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames, wrap } from 'idb';
-import { checkChainWrite, checkFromHeight, GENESIS_TIP, StoreWriteError } from './memory';
 import {
   type HeadRecord,
-  type PoolEntry,
   StorageUnavailableError,
   type Store,
   type StoredBlock,
   type StoredNode,
+  type StoredPoolEntry,
   type WalletRecord,
-} from './store';
+} from '../ports/store';
+import { checkChainWrite, checkFromHeight, GENESIS_TIP, StoreWriteError } from './write-checks';
 
 /**
  * The storage layout's version: the IndexedDB version of every node database and the `version`
@@ -483,8 +483,8 @@ function indexedDbStore(db: NodeDb, pending: string[]): Store {
             );
           }
         }
-        let pool: PoolEntry[] = [];
-        if (Array.isArray(poolValue)) pool = poolValue as PoolEntry[];
+        let pool: StoredPoolEntry[] = [];
+        if (Array.isArray(poolValue)) pool = poolValue as StoredPoolEntry[];
         else if (poolValue !== undefined)
           notices.push('The saved transaction pool was unreadable and was dropped.');
         let wallet: WalletRecord | null = null;

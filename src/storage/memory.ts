@@ -1,79 +1,12 @@
-import { blockHash, GENESIS_BLOCK } from '../core/block';
-import type { HeadRecord, PoolEntry, Store, StoredBlock, StoredNode, WalletRecord } from './store';
-
-/** The hash block 1 must link to: the genesis payload's hash (`b61900e4…`). */
-export const GENESIS_HASH: string = blockHash(GENESIS_BLOCK);
-
-/** Why a store refused a chain write. */
-export type StoreWriteErrorCode = 'BAD_FROM_HEIGHT' | 'BAD_HEIGHT' | 'BAD_LINK' | 'BAD_HEAD';
-
-/**
- * Thrown (as a rejection) by `appendBlocks`/`replaceBlocks` when the write would not continue
- * the stored chain; the store is left exactly as it was. Both stores throw the same codes.
- */
-export class StoreWriteError extends Error {
-  override readonly name = 'StoreWriteError';
-  /** Which precondition failed. */
-  constructor(
-    readonly code: StoreWriteErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** The block a write continues from: height 0 with `GENESIS_HASH` for the genesis block. */
-export interface ChainTip {
-  readonly height: number;
-  readonly hash: string;
-}
-
-/** The tip of a chain of genesis alone. */
-export const GENESIS_TIP: ChainTip = Object.freeze({ height: 0, hash: GENESIS_HASH });
-
-/**
- * Checks that `fromHeight` is a height `replaceBlocks` may cut at: 1 (replace everything) up to
- * `tipHeight + 1` (cut nothing, a plain append). Shared by both stores so they refuse alike.
- */
-export function checkFromHeight(fromHeight: number, tipHeight: number): void {
-  if (!Number.isSafeInteger(fromHeight) || fromHeight < 1 || fromHeight > tipHeight + 1) {
-    throw new StoreWriteError(
-      'BAD_FROM_HEIGHT',
-      `cannot replace blocks from height ${fromHeight}: the stored chain ends at ${tipHeight}, so it must be 1..${tipHeight + 1}`,
-    );
-  }
-}
-
-/**
- * Checks that `blocks` continue the chain at `base` (heights contiguous, each `lastHash` the
- * previous stored hash, `blockCount` equal to the height) and that `head` describes the block
- * they end at. Stored hashes are trusted, not recomputed: hashing is the node's job, and a block
- * of 1,000 transfers costs milliseconds to hash. Shared by both stores so they refuse alike.
- */
-export function checkChainWrite(base: ChainTip, blocks: readonly StoredBlock[], head: HeadRecord): void {
-  let tip = base;
-  for (const stored of blocks) {
-    if (stored.height !== tip.height + 1 || stored.block.blockCount !== stored.height) {
-      throw new StoreWriteError(
-        'BAD_HEIGHT',
-        `block at height ${stored.height} (blockCount ${stored.block.blockCount}) does not follow height ${tip.height}`,
-      );
-    }
-    if (stored.block.lastHash !== tip.hash || typeof stored.hash !== 'string' || stored.hash === '') {
-      throw new StoreWriteError(
-        'BAD_LINK',
-        `block ${stored.height}'s lastHash ${String(stored.block.lastHash).slice(0, 12)}… does not link to block ${tip.height}'s hash ${tip.hash.slice(0, 12)}…`,
-      );
-    }
-    tip = { height: stored.height, hash: stored.hash };
-  }
-  if (head.height !== tip.height || head.hash !== tip.hash) {
-    throw new StoreWriteError(
-      'BAD_HEAD',
-      `head state is for height ${head.height} (${String(head.hash).slice(0, 12)}…) but the chain would end at ${tip.height} (${tip.hash.slice(0, 12)}…)`,
-    );
-  }
-}
+import type {
+  HeadRecord,
+  Store,
+  StoredBlock,
+  StoredNode,
+  StoredPoolEntry,
+  WalletRecord,
+} from '../ports/store';
+import { type ChainTip, checkChainWrite, checkFromHeight, GENESIS_TIP } from './write-checks';
 
 /**
  * The in-memory twin of the IndexedDB store: same preconditions, same errors, nothing survives
@@ -86,7 +19,7 @@ export function createMemoryStore(): Store {
   // blocks[i] holds height i + 1.
   let blocks: readonly StoredBlock[] = [];
   let head: HeadRecord | null = null;
-  let pool: readonly PoolEntry[] = [];
+  let pool: readonly StoredPoolEntry[] = [];
   let wallet: WalletRecord | null = null;
   let closed = false;
 

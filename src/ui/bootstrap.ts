@@ -3,7 +3,7 @@
  * wrapping the transport so the page knows when the node has restored its chain. Nothing here
  * creates a port; main.tsx does.
  */
-import type { Transport } from '../net/transport';
+import type { Transport } from '../ports/transport';
 import {
   type Decoded,
   type DevnetConfig,

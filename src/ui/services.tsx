@@ -5,8 +5,8 @@
  */
 import { createContext, type ReactNode, useCallback, useContext, useMemo, useSyncExternalStore } from 'react';
 import type { CryptoProvider, KeyPair } from '../crypto/types';
-import type { TransportStatus } from '../net/transport';
 import type { NodeSnapshot, TabchainNode } from '../node/node';
+import type { TransportStatus } from '../ports/transport';
 import type { DevnetConfig, DevnetKeyName } from './decoders';
 import { createSession, type Session } from './session';
 

@@ -8,7 +8,7 @@ import {
   SeededRandom,
   VirtualClock,
 } from '../../src/net/memory';
-import type { PeerId, Transport, TransportHandlers } from '../../src/net/transport';
+import type { PeerId, Transport, TransportHandlers } from '../../src/ports/transport';
 import { transportCompliance } from './transport-compliance';
 
 transportCompliance('memory', async (options) => {

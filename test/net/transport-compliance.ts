@@ -5,7 +5,7 @@
  * wait a little.
  */
 import { describe, expect, it, onTestFinished } from 'vitest';
-import type { PeerId, Transport, TransportHandlers } from '../../src/net/transport';
+import type { PeerId, Transport, TransportHandlers } from '../../src/ports/transport';
 
 /** What a factory hands the suite: three fresh, unstarted transports on one network. */
 export interface ComplianceFixture {

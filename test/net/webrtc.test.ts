@@ -1,9 +1,9 @@
 import wrtc from '@roamhq/wrtc';
-import WebSocket from 'ws';
 import { afterAll, beforeAll } from 'vitest';
-import { SimplePeerTransport } from '../../src/net/simple-peer';
-import type { Transport } from '../../src/net/transport';
+import WebSocket from 'ws';
 import { createSignalingServer, type SignalingServer } from '../../signaling/server';
+import { SimplePeerTransport } from '../../src/net/simple-peer';
+import type { Transport } from '../../src/ports/transport';
 import { transportCompliance } from './transport-compliance';
 
 // The same compliance suite as the in-memory transport, run against the real simple-peer

@@ -5,7 +5,7 @@ import { type CryptoProvider, createWebCryptoProvider, type KeyPair } from '../.
 import { MemoryNetwork, SeededRandom, VirtualClock } from '../../src/net/memory';
 import { type NodeLimits, type NodeLogEvent, TabchainNode } from '../../src/node/node';
 import { signTransaction } from '../../src/node/wallet';
-import type { Store } from '../../src/storage/store';
+import type { Store } from '../../src/ports/store';
 
 /**
  * The seeded multi-node simulator (after yjs's tests/testHelper.js): nodes over one in-memory

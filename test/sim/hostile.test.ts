@@ -10,8 +10,8 @@ import {
   withBlockSignature,
 } from '../../src/core';
 import type { KeyPair } from '../../src/crypto';
-import type { TransportHandlers } from '../../src/net/transport';
 import { encodeMessage, MAX_MESSAGE_CHARS } from '../../src/node/protocol';
+import type { TransportHandlers } from '../../src/ports/transport';
 import { crypto, devnetKey, Simulation } from './harness';
 
 /**

@@ -4,6 +4,7 @@ import { webcrypto } from 'node:crypto';
 import { IDBFactory } from 'fake-indexeddb';
 import { type IDBPDatabase, openDB } from 'idb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { StorageUnavailableError, type Store, type StoredBlock } from '../../src/ports/store';
 import { openBestStore } from '../../src/storage';
 import {
   DATABASE_PREFIX,
@@ -15,7 +16,6 @@ import {
   openIndexedDbStore,
   SCHEMA_VERSION,
 } from '../../src/storage/indexeddb';
-import { StorageUnavailableError, type Store, type StoredBlock } from '../../src/storage/store';
 import { headAt, heights, mainChain, sampleWallet, storeCompliance } from './store-compliance';
 
 // Each compliance store gets its own fake IndexedDB, so tests cannot see each other's data.

@@ -13,15 +13,15 @@ import {
   genesisState,
   nextForgerOf,
 } from '../../src/core';
-import { StoreWriteError } from '../../src/storage/memory';
 import type {
   HeadRecord,
-  PoolEntry,
   Store,
   StoredBlock,
   StoredNode,
+  StoredPoolEntry,
   WalletRecord,
-} from '../../src/storage/store';
+} from '../../src/ports/store';
+import { StoreWriteError } from '../../src/storage/write-checks';
 import { type ChainVector, readVector, VECTOR_GENESIS_KEY } from '../helpers/vectors';
 
 /** A chain as a store holds it: `blocks[i]` is height i + 1, `heads[h]` the state after height h. */
@@ -114,7 +114,7 @@ function withField<T extends object>(value: T, field: string, replacement: unkno
 }
 
 /** A pool of `n` real transactions from the main chain. */
-export function samplePool(n: number): PoolEntry[] {
+export function samplePool(n: number): StoredPoolEntry[] {
   const txs = mainChain().blocks.flatMap((stored) => stored.block.transactions);
   // A copy: tests scribble on what they write, and the fixture is shared.
   return structuredClone(txs.slice(0, n)).map((transaction, i) => ({
@@ -148,7 +148,7 @@ function scribble(value: unknown): void {
 function expected(
   blocks: readonly StoredBlock[],
   head: HeadRecord | null,
-  pool: readonly PoolEntry[] = [],
+  pool: readonly StoredPoolEntry[] = [],
   wallet: WalletRecord | null = null,
 ): Omit<StoredNode, 'notices'> {
   return { blocks, head, pool, wallet };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import type { Transport } from '../../src/net/transport';
+import type { Transport } from '../../src/ports/transport';
 import {
   devnetKeyLoader,
   iceServersFromSettings,

@@ -5,7 +5,7 @@ import { afterEach } from 'vitest';
 import { type CryptoProvider, createWebCryptoProvider, type KeyPair } from '../../src/crypto';
 import { MemoryNetwork, SeededRandom, VirtualClock } from '../../src/net/memory';
 import { type NodeSnapshot, TabchainNode } from '../../src/node/node';
-import type { Store } from '../../src/storage/store';
+import type { Store } from '../../src/ports/store';
 import { App } from '../../src/ui/App';
 import { type DevnetConfig, type DevnetKeyName, decodeDevnet } from '../../src/ui/decoders';
 import type { AppServices, DatabaseAdmin, NodeApi } from '../../src/ui/services';

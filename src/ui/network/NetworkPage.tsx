@@ -1,5 +1,5 @@
 import { type ChangeEvent, useCallback, useEffect, useState } from 'react';
-import type { TransportStatus } from '../../net/transport';
+import type { TransportStatus } from '../../ports/transport';
 import { AccountLabel, type Column, HashText, Table, TaskFeedback, type TaskState } from '../components/bits';
 import { decodeChainFile, errorMessage, MAX_CHAIN_FILE_BYTES } from '../decoders';
 import { downloadText, readFileText } from '../files';

@@ -4,7 +4,7 @@
  * hashed in the page, so that 10 MB never crosses the DevTools protocol.
  */
 import { createTransport, type TransportKind } from '../../../src/net/index';
-import type { PeerId, Transport } from '../../../src/net/transport';
+import type { PeerId, Transport } from '../../../src/ports/transport';
 
 // Every RTCPeerConnection the libraries create, to check there is one per connected pair.
 // Installed before any transport exists; the libraries look the constructor up when they connect.

@@ -24,7 +24,7 @@ export interface HeadRecord {
 }
 
 /** A pooled transaction and when this node first saw it (ms since epoch). */
-export interface PoolEntry {
+export interface StoredPoolEntry {
   readonly transaction: Transaction;
   readonly receivedAt: number;
 }
@@ -45,7 +45,7 @@ export interface StoredNode {
   readonly blocks: readonly StoredBlock[];
   /** The head's state, or null for a chain of genesis alone. */
   readonly head: HeadRecord | null;
-  readonly pool: readonly PoolEntry[];
+  readonly pool: readonly StoredPoolEntry[];
   readonly wallet: WalletRecord | null;
   /** What `load` had to repair (a truncated chain, an old schema), for the user. */
   readonly notices: readonly string[];
@@ -60,7 +60,7 @@ export interface Store {
   /** Deletes blocks from `fromHeight` on, appends `blocks`, sets the head: one transaction (a reorg). */
   replaceBlocks(fromHeight: number, blocks: readonly StoredBlock[], head: HeadRecord): Promise<void>;
   /** Replaces the stored pool. */
-  savePool(pool: readonly PoolEntry[]): Promise<void>;
+  savePool(pool: readonly StoredPoolEntry[]): Promise<void>;
   /** Replaces the stored wallet (null forgets it). */
   saveWallet(wallet: WalletRecord | null): Promise<void>;
   /** Releases the store; no method is called after it. */
