@@ -6,6 +6,7 @@
  */
 import type { Clock } from '../ports/clock';
 import type { PeerId, Transport, TransportHandlers, TransportStatus } from '../ports/transport';
+import { StatusReporter } from './status';
 
 /** The default start of virtual time (ms since the Unix epoch), a fixed instant so traces replay. */
 export const DEFAULT_VIRTUAL_START_MS = 1_795_670_000_000;
@@ -285,9 +286,8 @@ interface Endpoint {
   /** Channels this node holds a slot for: being set up, open, or closed by the peer but not yet noticed. */
   readonly links: Map<PeerId, Link>;
   detachAbort: (() => void) | null;
+  readonly status: StatusReporter;
 }
-
-const MEMORY_STATUS: TransportStatus = Object.freeze({ kind: 'memory', signaling: 'n/a' });
 
 /** How many peers a starting transport learns from the "directory", like the signaling server's list. */
 const DISCOVERED_PEERS = 3;
@@ -311,6 +311,7 @@ export class MemoryNetwork {
   private readonly endpoints = new Map<PeerId, Endpoint>();
   private groups: ReadonlyMap<PeerId, number> | null = null;
   private refuseAcross = false;
+  private transportStatus: TransportStatus = Object.freeze({ kind: 'memory', signaling: 'n/a' });
   private sent = 0;
   private delivered = 0;
   private dropped = 0;
@@ -338,7 +339,14 @@ export class MemoryNetwork {
   /** Makes the transport of node `id` on this network; ids are unique. */
   createTransport(id: PeerId): Transport {
     if (this.endpoints.has(id)) throw new Error(`MemoryNetwork: transport ${id} already exists`);
-    const endpoint: Endpoint = { id, state: 'new', handlers: null, links: new Map(), detachAbort: null };
+    const endpoint: Endpoint = {
+      id,
+      state: 'new',
+      handlers: null,
+      links: new Map(),
+      detachAbort: null,
+      status: new StatusReporter(),
+    };
     this.endpoints.set(id, endpoint);
     return Object.freeze({
       localId: id,
@@ -349,8 +357,20 @@ export class MemoryNetwork {
       connect: (peer: PeerId) => this.connect(endpoint, peer),
       disconnect: (peer: PeerId) => this.disconnect(endpoint, peer),
       send: (peer: PeerId, data: string) => this.send(endpoint, peer, data),
-      status: () => MEMORY_STATUS,
+      status: () => this.transportStatus,
     });
+  }
+
+  /**
+   * Simulates a signaling server for every transport of this network: from now on they report
+   * `signaling` (`n/a`, the default, means there is none). Running transports are told at once
+   * through `onStatus`; open channels are not affected, as with a real signaling server.
+   */
+  setSignaling(signaling: TransportStatus['signaling']): void {
+    this.transportStatus = Object.freeze({ kind: 'memory', signaling });
+    for (const endpoint of this.endpoints.values()) {
+      if (endpoint.state === 'running') endpoint.status.report(endpoint.handlers, this.transportStatus);
+    }
   }
 
   /** Fires the next event on the shared time line (a delivery or a clock timer); false when nothing is queued. */
@@ -440,6 +460,7 @@ export class MemoryNetwork {
     }
     endpoint.state = 'running';
     endpoint.handlers = handlers;
+    endpoint.status.report(handlers, this.transportStatus);
     if (signal !== undefined) {
       const onAbort = () => this.stop(endpoint);
       signal.addEventListener('abort', onAbort, { once: true });

@@ -117,7 +117,9 @@ export class PeerJsTransport extends WebRtcTransport<PeerJsHandle> {
   }
 
   private setSignaling(state: TransportStatus['signaling']): void {
-    if (!this.stopped) this.signalingState = state;
+    if (this.stopped) return;
+    this.signalingState = state;
+    this.statusChanged();
   }
 
   private createPeer(onOpen: () => void): void {

@@ -90,6 +90,7 @@ export class SimplePeerTransport extends WebRtcTransport<SimplePeerHandle> {
         ...(this.options.WebSocket ? { WebSocket: this.options.WebSocket } : {}),
       },
       {
+        onStatus: () => this.statusChanged(),
         onWelcome: (id, peers) => {
           this.ownId = id;
           ready();

@@ -13,6 +13,7 @@ import {
   resolveOptions,
   type WebRtcTransportOptions,
 } from './channel';
+import { StatusReporter } from './status';
 
 /** One peer's connection as both transports track it; `X` is what the library adds (its handle). */
 export type Link<X> = X & {
@@ -31,6 +32,7 @@ export abstract class WebRtcTransport<X extends object> implements Transport {
   protected handlers: TransportHandlers | undefined;
   protected ownId = '';
   protected stopped = false;
+  private readonly statusReporter = new StatusReporter();
 
   constructor(options: WebRtcTransportOptions) {
     this.options = resolveOptions(options);
@@ -55,6 +57,8 @@ export abstract class WebRtcTransport<X extends object> implements Transport {
       if (signal?.aborted) return abort();
       signal?.addEventListener('abort', abort, { once: true });
       this.begin(resolve);
+      // `begin` may have reported a change already; otherwise this is the first status.
+      this.statusChanged();
     });
   }
 
@@ -85,6 +89,12 @@ export abstract class WebRtcTransport<X extends object> implements Transport {
 
   /** Kind and signaling state. */
   abstract status(): TransportStatus;
+
+  /** Pushes `status()` to the node if it changed; implementations call it whenever signaling does. */
+  protected statusChanged(): void {
+    if (!this.stopped && this.handlers !== undefined)
+      this.statusReporter.report(this.handlers, this.status());
+  }
 
   /** Opens a channel to `peer` (or asks it to), within the peer cap. */
   abstract connect(peer: PeerId): void;

@@ -21,9 +21,16 @@ export interface TransportHandlers {
   onMessage(peer: PeerId, data: string): void;
   /** Peer ids learned outside the node's own peer exchange (e.g. a signaling directory). */
   onPeersDiscovered?(peers: readonly PeerId[]): void;
+  /**
+   * The transport's status, pushed: once when `start` is called (the status then), and again on
+   * every change (the signaling server connects, drops, reconnects). `status` is what `status()`
+   * returns at that moment; two consecutive events never carry equal statuses. Nothing is
+   * reported after `stop`. Consumers keep the last one instead of polling `status()`.
+   */
+  onStatus?(status: TransportStatus): void;
 }
 
-/** The transport's own state, for the UI's network view. */
+/** The transport's own state, for the UI's network view; reported by `TransportHandlers.onStatus`. */
 export interface TransportStatus {
   /** Which implementation. */
   readonly kind: 'memory' | 'simple-peer' | 'peerjs';
@@ -47,6 +54,6 @@ export interface Transport {
   disconnect(peer: PeerId): void;
   /** Sends one message; false when `peer` is not connected (the message is dropped). */
   send(peer: PeerId, data: string): boolean;
-  /** The transport's state for the UI. */
+  /** The transport's state now; changes are also pushed to `TransportHandlers.onStatus`. */
   status(): TransportStatus;
 }

@@ -13,7 +13,10 @@ import { transportCompliance } from './transport-compliance';
 
 transportCompliance('memory', async (options) => {
   const clock = new VirtualClock();
-  const network = new MemoryNetwork({ random: new SeededRandom(7), clock, ...options });
+  const { signalingOutage, ...networkOptions } = options ?? {};
+  const network = new MemoryNetwork({ random: new SeededRandom(7), clock, ...networkOptions });
+  // The twin simulates a signaling server only when a test asks to interrupt one.
+  if (signalingOutage) network.setSignaling('connected');
   const transports: [Transport, Transport, Transport] = [
     network.createTransport('alice'),
     network.createTransport('bob'),
@@ -26,6 +29,10 @@ transportCompliance('memory', async (options) => {
     },
     cleanup: async () => {
       await Promise.all(transports.map((transport) => transport.stop()));
+    },
+    signaling: {
+      interrupt: async () => network.setSignaling('down'),
+      restore: async () => network.setSignaling('connected'),
     },
   };
 });

@@ -5,7 +5,7 @@
  * wait a little.
  */
 import { describe, expect, it, onTestFinished } from 'vitest';
-import type { PeerId, Transport, TransportHandlers } from '../../src/ports/transport';
+import type { PeerId, Transport, TransportHandlers, TransportStatus } from '../../src/ports/transport';
 
 /** What a factory hands the suite: three fresh, unstarted transports on one network. */
 export interface ComplianceFixture {
@@ -15,12 +15,19 @@ export interface ComplianceFixture {
   pump(): Promise<void>;
   /** Releases everything the fixture holds; called after each test, even a failing one. */
   cleanup(): Promise<void>;
+  /**
+   * The signaling server (or the twin's simulation of one), when the suite asked for
+   * `signalingOutage`: `interrupt` takes it away, `restore` brings it back.
+   */
+  readonly signaling?: { interrupt(): Promise<void>; restore(): Promise<void> };
 }
 
 /** Fixture settings the suite asks for; a factory must honour them. */
 export interface ComplianceOptions {
   /** The per-node channel cap to configure (the cap test asks for 1); otherwise the implementation's default. */
   readonly maxPeersPerNode?: number;
+  /** The test interrupts signaling: the fixture must return `signaling` (and may give it a server of its own). */
+  readonly signalingOutage?: boolean;
 }
 
 /** One event a transport delivered to its handlers. */
@@ -28,9 +35,28 @@ type Recorded =
   | { readonly kind: 'connected' | 'disconnected'; readonly peer: PeerId }
   | { readonly kind: 'message'; readonly peer: PeerId; readonly data: string };
 
-/** Handlers that record every event, in order. */
+/** A status event: what was reported, and what `status()` said at that moment. */
+interface StatusEvent {
+  readonly reported: TransportStatus;
+  readonly actual: TransportStatus | null;
+}
+
+/** Handlers that record every event, in order (status events apart: they may come at any time). */
 class Recorder implements TransportHandlers {
   readonly events: Recorded[] = [];
+  readonly statuses: StatusEvent[] = [];
+
+  /** `transport`, when given, is asked for its `status()` as each status event arrives. */
+  constructor(private readonly transport?: Transport) {}
+
+  onStatus(status: TransportStatus): void {
+    this.statuses.push({ reported: status, actual: this.transport?.status() ?? null });
+  }
+
+  /** The last status reported, if any. */
+  lastStatus(): TransportStatus | undefined {
+    return this.statuses.at(-1)?.reported;
+  }
 
   onPeerConnected(peer: PeerId): void {
     this.events.push({ kind: 'connected', peer });
@@ -97,7 +123,7 @@ export function transportCompliance(
 
     /** Starts all three with recorders; returns the recorders and ids. */
     const startAll = async (transports: readonly Transport[]) => {
-      const recorders = transports.map(() => new Recorder());
+      const recorders = transports.map((transport) => new Recorder(transport));
       await Promise.all(transports.map((transport, i) => transport.start(recorders[i] as Recorder)));
       return { recorders, ids: transports.map((transport) => transport.localId) };
     };
@@ -340,6 +366,66 @@ export function transportCompliance(
       await fixture.pumpUntil(() => rb.count('disconnected', a.localId) === 1, 'the disconnect');
       await link(fixture, [c, a]);
       expect(a.connectedPeers()).toEqual([c.localId]);
+    });
+
+    /** Every status event matched `status()` when it came, and no two in a row were equal. */
+    const expectWellFormedStatuses = (recorder: Recorder) => {
+      for (const [i, { reported, actual }] of recorder.statuses.entries()) {
+        expect(actual).toEqual(reported);
+        const before = recorder.statuses[i - 1]?.reported;
+        if (before) expect(before).not.toEqual(reported);
+      }
+    };
+
+    it('pushes its status from start on, each change once, and nothing after stop', async () => {
+      const fixture = await setup();
+      const [a, b, c] = fixture.transports;
+      const { recorders } = await startAll([a, b, c]);
+      await fixture.settle();
+      for (const [i, transport] of [a, b, c].entries()) {
+        const recorder = recorders[i] as Recorder;
+        expect(recorder.statuses.length).toBeGreaterThanOrEqual(1);
+        expect(recorder.lastStatus()).toEqual(transport.status());
+        expectWellFormedStatuses(recorder);
+      }
+      const ra = recorders[0] as Recorder;
+      const reportedByA = ra.statuses.length;
+      await a.stop();
+      await fixture.settle();
+      expect(ra.statuses.length).toBe(reportedByA);
+    });
+
+    it('reports a signaling outage and the recovery by event, and open channels survive it', async () => {
+      const fixture = await setup({ signalingOutage: true });
+      const signaling = fixture.signaling;
+      if (!signaling) throw new Error(`${name}: the fixture gave no signaling control`);
+      const [a, b, c] = fixture.transports;
+      const { recorders } = await startAll([a, b, c]);
+      const all = recorders as Recorder[];
+      const everyLast = (signalingState: TransportStatus['signaling']) =>
+        all.every((recorder) => recorder.lastStatus()?.signaling === signalingState);
+      await fixture.pumpUntil(() => everyLast('connected'), 'signaling to connect');
+      await link(fixture, [a, b]);
+
+      await signaling.interrupt();
+      await fixture.pumpUntil(
+        () => all.every((recorder) => recorder.statuses.some((e) => e.reported.signaling === 'down')),
+        'every transport to report signaling down',
+      );
+      expect(a.send(b.localId, 'during the outage')).toBe(true);
+      const rb = all[1] as Recorder;
+      await fixture.pumpUntil(
+        () => rb.messagesFrom(a.localId).includes('during the outage'),
+        'a message over the open channel during the outage',
+      );
+
+      await signaling.restore();
+      await fixture.pumpUntil(() => everyLast('connected'), 'signaling to reconnect');
+      for (const [i, transport] of [a, b, c].entries()) {
+        const recorder = all[i] as Recorder;
+        expect(recorder.lastStatus()).toEqual(transport.status());
+        expectWellFormedStatuses(recorder);
+      }
     });
   });
 }

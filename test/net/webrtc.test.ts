@@ -19,15 +19,41 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
+/** A signaling server of one test's own, which it can take away and bring back on the same port. */
+async function ownSignalingServer() {
+  let current = createSignalingServer({ host: '127.0.0.1', port: 0, heartbeatMs: 1000 });
+  const { port } = await current.start();
+  let running = true;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    interrupt: async () => {
+      running = false;
+      await current.stop();
+    },
+    restore: async () => {
+      current = createSignalingServer({ host: '127.0.0.1', port, heartbeatMs: 1000 });
+      await current.start();
+      running = true;
+    },
+    close: async () => {
+      if (running) await current.stop();
+      running = false;
+    },
+  };
+}
+
 transportCompliance('simple-peer over wrtc', async (options) => {
   // A room per test, so one test's peers never meet another's.
   const name = `compliance-${room++}`;
+  const own = options?.signalingOutage ? await ownSignalingServer() : null;
   const make = (): Transport =>
     new SimplePeerTransport({
-      serverUrl: url,
+      serverUrl: own?.url ?? url,
       room: name,
       autoConnect: false,
       maxPeers: options?.maxPeersPerNode ?? 8,
+      // Reconnect quickly once the outage ends.
+      ...(own ? { backoff: { minMs: 50, maxMs: 200 } } : {}),
       WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
       wrtc,
     });
@@ -37,6 +63,8 @@ transportCompliance('simple-peer over wrtc', async (options) => {
     pump: () => new Promise((resolve) => setTimeout(resolve, 50)),
     cleanup: async () => {
       await Promise.all(transports.map((transport) => transport.stop()));
+      await own?.close();
     },
+    ...(own ? { signaling: { interrupt: own.interrupt, restore: own.restore } } : {}),
   };
 });
