@@ -5,13 +5,7 @@ import { createTransport, transportKindFromSettings } from './net';
 import { TabchainNode } from './node/node';
 import { deleteNodeDatabase, getNodeId, listNodeDatabases, openBestStore } from './storage';
 import { App, type BootState } from './ui/App';
-import {
-  devnetKeyLoader,
-  iceServersFromSettings,
-  loadDevnet,
-  MissingDevnetError,
-  observeTransportStart,
-} from './ui/bootstrap';
+import { devnetKeyLoader, iceServersFromSettings, loadDevnet, MissingDevnetError } from './ui/bootstrap';
 import { errorMessage } from './ui/decoders';
 import './ui/styles.css';
 
@@ -60,20 +54,19 @@ async function boot(): Promise<BootState> {
   });
 
   // The node restores its store, then starts the transport, which may wait for the signaling
-  // server indefinitely: the page renders once the chain is restored, connected or not.
-  let restored!: () => void;
-  const chainRestored = new Promise<void>((resolve) => {
-    restored = resolve;
-  });
+  // server indefinitely. The page renders at once and follows the node's phase in its snapshot
+  // (restoring, then ready, then connected).
   const node = new TabchainNode({
     genesis: { genesisPublicKey: devnet.genesisPublicKey },
-    transport: observeTransportStart(transport, () => restored()),
+    transport,
     crypto,
     store,
   });
-  const started = node.start();
-  started.catch((error: unknown) => console.error('tabchain: the node stopped starting', error));
-  await Promise.race([chainRestored, started]);
+  node.start().catch((error: unknown) => {
+    console.error('tabchain: the node stopped starting', error);
+    startFailed = true;
+    render({ status: 'error', message: errorMessage(error), missing: false });
+  });
 
   return {
     status: 'ready',
@@ -85,13 +78,18 @@ async function boot(): Promise<BootState> {
       loadDevnetKey: devnetKeyLoader(devnet),
       databases: { list: () => listNodeDatabases(), remove: (id) => deleteNodeDatabase(id) },
       startupNotices,
-      transportStatus: () => transport.status(),
       now: () => Date.now(),
     },
   };
 }
 
+/** The node's start failed: its error screen stays, whatever `boot` resolves to after. */
+let startFailed = false;
+
 render({ status: 'loading' });
-boot().then(render, (error: unknown) =>
-  render({ status: 'error', message: errorMessage(error), missing: false }),
+boot().then(
+  (state) => {
+    if (!startFailed) render(state);
+  },
+  (error: unknown) => render({ status: 'error', message: errorMessage(error), missing: false }),
 );

@@ -8,7 +8,7 @@ import { validateBlock, validateChain, verifyTransactionSignature } from '../cor
 import type { CryptoProvider, KeyPair } from '../crypto/types';
 import { type Clock, systemClock } from '../ports/clock';
 import type { Store } from '../ports/store';
-import type { PeerId, Transport } from '../ports/transport';
+import type { PeerId, Transport, TransportStatus } from '../ports/transport';
 import { localBalanceError } from './admission';
 import { ChainView } from './chain';
 import { conflictsWith, EquivocationLog } from './equivocations';
@@ -25,13 +25,20 @@ import {
 } from './protocol';
 import { buildSnapshot } from './snapshot';
 import { Syncer } from './sync';
-import { DEFAULT_LIMITS, type NodeLimits, type NodeLogEvent, type NodeSnapshot } from './types';
+import {
+  DEFAULT_LIMITS,
+  type NodeLimits,
+  type NodeLogEvent,
+  type NodePhase,
+  type NodeSnapshot,
+} from './types';
 
 export {
   DEFAULT_LIMITS,
   type Equivocation,
   type NodeLimits,
   type NodeLogEvent,
+  type NodePhase,
   type NodeSnapshot,
   type PeerView,
   type SyncProgress,
@@ -98,6 +105,9 @@ export class TabchainNode {
   private poolDirty = false;
 
   private running = false;
+  private phase: NodePhase = 'stopped';
+  /** The transport's status as it last reported it. */
+  private transportStatus: TransportStatus;
   private queue: Promise<void> = Promise.resolve();
   private pending = 0;
 
@@ -140,15 +150,18 @@ export class TabchainNode {
     });
     this.wallet = options.wallet ?? null;
     this.headSince = this.clock.now();
+    this.transportStatus = this.transport.status();
   }
 
   // ---------------------------------------------------------------- lifecycle
 
   /** Restores from the store, starts the transport and the timers. `signal` stops the node. */
   async start(signal?: AbortSignal): Promise<void> {
-    if (this.running) return;
+    if (this.running || this.phase !== 'stopped') return;
+    this.setPhase('restoring');
     if (this.store.available) await this.restore();
     this.running = true;
+    this.setPhase('ready');
     // The restored chain and pool are usable at once: timers run, the UI is told, and a restored
     // pool may be forged, all before the transport has reached its signaling server (which may
     // take a while, or never happen on a lone tab).
@@ -163,10 +176,14 @@ export class TabchainNode {
         onPeerDisconnected: (peer) => this.enqueue(() => this.onPeerDisconnected(peer)),
         onMessage: (peer, data) => this.enqueue(() => this.onMessage(peer, data)),
         onPeersDiscovered: (ids) => this.enqueue(() => this.learnPeers(ids)),
+        onStatus: (status) => {
+          this.transportStatus = status;
+          this.changed();
+        },
       },
       signal,
     );
-    this.changed();
+    if (this.running) this.setPhase('connected');
   }
 
   /** Stops timers and the transport, waits for queued work, and closes the store. */
@@ -176,8 +193,15 @@ export class TabchainNode {
     for (const cancel of this.timers.splice(0)) cancel();
     this.syncer.stop();
     await this.transport.stop();
+    // A stopped transport reports nothing more: take its final status once.
+    this.transportStatus = this.transport.status();
     await this.whenIdle();
     await this.store.close();
+    this.setPhase('stopped');
+  }
+
+  private setPhase(phase: NodePhase): void {
+    this.phase = phase;
     this.changed();
   }
 
@@ -197,6 +221,7 @@ export class TabchainNode {
     if (this.snapshot) return this.snapshot;
     this.snapshot = buildSnapshot({
       nodeId: this.transport.localId,
+      phase: this.phase,
       running: this.running,
       chain: this.chain,
       pool: this.pool.list(),
@@ -204,7 +229,7 @@ export class TabchainNode {
       sync: this.syncer.progress(),
       equivocations: this.equivocations.list(),
       wallet: this.wallet,
-      transport: this.transport.status(),
+      transport: this.transportStatus,
       notices: this.notices,
       now: this.clock.now(),
       headSince: this.headSince,

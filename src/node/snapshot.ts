@@ -3,11 +3,12 @@ import type { KeyPair } from '../crypto/types';
 import type { PeerId, TransportStatus } from '../ports/transport';
 import type { ChainView } from './chain';
 import type { PoolEntry } from './pool';
-import type { Equivocation, NodeSnapshot, PeerView, SyncProgress } from './types';
+import type { Equivocation, NodePhase, NodeSnapshot, PeerView, SyncProgress } from './types';
 
 /** What a snapshot is built from: the node's parts as they are now. */
 export interface SnapshotParts {
   readonly nodeId: PeerId;
+  readonly phase: NodePhase;
   readonly running: boolean;
   readonly chain: Pick<ChainView, 'height' | 'headHash' | 'head' | 'headState'>;
   readonly pool: readonly PoolEntry[];
@@ -34,6 +35,7 @@ export function buildSnapshot(parts: SnapshotParts): NodeSnapshot {
   const isMe = wallet?.publicKeyPem === nextForger;
   return Object.freeze({
     nodeId: parts.nodeId,
+    phase: parts.phase,
     running: parts.running,
     height: chain.height,
     headHash: chain.headHash,

@@ -103,9 +103,24 @@ export interface Equivocation {
   readonly seenAt: number;
 }
 
+/**
+ * Where a node is in its life, for the UI (it reads this instead of guessing from outside):
+ * - `stopped`: not started yet, or stopped;
+ * - `restoring`: `start` is reading the store; the chain is still genesis alone;
+ * - `ready`: the restored chain is usable (commands, forging, timers run) while the transport is
+ *   still starting, e.g. waiting for the signaling server (a lone tab may stay here for good);
+ * - `connected`: the transport has started: the node has its network id and peers can reach it.
+ *   Whether the signaling server is up at this moment is `NodeSnapshot.transport.signaling`.
+ *
+ * The order is always stopped → restoring → ready → connected → stopped.
+ */
+export type NodePhase = 'stopped' | 'restoring' | 'ready' | 'connected';
+
 /** Everything the UI reads, as one immutable value replaced on every change. */
 export interface NodeSnapshot {
   readonly nodeId: PeerId;
+  readonly phase: NodePhase;
+  /** The node takes commands and messages (from `ready` until `stop` begins). */
   readonly running: boolean;
   readonly height: number;
   readonly headHash: string;
@@ -118,6 +133,7 @@ export interface NodeSnapshot {
   readonly sync: SyncProgress | null;
   readonly equivocations: readonly Equivocation[];
   readonly wallet: { readonly publicKeyPem: string; readonly extractable: boolean } | null;
+  /** The transport's status as it last reported it (`TransportHandlers.onStatus`). */
   readonly transport: TransportStatus;
   /** Messages for the user (storage trouble, a repaired store). */
   readonly notices: readonly string[];

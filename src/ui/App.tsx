@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import type { NodeSnapshot } from '../node/node';
 import { AccountLabel, HashText } from './components/bits';
 import { ExplorerPage, WaitingBanner } from './explorer/ExplorerPage';
 import { AccountPage, BlockPage, NotFound, TxPage } from './explorer/pages';
@@ -59,6 +60,20 @@ function StatusItem({ label, children }: { readonly label: string; readonly chil
   );
 }
 
+/** What the header says about the network, by the node's phase and the transport's signaling status. */
+function networkText(snapshot: NodeSnapshot): string {
+  if (snapshot.phase !== 'connected') return snapshot.phase === 'ready' ? 'connecting…' : snapshot.phase;
+  switch (snapshot.transport.signaling) {
+    case 'connected':
+    case 'n/a':
+      return 'online';
+    case 'connecting':
+      return 'online, signaling reconnecting…';
+    case 'down':
+      return 'online, signaling unreachable';
+  }
+}
+
 /** The head of the chain and the network at a glance, on every page. */
 function ChainStatus() {
   const snapshot = useSnapshot();
@@ -85,6 +100,16 @@ function ChainStatus() {
           {snapshot.pool.length}
         </a>
         {snapshot.sync ? <span className="muted"> syncing…</span> : null}
+      </StatusItem>
+      <StatusItem label="Network">
+        <a
+          href={hrefFor({ page: 'network' })}
+          data-testid="network-status"
+          data-phase={snapshot.phase}
+          data-signaling={snapshot.transport.signaling}
+        >
+          {networkText(snapshot)}
+        </a>
       </StatusItem>
     </dl>
   );
@@ -139,6 +164,32 @@ function NoticesBanner() {
   );
 }
 
+/**
+ * The node's phase when it is not simply connected: its transport is still starting (it may wait
+ * for the signaling server, and the tab works alone meanwhile), or it has stopped.
+ */
+function PhaseBanner() {
+  const { phase, transport } = useSnapshot();
+  if (phase !== 'ready' && phase !== 'stopped') return null;
+  return (
+    <p className="banner banner-notice" role="status" data-testid="node-phase" data-value={phase}>
+      {phase === 'stopped'
+        ? 'This tab’s node has stopped: it takes no transactions and hears no peers. Reload the page to start it again.'
+        : `Connecting to the network${transport.signaling === 'down' ? ': the signaling server is unreachable, retrying' : '…'}. This tab’s chain is restored and works alone meanwhile.`}
+    </p>
+  );
+}
+
+/** Until the node has restored its chain there is nothing of it to show. */
+function Restoring() {
+  return (
+    <section className="card" aria-busy="true" data-testid="node-phase" data-value="restoring">
+      <h2>Starting</h2>
+      <p className="muted">Restoring this tab’s chain from its storage…</p>
+    </section>
+  );
+}
+
 function WalletPage() {
   return (
     <div className="page-grid wallet-page">
@@ -174,6 +225,17 @@ function Page({ route }: { readonly route: Route }) {
 
 function RunningApp() {
   const route = useRoute();
+  const { phase } = useSnapshot();
+  if (phase === 'restoring') {
+    return (
+      <div className="app">
+        <Header />
+        <main className="app-main">
+          <Restoring />
+        </main>
+      </div>
+    );
+  }
   return (
     <div className="app">
       <Header>
@@ -183,6 +245,7 @@ function RunningApp() {
           <SearchBox />
         </div>
       </Header>
+      <PhaseBanner />
       <WaitingBanner />
       <NoticesBanner />
       <main className="app-main" id="main">

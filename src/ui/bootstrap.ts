@@ -1,9 +1,8 @@
 /**
- * Helpers for the composition root (src/main.tsx): reading devnet.json and the settings, and
- * wrapping the transport so the page knows when the node has restored its chain. Nothing here
- * creates a port; main.tsx does.
+ * Helpers for the composition root (src/main.tsx): reading devnet.json and the settings.
+ * Nothing here creates a port; main.tsx does. (Whether the node has restored its chain is its
+ * snapshot's `phase`.)
  */
-import type { Transport } from '../ports/transport';
 import {
   type Decoded,
   type DevnetConfig,
@@ -77,27 +76,4 @@ export function iceServersFromSettings(
     // Storage can throw (disabled cookies): use none.
   }
   return decodeIceServers(raw);
-}
-
-/**
- * The same transport, with `onStart` called when the node starts it. `TabchainNode.start`
- * restores the store first and then starts the transport, so this marks "chain restored"; the
- * transport's own start may then wait for the signaling server indefinitely.
- */
-export function observeTransportStart(transport: Transport, onStart: () => void): Transport {
-  return {
-    get localId() {
-      return transport.localId;
-    },
-    start: (handlers, signal) => {
-      onStart();
-      return transport.start(handlers, signal);
-    },
-    stop: () => transport.stop(),
-    connectedPeers: () => transport.connectedPeers(),
-    connect: (peer) => transport.connect(peer),
-    disconnect: (peer) => transport.disconnect(peer),
-    send: (peer, data) => transport.send(peer, data),
-    status: () => transport.status(),
-  };
 }

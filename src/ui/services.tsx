@@ -1,59 +1,15 @@
 /**
- * The React layer over the node: what the composition root hands the UI (`AppServices`), the
- * context that carries it, and the hooks components read the node through. Components only read
+ * The React layer over the node: the context that carries the services (see `app-services.ts`)
+ * and the hooks components read the node through. Components only read
  * snapshots and send commands; every consensus decision is the node's.
  */
 import { createContext, type ReactNode, useCallback, useContext, useMemo, useSyncExternalStore } from 'react';
-import type { CryptoProvider, KeyPair } from '../crypto/types';
-import type { NodeSnapshot, TabchainNode } from '../node/node';
-import type { TransportStatus } from '../ports/transport';
-import type { DevnetConfig, DevnetKeyName } from './decoders';
+import type { KeyPair } from '../crypto/types';
+import type { NodeSnapshot } from '../node/node';
+import type { AppServices, NodeApi } from './app-services';
 import { createSession, type Session } from './session';
 
-/** The node methods the UI uses: a real `TabchainNode`, or a fake with these in tests. */
-export type NodeApi = Pick<
-  TabchainNode,
-  | 'getSnapshot'
-  | 'subscribe'
-  | 'submitTransaction'
-  | 'setWallet'
-  | 'walletKeyPair'
-  | 'importChain'
-  | 'exportChain'
-  | 'blockAt'
-  | 'hashAt'
-  | 'heightOf'
-  | 'findTransaction'
-  | 'stateAt'
-  | 'blocks'
-  | 'lotteryAt'
->;
-
-/** This browser's node databases, for the "old nodes" view. */
-export interface DatabaseAdmin {
-  /** Every tabchain node database in this browser. */
-  list(): Promise<readonly { readonly nodeId: string; readonly name: string }[]>;
-  /** Deletes one node's database. */
-  remove(nodeId: string): Promise<void>;
-}
-
-/** Everything the UI is built from; the composition root (src/main.tsx) makes the real ones. */
-export interface AppServices {
-  readonly node: NodeApi;
-  readonly crypto: CryptoProvider;
-  readonly devnet: DevnetConfig;
-  /** This tab's node id (its database's name), not the signaling id. */
-  readonly nodeId: string;
-  /** Fetches a published devnet private key's PEM text. */
-  readonly loadDevnetKey: (name: DevnetKeyName) => Promise<string>;
-  readonly databases: DatabaseAdmin;
-  /** Messages from start-up (storage fallback, ignored settings), shown with the node's notices. */
-  readonly startupNotices: readonly string[];
-  /** The transport's live status (the snapshot's copy is refreshed only when the node changes). */
-  readonly transportStatus?: () => TransportStatus;
-  /** Wall-clock milliseconds, for transaction timestamps. */
-  readonly now: () => number;
-}
+export type { AppServices, DatabaseAdmin, NodeApi } from './app-services';
 
 interface Context {
   readonly services: AppServices;

@@ -1,7 +1,7 @@
 import type { KeyPair } from '../crypto/types';
+import type { AppServices } from './app-services';
 import type { DevnetKeyName } from './decoders';
 import { fingerprint } from './format';
-import type { AppServices } from './services';
 
 /** A transaction this page signed and the node accepted. */
 export interface SentTransaction {
@@ -46,7 +46,7 @@ export interface Session {
 }
 
 /** A fresh session over `services`. */
-export function createSession(services: AppServices): Session {
+export function createSession(services: Pick<AppServices, 'devnet' | 'loadDevnetKey' | 'crypto'>): Session {
   const keys = new Map<DevnetKeyName, Promise<KeyPair>>();
   const expected: Record<DevnetKeyName, string | undefined> = {
     genesis: services.devnet.genesisPublicKey,

@@ -1,13 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import type { Transport } from '../../src/ports/transport';
+import { describe, expect, it } from 'vitest';
 import {
   devnetKeyLoader,
   iceServersFromSettings,
   loadDevnet,
   MissingDevnetError,
-  observeTransportStart,
 } from '../../src/ui/bootstrap';
 import { identiconCells } from '../../src/ui/components/Identicon';
 import {
@@ -249,29 +247,5 @@ describe('bootstrap helpers', () => {
     expect(await load('genesis')).toBe(pem('genesisPrivateKey.pem'));
     await expect(load('staker')).rejects.toThrow(/no key at \/app\/keys\/stakerPrivateKey.pem/);
     expect(urls).toEqual(['/app/keys/genesisPrivateKey.pem', '/app/keys/stakerPrivateKey.pem']);
-  });
-
-  it('tells when the node starts the transport, and forwards every call', async () => {
-    const start = vi.fn(async () => {});
-    const inner: Transport = {
-      localId: 'me',
-      start,
-      stop: async () => {},
-      connectedPeers: () => ['p'],
-      connect: vi.fn(),
-      disconnect: vi.fn(),
-      send: () => true,
-      status: () => ({ kind: 'simple-peer', signaling: 'connecting' }),
-    };
-    const onStart = vi.fn();
-    const outer = observeTransportStart(inner, onStart);
-    expect(onStart).not.toHaveBeenCalled();
-    const handlers = { onPeerConnected() {}, onPeerDisconnected() {}, onMessage() {} };
-    await outer.start(handlers);
-    expect(onStart).toHaveBeenCalledOnce();
-    expect(start).toHaveBeenCalledWith(handlers, undefined);
-    expect(outer.localId).toBe('me');
-    expect(outer.connectedPeers()).toEqual(['p']);
-    expect(outer.status().signaling).toBe('connecting');
   });
 });

@@ -147,7 +147,7 @@ describe('the explorer search box', () => {
 describe('explorer pages', () => {
   it('lists the latest blocks, live', async () => {
     renderApp(makeServices(node), '#/explorer');
-    expect(screen.getAllByTestId('block-row')).toHaveLength(3);
+    expect(await screen.findAllByTestId('block-row')).toHaveLength(3);
     const exchange = await devnetKeyPair('exchange');
     const tx = await signTransaction(
       crypto,
@@ -163,7 +163,7 @@ describe('explorer pages', () => {
 
   it('shows a block with its forger, lottery, links and transactions', async () => {
     renderApp(makeServices(node), '#/block/2');
-    expect(screen.getByTestId('block-forger').getAttribute('data-value')).toBe(
+    expect((await screen.findByTestId('block-forger')).getAttribute('data-value')).toBe(
       devnetConfig().genesisPublicKey,
     );
     const winner = await screen.findByTestId('lottery-winner');
@@ -176,9 +176,9 @@ describe('explorer pages', () => {
     expect(within(screen.getByTestId('block-transactions')).getByText('7')).toBeTruthy();
   });
 
-  it('says when a block does not exist', () => {
+  it('says when a block does not exist', async () => {
     renderApp(makeServices(node), '#/block/50');
-    expect(screen.getByTestId('not-found').textContent).toMatch(/chain is at height 2/);
+    expect((await screen.findByTestId('not-found')).textContent).toMatch(/chain is at height 2/);
   });
 
   it('shows the stakers with their shares and a chart', () => {

@@ -53,10 +53,18 @@ export function cleanUpAfterEach(also?: () => void): void {
 
 /** A real node over the in-memory network on a virtual clock (nothing happens unless the clock moves). */
 export async function startNode(
-  options: { genesisPublicKey?: string; wallet?: KeyPair | null; store?: Store; id?: string } = {},
+  options: {
+    genesisPublicKey?: string;
+    wallet?: KeyPair | null;
+    store?: Store;
+    id?: string;
+    /** The network to join (to simulate its signaling server); a fresh one by default. */
+    network?: MemoryNetwork;
+    clock?: VirtualClock;
+  } = {},
 ): Promise<TabchainNode> {
-  const clock = new VirtualClock();
-  const network = new MemoryNetwork({ random: new SeededRandom(7), clock });
+  const clock = options.clock ?? new VirtualClock();
+  const network = options.network ?? new MemoryNetwork({ random: new SeededRandom(7), clock });
   const node = new TabchainNode({
     genesis: { genesisPublicKey: options.genesisPublicKey ?? devnetConfig().genesisPublicKey },
     transport: network.createTransport(options.id ?? 'ui-test'),
@@ -126,12 +134,10 @@ export function withSnapshot(node: NodeApi, patch: Partial<NodeSnapshot>): NodeA
     walletKeyPair: () => node.walletKeyPair(),
     importChain: (blocks) => node.importChain(blocks),
     exportChain: () => node.exportChain(),
-    blockAt: (height) => node.blockAt(height),
-    hashAt: (height) => node.hashAt(height),
+    readBlocks: (from, to) => node.readBlocks(from, to),
+    readBlock: (height) => node.readBlock(height),
+    readTransaction: (id) => node.readTransaction(id),
     heightOf: (hash) => node.heightOf(hash),
-    findTransaction: (id) => node.findTransaction(id),
     stateAt: (height) => node.stateAt(height),
-    blocks: (from, to) => node.blocks(from, to),
-    lotteryAt: (height) => node.lotteryAt(height),
   };
 }

@@ -124,13 +124,8 @@ describe('chain export', () => {
 describe('the network view', () => {
   it("shows this node's ids, transport, signaling status, peers and pool", async () => {
     const node = await startNode();
-    renderApp(
-      makeServices(node, {
-        nodeId: '0123456789abcdef',
-        transportStatus: () => ({ kind: 'simple-peer', signaling: 'down' }),
-      }),
-      '#/network',
-    );
+    const fake = withSnapshot(node, { transport: { kind: 'simple-peer', signaling: 'down' } });
+    renderApp(makeServices(fake, { nodeId: '0123456789abcdef' }), '#/network');
     expect(screen.getByTestId('node-id').textContent).toBe('0123456789abcdef');
     expect(screen.getByTestId('peer-id').textContent).toBe('ui-test');
     expect(screen.getByTestId('transport-kind').textContent).toBe('simple-peer');

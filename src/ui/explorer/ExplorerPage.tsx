@@ -1,6 +1,8 @@
+import { type HashedBlock, loadLatestBlocks, useChainRead } from '../chain-reads';
 import { AccountLabel, BlockLink, type Column, HashText, Table, TxLink, TypeBadge } from '../components/bits';
 import { fingerprint, formatTimestamp, percent } from '../format';
-import { useNode, useSnapshot } from '../services';
+import { stakersAtHead } from '../selectors';
+import { useSnapshot } from '../services';
 
 /** The number of newest blocks the explorer lists. */
 export const LATEST_BLOCKS = 10;
@@ -48,10 +50,9 @@ export function WaitingBanner() {
 
 /** The stakers in lottery order, their shares, and a bar chart of them. */
 export function Stakers() {
-  const { state, nextForger } = useSnapshot();
-  const stakers = [...state.stakes.entries()];
-  const total = stakers.reduce((sum, [, stake]) => sum + stake, 0);
-  const largest = Math.max(1, ...stakers.map(([, stake]) => stake));
+  const snapshot = useSnapshot();
+  const { nextForger } = snapshot;
+  const { stakers, total, largest } = stakersAtHead(snapshot);
   const rowHeight = 22;
   return (
     <section className="card" aria-labelledby="stakers-heading" data-testid="stakers">
@@ -98,20 +99,49 @@ export function Stakers() {
 
 /** The newest blocks, updating as the chain grows. */
 export function LatestBlocks() {
-  const node = useNode();
-  const { height } = useSnapshot();
-  const blocks = node.blocks(Math.max(0, height - LATEST_BLOCKS + 1), height).reverse();
+  const read = useChainRead('latest-blocks', (node, snapshot) =>
+    loadLatestBlocks(node, snapshot, LATEST_BLOCKS),
+  );
   return (
-    <section className="card" aria-labelledby="latest-heading">
+    <section
+      className="card"
+      aria-labelledby="latest-heading"
+      aria-busy={read.status === 'loading' || (read.status === 'ready' && read.stale)}
+    >
       <h2 id="latest-heading">Latest blocks</h2>
+      {read.status === 'failed' ? (
+        <p className="field-error" role="alert">
+          Could not read the blocks: {read.message}
+        </p>
+      ) : read.status === 'loading' ? (
+        <p className="muted" role="status">
+          Reading the blocks…
+        </p>
+      ) : (
+        <LatestBlocksTable blocks={read.value} head={read.at.height} />
+      )}
+    </section>
+  );
+}
+
+/** The newest blocks as one read returned them, with the head they were read at. */
+function LatestBlocksTable({
+  blocks,
+  head,
+}: {
+  readonly blocks: readonly HashedBlock[];
+  readonly head: number;
+}) {
+  return (
+    <div data-testid="latest-blocks-at" data-head={head}>
       <Table columns={BLOCK_COLUMNS} testId="latest-blocks">
-        {blocks.map((block) => (
-          <tr key={block.blockCount} data-testid="block-row">
+        {blocks.map(({ block, hash }) => (
+          <tr key={block.blockCount} data-testid="block-row" data-height={block.blockCount}>
             <td>
               <BlockLink height={block.blockCount} />
             </td>
             <td className="hide-narrow">
-              <HashText hash={node.hashAt(block.blockCount) ?? ''} />
+              <HashText hash={hash} />
             </td>
             <td>
               {block.blockCount === 0 ? (
@@ -125,7 +155,7 @@ export function LatestBlocks() {
           </tr>
         ))}
       </Table>
-    </section>
+    </div>
   );
 }
 

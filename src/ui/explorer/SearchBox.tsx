@@ -12,9 +12,9 @@ export function SearchBox() {
   const accounts = useKnownAccounts();
   const [query, setQuery] = useState('');
   const [error, setError] = useState<string | null>(null);
-  const onSubmit = (event: FormEvent) => {
+  const onSubmit = async (event: FormEvent) => {
     event.preventDefault();
-    const found = resolveSearch(
+    const found = await resolveSearch(
       query,
       node,
       snapshot,

@@ -1,7 +1,14 @@
-import { type ReactNode, useEffect, useMemo, useState } from 'react';
-import type { LotteryResult, StakeEntry } from '../../core/lottery';
+import type { ReactNode } from 'react';
 import type { Transaction } from '../../core/types';
 import { useKnownAccounts } from '../accounts';
+import {
+  type ChainRead,
+  HISTORY_LIMIT,
+  useAccount,
+  useBlock,
+  useBlockLottery,
+  useTransactionPlaces,
+} from '../chain-reads';
 import {
   AccountLabel,
   BlockLink,
@@ -15,10 +22,6 @@ import {
 import { Identicon } from '../components/Identicon';
 import { fingerprint, formatTimestamp, percent, plural } from '../format';
 import { hrefFor } from '../router';
-import { useNode, useSnapshot } from '../services';
-
-/** The most history rows an account page lists. */
-export const HISTORY_LIMIT = 200;
 
 /** A page for something the chain does not hold. */
 export function NotFound({ title, children }: { readonly title: string; readonly children: ReactNode }) {
@@ -29,6 +32,23 @@ export function NotFound({ title, children }: { readonly title: string; readonly
       <p>
         <a href={hrefFor({ page: 'explorer' })}>Back to the explorer</a>
       </p>
+    </section>
+  );
+}
+
+/** A page whose chain read is on its way, or failed. */
+export function ReadPending({ read, what }: { readonly read: ChainRead<unknown>; readonly what: string }) {
+  return (
+    <section className="card" aria-busy={read.status === 'loading'} data-testid="chain-read-pending">
+      {read.status === 'failed' ? (
+        <p className="field-error" role="alert">
+          Could not read {what}: {read.message}
+        </p>
+      ) : (
+        <p className="muted" role="status">
+          Reading {what}…
+        </p>
+      )}
     </section>
   );
 }
@@ -85,82 +105,65 @@ const LOTTERY_COLUMNS: readonly Column[] = [
   { label: 'Chance', className: 'num' },
 ];
 
-interface LotteryView {
-  readonly key: string;
-  readonly result: LotteryResult | null;
-  readonly stakers: readonly StakeEntry[];
-}
-
 /**
  * The lottery that chose block `height`'s forger: seeded with the previous block's hash, over
- * the stakes after it. Computed after the first paint (it hashes once per staked coin).
+ * the stakes after it. Drawn after the first paint (it hashes once per staked coin), once per
+ * chain state (see `lotteryAfter`).
  */
-function Lottery({
-  height,
-  hash,
-  forger,
-}: {
-  readonly height: number;
-  readonly hash: string;
-  readonly forger: string;
-}) {
-  const node = useNode();
-  const [view, setView] = useState<LotteryView | null>(null);
-  const key = `${height}:${hash}`;
-  useEffect(() => {
-    const timer = setTimeout(() => {
-      setView({
-        key,
-        result: node.lotteryAt(height - 1),
-        stakers: [...node.stateAt(height - 1).stakes.entries()],
-      });
-    }, 0);
-    return () => clearTimeout(timer);
-  }, [node, height, key]);
-  const seed = node.hashAt(height - 1) ?? '';
-  const current = view?.key === key ? view : null;
-  const total = current?.stakers.reduce((sum, [, stake]) => sum + stake, 0) ?? 0;
+function Lottery({ height, forger }: { readonly height: number; readonly forger: string }) {
+  const lottery = useBlockLottery(height);
+  const view = lottery.status === 'ready' ? lottery.value : null;
   return (
     <section aria-labelledby="lottery-heading" className="subsection" data-testid="block-lottery">
       <h3 id="lottery-heading">The lottery</h3>
       <p className="muted">
-        Seeded with the hash of block <BlockLink height={height - 1} /> (<HashText hash={seed} />
-        ). Every staked coin is a lot; the lot whose hash is nearest the seed's hash wins.
+        Seeded with the hash of block <BlockLink height={height - 1} />
+        {view ? (
+          <>
+            {' '}
+            (<HashText hash={view.seed} />)
+          </>
+        ) : null}
+        . Every staked coin is a lot; the lot whose hash is nearest the seed's hash wins.
       </p>
-      {!current ? (
+      {lottery.status === 'failed' ? (
+        <p className="field-error" role="alert">
+          Could not draw the lottery: {lottery.message}
+        </p>
+      ) : !view ? (
         <p className="muted" role="status">
           Drawing the lottery…
         </p>
-      ) : current.result === null ? (
+      ) : view.result === null ? (
         <p>No staker held a lot.</p>
       ) : (
         <>
           <dl className="fields">
             <dt>Target</dt>
             <dd>
-              <HashText hash={current.result.referenceHash} />
+              <HashText hash={view.result.referenceHash} />
             </dd>
             <dt>Winning lot</dt>
-            <dd data-testid="lottery-winner" data-value={current.result.forger}>
-              lot {current.result.iteration} of <AccountLabel pem={current.result.forger} copy={false} />,
-              hash <HashText hash={current.result.lotHash} />
+            <dd data-testid="lottery-winner" data-value={view.result.forger}>
+              lot {view.result.iteration} of <AccountLabel pem={view.result.forger} copy={false} />, hash{' '}
+              <HashText hash={view.result.lotHash} />
             </dd>
             <dt>Check</dt>
             <dd>
-              {current.result.forger === forger
+              {view.result.forger === forger
                 ? '✓ The block was forged by the winner.'
                 : '✗ The winner is not this block’s forger.'}
             </dd>
           </dl>
           <Table columns={LOTTERY_COLUMNS} testId="lottery-stakers">
-            {current.stakers.map(([staker, stake]) => (
-              <tr key={staker} className={staker === current.result?.forger ? 'row-highlight' : undefined}>
+            {view.stakers.map(([staker, stake]) => (
+              <tr key={staker} className={staker === view.result?.forger ? 'row-highlight' : undefined}>
                 <td>
                   <AccountLabel pem={staker} copy={false} />
-                  {staker === current.result?.forger ? <span className="badge">won</span> : null}
+                  {staker === view.result?.forger ? <span className="badge">won</span> : null}
                 </td>
                 <td className="num">{stake}</td>
-                <td className="num">{percent(stake, total)}</td>
+                <td className="num">{percent(stake, view.totalStake)}</td>
               </tr>
             ))}
           </Table>
@@ -172,17 +175,22 @@ function Lottery({
 
 /** A block: its hash and links, forger, lottery and transactions. */
 export function BlockPage({ height }: { readonly height: number }) {
-  const node = useNode();
-  const snapshot = useSnapshot();
-  const block = node.blockAt(height);
-  const hash = node.hashAt(height);
-  if (!block || hash === undefined) {
-    return (
-      <NotFound title={`No block ${height}`}>This node's chain is at height {snapshot.height}.</NotFound>
-    );
+  const read = useBlock(height);
+  if (read.status !== 'ready') return <ReadPending read={read} what={`block ${height}`} />;
+  // Everything below comes from this one read, at one head.
+  const { value: found, at } = read;
+  if (!found) {
+    return <NotFound title={`No block ${height}`}>This node's chain is at height {at.height}.</NotFound>;
   }
+  const { block, hash } = found;
   return (
-    <section className="card" aria-labelledby="block-heading" data-testid="block-page">
+    <section
+      className="card"
+      aria-labelledby="block-heading"
+      aria-busy={read.stale}
+      data-testid="block-page"
+      data-head={at.height}
+    >
       <h2 id="block-heading">
         Block <span data-testid="block-height">{height}</span>
       </h2>
@@ -194,7 +202,7 @@ export function BlockPage({ height }: { readonly height: number }) {
         ) : (
           <span />
         )}
-        {height < snapshot.height ? (
+        {height < at.height ? (
           <a href={hrefFor({ page: 'block', height: height + 1 })} rel="next">
             Block {height + 1} →
           </a>
@@ -232,7 +240,7 @@ export function BlockPage({ height }: { readonly height: number }) {
           <code className="hash wrap">{block.signature}</code>
         </details>
       ) : null}
-      {height > 0 ? <Lottery height={height} hash={hash} forger={block.forger} /> : null}
+      {height > 0 ? <Lottery height={height} forger={block.forger} /> : null}
       <section aria-labelledby="block-txs-heading" className="subsection">
         <h3 id="block-txs-heading">Transactions</h3>
         <TransactionsTable transactions={block.transactions} testId="block-transactions" />
@@ -243,20 +251,19 @@ export function BlockPage({ height }: { readonly height: number }) {
 
 /** A transaction: on chain (with its block) or pending in the pool. */
 export function TxPage({ id }: { readonly id: string }) {
-  const node = useNode();
-  const snapshot = useSnapshot();
-  const onChain = node.findTransaction(id);
-  const pooled = snapshot.pool.find((entry) => entry.transaction.id === id);
-  const tx = onChain?.transaction ?? pooled?.transaction;
-  if (!tx) {
+  const read = useTransactionPlaces([id]);
+  if (read.status !== 'ready') return <ReadPending read={read} what={`transaction ${id}`} />;
+  const place = read.value.get(id) ?? { status: 'unknown' };
+  if (place.status === 'unknown') {
     return (
       <NotFound title="Unknown transaction">
         No transaction <code>{id}</code> on this chain or in this node's pool.
       </NotFound>
     );
   }
+  const tx = place.transaction;
   return (
-    <section className="card" aria-labelledby="tx-heading" data-testid="tx-page">
+    <section className="card" aria-labelledby="tx-heading" aria-busy={read.stale} data-testid="tx-page">
       <h2 id="tx-heading">Transaction</h2>
       <dl className="fields">
         <dt>Id</dt>
@@ -265,9 +272,9 @@ export function TxPage({ id }: { readonly id: string }) {
         </dd>
         <dt>Status</dt>
         <dd data-testid="tx-status" aria-live="polite">
-          {onChain ? (
+          {place.status === 'landed' ? (
             <>
-              in block <BlockLink height={onChain.height} />
+              in block <BlockLink height={place.height} />
             </>
           ) : (
             'pending in the pool'
@@ -298,35 +305,11 @@ export function TxPage({ id }: { readonly id: string }) {
   );
 }
 
-interface HistoryRow {
-  readonly height: number;
-  readonly tx: Transaction;
-}
-
-/** An account: balance, stake, and its history, scanned from the blocks newest first. */
+/** An account: balance, stake, and its history, newest first. */
 export function AccountPage({ fingerprint: wanted }: { readonly fingerprint: string }) {
-  const node = useNode();
-  const snapshot = useSnapshot();
   const accounts = useKnownAccounts();
   const matches = accounts.filter((account) => fingerprint(account.publicKeyPem, 64).startsWith(wanted));
   const pem = matches.length === 1 ? (matches[0]?.publicKeyPem ?? null) : null;
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the head hash changes whenever the blocks do (also on a reorg)
-  const { history, forged, truncated } = useMemo(() => {
-    const rows: HistoryRow[] = [];
-    let blocksForged = 0;
-    let more = false;
-    if (pem === null) return { history: rows, forged: 0, truncated: false };
-    for (const block of node.blocks(1, snapshot.height).reverse()) {
-      if (block.forger === pem) blocksForged++;
-      for (const tx of block.transactions) {
-        if (tx.senderPublicKey !== pem && tx.receiverPublicKey !== pem) continue;
-        if (rows.length < HISTORY_LIMIT) rows.push({ height: block.blockCount, tx });
-        else more = true;
-      }
-    }
-    return { history: rows, forged: blocksForged, truncated: more };
-  }, [node, pem, snapshot.height, snapshot.headHash]);
-
   if (matches.length > 1) {
     return (
       <NotFound title="Several accounts match">
@@ -345,11 +328,23 @@ export function AccountPage({ fingerprint: wanted }: { readonly fingerprint: str
       </NotFound>
     );
   }
-  const balance = snapshot.state.balances.get(pem, 0);
-  const stake = snapshot.state.stakes.get(pem, 0);
-  const seen = snapshot.state.balances.has(pem) || snapshot.state.stakes.has(pem);
+  return <Account pem={pem} />;
+}
+
+/** A known account's page, from one read at one head. */
+function Account({ pem }: { readonly pem: string }) {
+  const read = useAccount(pem);
+  if (read.status !== 'ready') return <ReadPending read={read} what={`account ${fingerprint(pem)}`} />;
+  const { balance, stake, seen, forged, history, truncated } = read.value;
   return (
-    <section className="card" aria-labelledby="account-heading" data-testid="account-page" data-value={pem}>
+    <section
+      className="card"
+      aria-labelledby="account-heading"
+      aria-busy={read.stale}
+      data-testid="account-page"
+      data-value={pem}
+      data-head={read.at.height}
+    >
       <h2 id="account-heading" className="account-title">
         <Identicon pem={pem} size={32} /> Account{' '}
         <code data-testid="account-fingerprint">{fingerprint(pem)}</code>

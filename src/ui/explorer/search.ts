@@ -1,21 +1,23 @@
 import type { NodeSnapshot } from '../../node/node';
+import type { NodeApi } from '../app-services';
 import { accountByFingerprint, type Decoded, decodeSearch } from '../decoders';
 import { fingerprint } from '../format';
 import type { Route } from '../router';
-import type { NodeApi } from '../services';
 
 /**
  * Resolves the explorer's one search box to a page: a height or block hash to the block, a
  * transaction id (on chain or pooled) to the transaction, a public key or a known account's
  * fingerprint to the account. `remember` is told about pasted keys the chain may not know yet.
+ * Runs when the search is submitted, never while rendering: a transaction is looked up through
+ * the node's asynchronous read, heights and the pool come from the snapshot the user saw.
  */
-export function resolveSearch(
+export async function resolveSearch(
   text: string,
-  node: Pick<NodeApi, 'heightOf' | 'findTransaction'>,
+  node: Pick<NodeApi, 'heightOf' | 'readTransaction'>,
   snapshot: Pick<NodeSnapshot, 'height' | 'pool'>,
   knownAccounts: readonly string[],
   remember: (publicKeyPem: string) => void = () => {},
-): Decoded<Route> {
+): Promise<Decoded<Route>> {
   const query = decodeSearch(text);
   if (!query.ok) return query;
   const q = query.value;
@@ -29,7 +31,7 @@ export function resolveSearch(
       }
       return { ok: true, value: { page: 'block', height: q.height } };
     case 'hash': {
-      const height = node.heightOf(q.hash);
+      const height = await node.heightOf(q.hash);
       if (height !== undefined) return { ok: true, value: { page: 'block', height } };
       const account = accountByFingerprint(q.hash, knownAccounts);
       if (account.ok)
@@ -38,7 +40,8 @@ export function resolveSearch(
     }
     case 'tx': {
       const known =
-        node.findTransaction(q.id) ?? snapshot.pool.find((entry) => entry.transaction.id === q.id);
+        snapshot.pool.some((entry) => entry.transaction.id === q.id) ||
+        (await node.readTransaction(q.id)) !== undefined;
       if (known) return { ok: true, value: { page: 'tx', id: q.id } };
       const account = accountByFingerprint(q.id, knownAccounts);
       if (account.ok)

@@ -7,27 +7,6 @@ import { plural } from '../format';
 import { useNode, useServices, useSnapshot } from '../services';
 import { DevnetCard, GenesisCard } from './about';
 
-/** How often the live transport status is read (the snapshot's copy only refreshes when the node changes). */
-const TRANSPORT_POLL_MS = 1000;
-
-/** The transport's status, read live when the page can (see `AppServices.transportStatus`). */
-export function useTransportStatus(): TransportStatus {
-  const { transportStatus } = useServices();
-  const fromSnapshot = useSnapshot().transport;
-  const [live, setLive] = useState<TransportStatus | null>(() => transportStatus?.() ?? null);
-  useEffect(() => {
-    if (!transportStatus) return;
-    const timer = setInterval(() => {
-      const next = transportStatus();
-      setLive((previous) =>
-        previous && previous.kind === next.kind && previous.signaling === next.signaling ? previous : next,
-      );
-    }, TRANSPORT_POLL_MS);
-    return () => clearInterval(timer);
-  }, [transportStatus]);
-  return live ?? fromSnapshot;
-}
-
 const SIGNALING_TEXT: Record<TransportStatus['signaling'], string> = {
   connected: 'connected',
   connecting: 'connecting…',
@@ -67,7 +46,8 @@ export function SyncProgress() {
 function NodeCard() {
   const { nodeId } = useServices();
   const snapshot = useSnapshot();
-  const transport = useTransportStatus();
+  // Pushed by the transport (`onStatus`) into the node's snapshot: nothing here polls.
+  const transport = snapshot.transport;
   return (
     <section className="card" aria-labelledby="node-heading">
       <h2 id="node-heading">This node</h2>

@@ -3,6 +3,7 @@ import type { TransactionDraft } from '../../core/transaction';
 import type { KeyPair } from '../../crypto/types';
 import type { NodeSnapshot } from '../../node/node';
 import { useKnownAccounts } from '../accounts';
+import { useTransactionPlaces } from '../chain-reads';
 import { BlockLink, TxLink } from '../components/bits';
 import { checkCovered, type Decoded, decodeAmount, decodeReceiver, errorMessage } from '../decoders';
 import { fingerprint } from '../format';
@@ -53,9 +54,9 @@ function Feedback({
 
 /** Where a just-sent transaction is: in a block already, or waiting in the pool. */
 function SentFeedback({ id, prefix }: { readonly id: string; readonly prefix: string }) {
-  const node = useNode();
-  useSnapshot();
-  const landed = node.findTransaction(id);
+  const places = useTransactionPlaces([id]);
+  const place = places.status === 'ready' ? places.value.get(id) : undefined;
+  const landed = place?.status === 'landed' ? place : undefined;
   return (
     <p className="form-status" role="status" data-testid={`${prefix}-status`}>
       Sent transaction <TxLink id={id} />

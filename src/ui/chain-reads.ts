@@ -1,0 +1,246 @@
+/**
+ * How the UI reads the chain beyond the snapshot: never while rendering. A component asks a
+ * question (`useChainRead`); the hook answers it after the render, through the node's
+ * asynchronous reads (which may reach storage), for the snapshot the render saw, and asks again
+ * whenever the head changes. An answer carries the chain point it was read at, and a component
+ * renders everything it shows from that one answer, so no render mixes two chain states.
+ */
+import { useEffect, useState } from 'react';
+import { type LotteryResult, runLottery, type StakeEntry } from '../core/lottery';
+import { type ChainState, stakeEntries } from '../core/state';
+import type { Block, Transaction } from '../core/types';
+import type { NodeSnapshot } from '../node/node';
+import type { NodeApi } from './app-services';
+import { errorMessage } from './decoders';
+import { memoPerObject, pooledIds } from './selectors';
+import { useNode, useSnapshot } from './services';
+
+/** Where on the chain an answer was read: the snapshot's head then. */
+export interface ChainPoint {
+  readonly height: number;
+  readonly headHash: string;
+}
+
+/** The answer to one question about the chain. */
+export type ChainRead<T> =
+  | { readonly status: 'loading' }
+  | { readonly status: 'failed'; readonly message: string }
+  | {
+      readonly status: 'ready';
+      readonly value: T;
+      /** The head the answer was read at; everything in `value` belongs to it. */
+      readonly at: ChainPoint;
+      /** The head has moved since: a fresh answer is on its way (this one is shown meanwhile). */
+      readonly stale: boolean;
+    };
+
+interface Answer<T> {
+  readonly question: string;
+  readonly at: ChainPoint;
+  readonly outcome:
+    | { readonly ok: true; readonly value: T }
+    | { readonly ok: false; readonly message: string };
+}
+
+/**
+ * Answers `question` with `load`, run after the render for the snapshot that render saw, and again
+ * whenever the head or the question changes. `question` must name everything `load` depends on
+ * besides the head (a height, an id…): an answer to another question is never shown, while an
+ * answer to the same question at an older head is shown, marked stale, until the new one comes.
+ */
+export function useChainRead<T>(
+  question: string,
+  load: (node: NodeApi, snapshot: NodeSnapshot) => Promise<T>,
+): ChainRead<T> {
+  const node = useNode();
+  const snapshot = useSnapshot();
+  const [answer, setAnswer] = useState<Answer<T> | null>(null);
+  const headHash = snapshot.headHash;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `question` and the head stand for `load` and the snapshot it reads
+  useEffect(() => {
+    let current = true;
+    const at = { height: snapshot.height, headHash: snapshot.headHash };
+    load(node, snapshot).then(
+      (value) => {
+        if (current) setAnswer({ question, at, outcome: { ok: true, value } });
+      },
+      (error: unknown) => {
+        if (current) setAnswer({ question, at, outcome: { ok: false, message: errorMessage(error) } });
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [node, question, headHash]);
+  if (answer === null || answer.question !== question) return { status: 'loading' };
+  if (!answer.outcome.ok) return { status: 'failed', message: answer.outcome.message };
+  return {
+    status: 'ready',
+    value: answer.outcome.value,
+    at: answer.at,
+    stale: answer.at.headHash !== headHash,
+  };
+}
+
+// ------------------------------------------------------------------ blocks
+
+/** A block with its hash. */
+export interface HashedBlock {
+  readonly block: Block;
+  readonly hash: string;
+}
+
+/** The newest `count` blocks at the snapshot's head, newest first, with their hashes. */
+export async function loadLatestBlocks(
+  node: Pick<NodeApi, 'readBlocks' | 'readBlock'>,
+  snapshot: Pick<NodeSnapshot, 'height' | 'headHash' | 'head'>,
+  count: number,
+): Promise<readonly HashedBlock[]> {
+  const from = Math.max(0, snapshot.height - count + 1);
+  const blocks = await node.readBlocks(from, snapshot.height);
+  const newest = blocks.at(-1);
+  // Each block's hash is its successor's `lastHash`; the newest one's is the head's, unless the
+  // chain moved on (a reorg) between the snapshot and the read.
+  const newestHash =
+    newest === undefined
+      ? undefined
+      : newest.signature === snapshot.head.signature && newest.blockCount === snapshot.height
+        ? snapshot.headHash
+        : (await node.readBlock(newest.blockCount))?.hash;
+  return blocks.map((block, i) => ({ block, hash: blocks[i + 1]?.lastHash ?? newestHash ?? '' })).reverse();
+}
+
+/** The block at `height`, if the chain holds one. */
+export function useBlock(height: number): ChainRead<HashedBlock | undefined> {
+  return useChainRead(`block:${height}`, async (node, snapshot) =>
+    height > snapshot.height ? undefined : node.readBlock(height),
+  );
+}
+
+// ------------------------------------------------------------------ transactions
+
+/** Where a transaction is: in a block, pending in the pool, or neither. */
+export type TransactionPlace =
+  | { readonly status: 'landed'; readonly height: number; readonly transaction: Transaction }
+  | { readonly status: 'pending'; readonly transaction: Transaction }
+  | { readonly status: 'unknown' };
+
+/** Where each of `ids` is at the snapshot: pooled ones from the snapshot, the rest read from the chain. */
+export async function loadPlaces(
+  node: Pick<NodeApi, 'readTransaction'>,
+  snapshot: Pick<NodeSnapshot, 'pool'>,
+  ids: readonly string[],
+): Promise<ReadonlyMap<string, TransactionPlace>> {
+  const pooled = new Map(snapshot.pool.map((entry) => [entry.transaction.id, entry.transaction]));
+  const places = await Promise.all(
+    ids.map(async (id): Promise<[string, TransactionPlace]> => {
+      const transaction = pooled.get(id);
+      if (transaction) return [id, { status: 'pending', transaction }];
+      const found = await node.readTransaction(id);
+      return [id, found ? { status: 'landed', ...found } : { status: 'unknown' }];
+    }),
+  );
+  return new Map(places);
+}
+
+/**
+ * Where each of `ids` is, asked again when the head moves or one of them enters or leaves the
+ * pool (an expired transaction leaves it without a new block).
+ */
+export function useTransactionPlaces(
+  ids: readonly string[],
+): ChainRead<ReadonlyMap<string, TransactionPlace>> {
+  const pooled = pooledIds(useSnapshot());
+  const question = `places:${ids.map((id) => `${id}${pooled.has(id) ? '+' : '-'}`).join(',')}`;
+  return useChainRead(question, (node, snapshot) => loadPlaces(node, snapshot, ids));
+}
+
+// ------------------------------------------------------------------ accounts
+
+/** The most history rows an account page lists. */
+export const HISTORY_LIMIT = 200;
+
+/** An account at one chain point: its balance and stake, and its history newest first. */
+export interface AccountView {
+  readonly balance: number;
+  readonly stake: number;
+  /** The chain's state holds the account. */
+  readonly seen: boolean;
+  readonly forged: number;
+  readonly history: readonly { readonly height: number; readonly tx: Transaction }[];
+  /** More than `HISTORY_LIMIT` rows exist. */
+  readonly truncated: boolean;
+}
+
+/** `pem`'s account from the head state and the blocks up to the head. */
+export function accountView(state: ChainState, blocks: readonly Block[], pem: string): AccountView {
+  const history: { height: number; tx: Transaction }[] = [];
+  let forged = 0;
+  let truncated = false;
+  for (let i = blocks.length - 1; i >= 0; i--) {
+    const block = blocks[i] as Block;
+    if (block.blockCount === 0) continue;
+    if (block.forger === pem) forged++;
+    for (const tx of block.transactions) {
+      if (tx.senderPublicKey !== pem && tx.receiverPublicKey !== pem) continue;
+      if (history.length < HISTORY_LIMIT) history.push({ height: block.blockCount, tx });
+      else truncated = true;
+    }
+  }
+  return {
+    balance: state.balances.get(pem, 0),
+    stake: state.stakes.get(pem, 0),
+    seen: state.balances.has(pem) || state.stakes.has(pem),
+    forged,
+    history,
+    truncated,
+  };
+}
+
+/** `pem`'s account at the head: balance and stake from the snapshot, history read from the blocks. */
+export function useAccount(pem: string): ChainRead<AccountView> {
+  return useChainRead(`account:${pem}`, async (node, snapshot) =>
+    accountView(snapshot.state, await node.readBlocks(1, snapshot.height), pem),
+  );
+}
+
+// ------------------------------------------------------------------ the lottery
+
+/** A lottery as the explorer shows it: the result and the stakes it was drawn over. */
+export interface LotteryView {
+  readonly result: LotteryResult | null;
+  /** The seed: the hash of the block the lottery followed. */
+  readonly seed: string;
+  readonly stakers: readonly StakeEntry[];
+  readonly totalStake: number;
+}
+
+/**
+ * The lottery drawn after the block whose state is `state` (it chose the next block's forger).
+ * Memoised per state: it hashes once per staked coin, and is drawn once however often a page
+ * showing it renders or reloads.
+ */
+export const lotteryAfter = memoPerObject((state: ChainState): LotteryView => {
+  const stakers = stakeEntries(state);
+  return {
+    result: runLottery(stakers, state.headHash),
+    seed: state.headHash,
+    stakers,
+    totalStake: stakers.reduce((sum, [, stake]) => sum + stake, 0),
+  };
+});
+
+/** Lets the browser paint before a long computation. */
+const afterPaint = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/**
+ * The lottery that chose block `height`'s forger: drawn over the state after block `height - 1`
+ * (the snapshot's own when that is the head), after the first paint and off the render path.
+ */
+export function useBlockLottery(height: number): ChainRead<LotteryView> {
+  return useChainRead(`lottery:${height}`, async (node, snapshot) => {
+    const state = height - 1 === snapshot.height ? snapshot.state : await node.stateAt(height - 1);
+    if (!lotteryAfter.has(state)) await afterPaint();
+    return lotteryAfter(state);
+  });
+}
