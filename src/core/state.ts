@@ -210,12 +210,8 @@ export function applyTransactions(
       const stake = stakes.get(tx.senderPublicKey) ?? state.stakes.get(tx.senderPublicKey, 0);
       balances.set(tx.senderPublicKey, senderBalance - tx.amount);
       stakes.set(tx.senderPublicKey, stake + tx.amount);
-    } else {
-      // A transfer to oneself nets to nothing; checking it as a receipt would refuse a valid move.
-      const receiverBalance =
-        tx.receiverPublicKey === tx.senderPublicKey
-          ? senderBalance - tx.amount
-          : balance(tx.receiverPublicKey);
+    } else if (!selfMove) {
+      const receiverBalance = balance(tx.receiverPublicKey);
       if (receiverBalance > MAX - tx.amount) {
         return err(
           txError(
