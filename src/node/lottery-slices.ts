@@ -14,8 +14,8 @@ import {
  * no clock, so this edge decides the time budget.
  */
 
-/** Hashes per chunk: about 1.3 ms in Chromium, so a slice ends within that of its budget. */
-const CHUNK_HASHES = 128;
+/** Hashes per chunk: about 0.6 ms in Chromium, so a slice ends within that of its budget. */
+const CHUNK_HASHES = 64;
 
 /** How a sliced runner tells time and gives the page its turn. */
 export interface SliceOptions {
@@ -23,7 +23,7 @@ export interface SliceOptions {
   readonly now: () => number;
   /** Resolves once the page has had a turn (a macrotask: input and rendering may run). */
   readonly yieldToPage: () => Promise<void>;
-  /** The longest a slice may run before it yields, in ms (default 8: half a 60 Hz frame). */
+  /** The longest a slice may run before it yields, in ms (default 6: well inside a 60 Hz frame). */
   readonly budgetMs?: number;
   /** Called with each slice's length in ms (for the benchmark). */
   readonly onSlice?: (ms: number) => void;
@@ -31,7 +31,7 @@ export interface SliceOptions {
 
 /** A lottery runner that spreads each draw over slices of at most `budgetMs` (plus one chunk). */
 export function slicedLotteryRunner(options: SliceOptions): LotteryRunner {
-  const budget = options.budgetMs ?? 8;
+  const budget = options.budgetMs ?? 6;
   return async (stakers, seed) => {
     let draw = startLottery(stakers, seed);
     for (;;) {
