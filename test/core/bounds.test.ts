@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { blockHash, decodeBlock, stateToJSON, validateChain } from '../../src/core';
 import { canonicalPublicKeyPem, KeyFormatError, parsePublicKeyPem } from '../../src/crypto';
 import { createForgeProvider } from '../../src/crypto/forge';
-import { decodeDevnet, decodeReceiver } from '../../src/ui/decoders';
+import { decodeAmount, decodeDevnet, decodeReceiver } from '../../src/ui/decoders';
 import { VECTOR_GENESIS_KEY } from '../helpers/vectors';
 import { crypto, signedChain, signedTx, vectorKeys } from './signed-chain';
 
@@ -91,6 +91,19 @@ describe('balances stay exact', () => {
     const result = await validateChain(chain.blocks, config, crypto);
     expect(result.valid).toBe(true);
     expect(stateToJSON(result.state).balances).toEqual({ [key('bob')]: MAX, [key('exchange')]: -MAX });
+  });
+});
+
+describe('the form refuses such an amount before signing', () => {
+  it('refuses an amount that would take a balance past the bounds or the stake past the cap', () => {
+    expect(decodeAmount('1', { receiverBalance: MAX }).ok).toBe(false);
+    expect(decodeAmount('1', { receiverBalance: MAX - 1 })).toEqual({ ok: true, value: 1 });
+    expect(decodeAmount('2', { senderBalance: -MAX + 1 }).ok).toBe(false);
+    expect(decodeAmount('1', { senderBalance: -MAX + 1 })).toEqual({ ok: true, value: 1 });
+    const stake = decodeAmount('2', { totalStake: 9_999, maxTotalStake: 10_000 });
+    expect(stake.ok ? '' : stake.error).toMatch(/10000 coins staked in total/);
+    expect(decodeAmount('1', { totalStake: 9_999, maxTotalStake: 10_000 })).toEqual({ ok: true, value: 1 });
+    expect(decodeAmount(String(MAX + 1)).ok).toBe(false);
   });
 });
 

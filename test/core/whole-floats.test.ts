@@ -14,6 +14,7 @@ import {
 } from '../../src/core';
 import { createForgeProvider } from '../../src/crypto/forge';
 import { createWebCryptoProvider } from '../../src/crypto/webcrypto';
+import { decodeMessage, encodeMessage } from '../../src/node/protocol';
 import { readVector, VECTOR_GENESIS_KEY } from '../helpers/vectors';
 
 interface WholeFloatsVector {
@@ -175,5 +176,26 @@ describe('lossless JSON', () => {
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('the wire keeps whole-number floats', () => {
+  it('a block with whole-float timestamps crosses encodeMessage/decodeMessage unchanged', () => {
+    const blocks = blocksOf(vector.valid.chainText);
+    const block = decodeBlock(blocks[1]);
+    if (!block.ok) throw new Error(block.error.message);
+    const text = encodeMessage({ type: 'BLOCK', block: block.value });
+    expect(/"timestamp":1795670518\.0,/.test(text)).toBe(true);
+    const message = decodeMessage(text);
+    if (!message.ok || message.value.type !== 'BLOCK') throw new Error('not decoded');
+    const again = decodeBlock(message.value.block);
+    if (!again.ok) throw new Error(again.error.message);
+    expect(canonicalJson(again.value)).toBe(canonicalJson(blocks[1]));
+    expect(blockHash(again.value)).toBe(blockHash(block.value));
+  });
+
+  it('a peer cannot pass an object off as a whole float', () => {
+    const forged = '{"v": 1, "type": "TRANSACTION", "transaction": {"timestamp": {"wholeFloat": 5}}}';
+    expect(decodeMessage(forged)).toMatchObject({ ok: false, error: { code: 'NOT_JSON' } });
   });
 });
