@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { txToHeadFigures } from './app';
 import { lotteryFigure, validateFigure } from './core';
 import type { Figure } from './harness';
+import { chromiumLotteryCapFigure, lotteryCapFigure } from './lottery-cap';
 import { syncFigure, throughputFigure } from './node';
 import { reloadFigures } from './reload';
 import { storageFigures } from './storage';
@@ -26,6 +27,8 @@ const stakerKey = readFileSync(
 const figures: Figure[] = [];
 const steps: [string, () => Promise<Figure | Figure[]>][] = [
   ['lottery-3000', () => lotteryFigure(stakerKey)],
+  ['lottery-cap', () => lotteryCapFigure()],
+  ['chromium-lottery-cap', () => chromiumLotteryCapFigure()],
   ['validate-1000tx', () => validateFigure()],
   ['throughput-10-nodes', () => throughputFigure()],
   ['sync-1000x10', () => syncFigure()],

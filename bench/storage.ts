@@ -12,6 +12,7 @@ import {
   createBlock,
   GENESIS_BLOCK,
   type Transaction,
+  timestampSeconds,
 } from '../src/core';
 import type { HeadRecord, StoredBlock } from '../src/ports/store';
 import { type Figure, round } from './harness';
@@ -45,7 +46,13 @@ function chain(): { blocks: StoredBlock[]; head: HeadRecord } {
       const tx = pool[i % pool.length] as Transaction;
       return { ...tx, id: `${tx.id.slice(0, 24)}${i.toString(16).padStart(8, '0')}` };
     });
-    const unsigned = createBlock(body, lastHash, sample.forger, height, sample.timestamp + height);
+    const unsigned = createBlock(
+      body,
+      lastHash,
+      sample.forger,
+      height,
+      timestampSeconds(sample.timestamp) + height,
+    );
     const block: Block = { ...unsigned, signature: sample.signature };
     const hash = blockHash(block);
     blocks.push({ height, hash, block });

@@ -6,7 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeChainEnvelope, nextForgerOf, stateToJSON, validateChain } from '../src/core';
+import { decodeChainEnvelope, nextForgerOf, parseJson, stateToJSON, validateChain } from '../src/core';
 import { canonicalPublicKeyPem, createCryptoProvider } from '../src/crypto';
 
 /** The devnet's genesis key, used when `--genesis-key` is not given. */
@@ -77,13 +77,10 @@ export async function verifyChainMain(args: readonly string[], io: CommandIO): P
   try {
     const { file, genesisKeyFile } = parseArgs(args);
     const text = await readText(file, 'chain file');
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      throw new UsageError(`${file} is not JSON: ${(error as Error).message}`);
-    }
-    const envelope = decodeChainEnvelope(json);
+    // Lossless: a whole-number float such as 1795670516.0 stays a float and hashes as the reference's.
+    const json = parseJson(text);
+    if (!json.ok) throw new UsageError(`${file} is not JSON: ${json.error}`);
+    const envelope = decodeChainEnvelope(json.value);
     if (!envelope.ok) throw new UsageError(`${file}: ${envelope.error}`);
     if (envelope.value.length === 0)
       throw new UsageError(`${file}: the chain has no blocks, not even genesis`);

@@ -2,6 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createCryptoProvider } from './crypto';
 import { createTransport, transportKindFromSettings } from './net';
+import { slicedLotteryRunner, yieldThroughMessageChannel } from './node/lottery-slices';
 import { TabchainNode } from './node/node';
 import { deleteNodeDatabase, getNodeId, listNodeDatabases, openBestStore } from './storage';
 import { App, type BootState } from './ui/App';
@@ -61,6 +62,8 @@ async function boot(): Promise<BootState> {
     transport,
     crypto,
     store,
+    // Each next-forger draw runs in slices of the main thread, never one long task.
+    lottery: slicedLotteryRunner({ now: () => performance.now(), yieldToPage: yieldThroughMessageChannel }),
   });
   node.start().catch((error: unknown) => {
     console.error('tabchain: the node stopped starting', error);

@@ -1,8 +1,14 @@
 import { utf8ToBytes } from '@noble/hashes/utils.js';
-import { pythonNumber, pythonString, pythonStringRecurring } from './canonical-json';
+import {
+  pythonNumber,
+  pythonString,
+  pythonStringRecurring,
+  pythonTimestamp,
+  type StringEncodings,
+} from './canonical-json';
 import { sha256Hex } from './hash';
 import { signedTransactionJson, transactionPayloadJson } from './transaction';
-import type { Block, Transaction } from './types';
+import type { Block, Timestamp, Transaction } from './types';
 
 /** The reference's genesis block, byte for byte; its payload hashes to `b61900e4…`. */
 export const GENESIS_BLOCK: Block = Object.freeze({
@@ -20,7 +26,7 @@ export function createBlock(
   lastHash: string,
   forger: string,
   blockCount: number,
-  timestamp: number,
+  timestamp: Timestamp,
 ): Block {
   return { blockCount, lastHash, signature: '', forger, timestamp, transactions };
 }
@@ -39,10 +45,11 @@ export function blockPayload(block: Block): Block {
 
 /** The bytes the forger signs: UTF-8 of the payload's canonical JSON. */
 export function blockSigningBytes(block: Block): Uint8Array {
+  const keys: StringEncodings = new Map();
   const signed = block.transactions.map((tx) =>
-    signedTransactionJson(transactionPayloadJson(tx), tx.signature),
+    signedTransactionJson(transactionPayloadJson(tx, keys), tx.signature),
   );
-  return utf8ToBytes(blockPayloadJson(block, signed));
+  return utf8ToBytes(blockPayloadJson(block, signed, keys));
 }
 
 /** The block's hash: SHA-256 of its payload, which is the next block's `lastHash`. */
@@ -60,10 +67,14 @@ export function withBlockSignature(block: Block, signature: string): Block {
  * text as `canonicalJson(blockPayload(block))` (a test holds them equal), without serializing
  * each transaction a second time.
  */
-export function blockPayloadJson(block: Block, signedTransactionJsons: readonly string[]): string {
+export function blockPayloadJson(
+  block: Block,
+  signedTransactionJsons: readonly string[],
+  keyEncodings?: StringEncodings,
+): string {
   return (
     `{"blockCount": ${pythonNumber(block.blockCount)}, "lastHash": ${pythonString(block.lastHash)}, "signature": "", ` +
-    `"forger": ${pythonStringRecurring(block.forger)}, "timestamp": ${pythonNumber(block.timestamp)}, ` +
+    `"forger": ${pythonStringRecurring(block.forger, keyEncodings)}, "timestamp": ${pythonTimestamp(block.timestamp)}, ` +
     `"transactions": [${signedTransactionJsons.join(', ')}]}`
   );
 }

@@ -5,10 +5,12 @@
  * pairs, as in Python), keys in insertion order, floats as Python's `repr`.
  *
  * `JSON.stringify` differs on every one of those points, hence this serializer.
- * Limits: JavaScript orders integer-like object keys first, and `JSON.parse` cannot tell
- * `1.0` from `1`; neither occurs in consensus data (fixed keys; timestamps we create are never
- * whole numbers), see README "Known differences".
+ * Numbers: a JavaScript number that is a safe integer is written as an int; a whole-number
+ * float from the reference arrives as a `WholeFloat` (see `./json`) and is written as Python's
+ * float repr (`1795670516.0`). Limit: JavaScript orders integer-like object keys first, which
+ * never occurs in consensus data (fixed keys).
  */
+import type { WholeFloat } from './types';
 
 /** A JSON value as the serializer accepts it. */
 export type JsonValue =
@@ -16,6 +18,7 @@ export type JsonValue =
   | boolean
   | number
   | string
+  | WholeFloat
   | readonly JsonValue[]
   | { readonly [key: string]: JsonValue };
 
@@ -42,32 +45,61 @@ export function pythonString(text: string): string {
   return NON_ASCII.test(quoted) ? quoted.replace(NON_ASCII_ALL, escapeUnit) : quoted;
 }
 
-const RECURRING_CACHE_SIZE = 2048;
-const recurring = new Map<string, string>();
-
 /**
- * `pythonString` for values that recur, i.e. public keys: every transaction carries two and
- * every block one, so their encodings are remembered (a bounded cache, cleared when full).
+ * Remembers `pythonString` of values that recur, i.e. public keys: every transaction carries
+ * two and every block one. The caller owns it (one per block serialized), so the core keeps
+ * no state between calls.
  */
-export function pythonStringRecurring(text: string): string {
-  const cached = recurring.get(text);
+export type StringEncodings = Map<string, string>;
+
+/** `pythonString`, looked up in (and added to) `encodings` when one is given. */
+export function pythonStringRecurring(text: string, encodings?: StringEncodings): string {
+  if (!encodings) return pythonString(text);
+  const cached = encodings.get(text);
   if (cached !== undefined) return cached;
   const encoded = pythonString(text);
-  if (recurring.size >= RECURRING_CACHE_SIZE) recurring.clear();
-  recurring.set(text, encoded);
+  encodings.set(text, encoded);
   return encoded;
 }
 
+/** True for the plain object that stands for a whole-number float (see `WholeFloat`). */
+export function isWholeFloat(value: unknown): value is WholeFloat {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { wholeFloat?: unknown }).wholeFloat === 'number' &&
+    Object.keys(value).length === 1
+  );
+}
+
+/** A timestamp (a number, or a whole-number float) as Python writes it. */
+export function pythonTimestamp(value: number | WholeFloat): string {
+  return typeof value === 'number' ? pythonNumber(value) : pythonFloat(value.wholeFloat);
+}
+
 /**
- * Python's `float.__repr__`: the shortest round-tripping digits (which JavaScript also finds),
- * in fixed notation for decimal exponents -4..15 and `d.ddde+XX` outside them.
+ * A JavaScript number as Python writes it: a safe integer as an int, anything else as a float
+ * (`pythonFloat`). Throws `CanonicalJsonError` for NaN and infinities.
  */
 export function pythonNumber(value: number): string {
+  if (Number.isInteger(value) && Math.abs(value) <= Number.MAX_SAFE_INTEGER) {
+    // A whole number here is an int; a whole float from the reference is a `WholeFloat`.
+    return Object.is(value, -0) ? '0' : String(value);
+  }
+  return pythonFloat(value);
+}
+
+/**
+ * Python's `float.__repr__` of `value`, whole or not (`1795670516.0`, `0.5`, `1e+16`, `-0.0`):
+ * the shortest round-tripping digits (which JavaScript also finds), in fixed notation for
+ * decimal exponents -4..15 and `d.ddde+XX` outside them. Throws `CanonicalJsonError` for NaN
+ * and infinities.
+ */
+export function pythonFloat(value: number): string {
   if (!Number.isFinite(value))
     throw new CanonicalJsonError(`cannot encode ${value}: Python would write a non-JSON token`);
-  if (Number.isInteger(value) && Math.abs(value) <= Number.MAX_SAFE_INTEGER) {
-    // Decoded JSON cannot tell an int from a whole float; consensus numbers that are whole are ints.
-    return Object.is(value, -0) ? '0' : String(value);
+  if (Number.isInteger(value) && Math.abs(value) < 1e16) {
+    return `${Object.is(value, -0) ? '-0' : String(value)}.0`;
   }
   // Both languages write fixed notation with the same shortest digits in this range (timestamps).
   const magnitude = Math.abs(value);
@@ -101,6 +133,7 @@ export function canonicalJson(value: unknown): string {
     case 'boolean':
       return value ? 'true' : 'false';
     case 'object': {
+      if (isWholeFloat(value)) return pythonFloat(value.wholeFloat);
       if (Array.isArray(value)) {
         if (value.length === 0) return '[]';
         let out = '[';

@@ -10,7 +10,7 @@ import {
   TRANSACTION_ID_PATTERN,
 } from './limits';
 import { err, ok, type Result } from './result';
-import type { Block, Transaction } from './types';
+import type { Block, Timestamp, Transaction } from './types';
 
 /**
  * The one gate for untrusted blocks and transactions (peer messages, imported files): a schema
@@ -21,40 +21,64 @@ import type { Block, Transaction } from './types';
  */
 
 /**
- * Public keys recur in every transaction and block. Once a key string has passed the pattern,
- * its first copy is kept (bounded) and every later decoded copy is replaced by it: the pattern
- * runs a few times per sync instead of 20,000, and the engine hashes one string once for all
- * the maps keyed by accounts (balances, key caches) instead of every copy afresh.
+ * Remembers key strings that passed the public-key pattern, each mapped to its first copy.
+ * Public keys recur in every transaction and block: with one of these passed in (one per
+ * chain or sync reply), the pattern runs once per key instead of 20,000 times, and the maps
+ * keyed by accounts hash one string instead of every copy. The caller owns it; the core keeps
+ * no state between calls.
  */
-const knownKeys = new Map<string, string>();
-function isPublicKeyShape(value: string): boolean {
-  if (knownKeys.has(value)) return true;
+export type KeyInterner = Map<string, string>;
+
+/** Keys one interner remembers; past this it stops adding (the pattern still runs). */
+const MAX_INTERNED_KEYS = 4096;
+
+/** Creates an empty interner. */
+export const createKeyInterner = (): KeyInterner => new Map();
+
+/** True when `value` has the shape of a canonical SPKI PEM (consulting and filling `interner`). */
+function isPublicKeyShape(value: string, interner: KeyInterner | undefined): boolean {
+  if (interner?.has(value)) return true;
   if (!PUBLIC_KEY_PATTERN.test(value)) return false;
-  if (knownKeys.size >= 4096) knownKeys.clear();
-  knownKeys.set(value, value);
+  if (interner && interner.size < MAX_INTERNED_KEYS) interner.set(value, value);
   return true;
 }
-/** The kept copy of a key string that passed `isPublicKeyShape`. */
-const internKey = (value: string): string => knownKeys.get(value) ?? value;
+
+/** A key field: its pattern is checked after the schema, with the caller's interner. */
+const publicKey = z.string().max(MAX_PUBLIC_KEY_CHARS);
+const KEY_SHAPE_MESSAGE = 'not a canonical SPKI PEM public key';
 
 const HEX_DIGITS = /^[0-9a-f]+$/;
 
-const publicKey = z
-  .string()
-  .max(MAX_PUBLIC_KEY_CHARS)
-  .refine(isPublicKeyShape, 'not a canonical SPKI PEM public key');
 // SIGNATURE_PATTERN's set (whole bytes of lower-case hex), checked without its backtracking group.
 const signature = z
   .string()
   .max(MAX_SIGNATURE_CHARS)
   .refine((value) => value.length % 2 === 0 && HEX_DIGITS.test(value), 'not lower-case hex');
-const timestamp = z.number().finite().nonnegative();
+const NOT_A_NUMBER =
+  'expected a number (integers beyond 2^53-1 are refused, and so is a float that is a whole number here)';
+/**
+ * A timestamp: a non-negative number, or a whole-number float from the reference (`WholeFloat`,
+ * made by `parseJson`), kept as such so that it hashes as `1795670516.0`.
+ */
+const timestamp = z.union(
+  [
+    z.number().finite().nonnegative(),
+    z.strictObject({
+      wholeFloat: z
+        .number()
+        .finite()
+        .nonnegative()
+        .refine(Number.isInteger, 'a whole-number float must be whole'),
+    }),
+  ],
+  { error: 'expected a non-negative number (integers beyond 2^53-1 are refused)' },
+);
 
 const transactionSchema = z.strictObject({
   senderPublicKey: publicKey,
   receiverPublicKey: publicKey,
   // Any finite number: positivity and wholeness are rules (BAD_AMOUNT), checked in order.
-  amount: z.number().finite(),
+  amount: z.number({ error: NOT_A_NUMBER }).finite(),
   type: z.string().max(MAX_TYPE_CHARS),
   id: z.string().regex(TRANSACTION_ID_PATTERN, 'not 32 lower-case hex digits'),
   timestamp,
@@ -62,7 +86,7 @@ const transactionSchema = z.strictObject({
 });
 
 const blockSchema = z.strictObject({
-  blockCount: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  blockCount: z.number({ error: NOT_A_NUMBER }).int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   lastHash: z.union([z.literal('genesisHash'), z.string().regex(HASH_PATTERN, 'not a SHA-256 hex digest')]),
   signature: z.union([z.literal(''), signature]),
   forger: z.union([z.literal('genesis'), publicKey]),
@@ -70,55 +94,75 @@ const blockSchema = z.strictObject({
   transactions: z.array(z.unknown()).max(MAX_TRANSACTIONS_PER_BLOCK),
 });
 
+type TransactionShape = z.infer<typeof transactionSchema>;
+
 const chainSchema = z.object({ blocks: z.array(z.unknown()) });
 
 function malformed(what: string, error: z.ZodError, prefix = ''): ChainError {
   const issue = error.issues[0];
-  const path = prefix + (issue?.path.map(String).join('.') ?? '');
-  return {
-    code: 'MALFORMED',
-    path,
-    message: `${what}: ${path === '' ? '' : `${path}: `}${issue?.message ?? 'invalid'}`,
-  };
+  return malformedAt(what, prefix + (issue?.path.map(String).join('.') ?? ''), issue?.message);
+}
+
+function malformedAt(what: string, path: string, message = 'invalid'): ChainError {
+  return { code: 'MALFORMED', path, message: `${what}: ${path === '' ? '' : `${path}: `}${message}` };
+}
+
+/** The first key field of `tx` that is not a canonical SPKI PEM's shape, or null. */
+function badKeyField(tx: TransactionShape, interner: KeyInterner | undefined): string | null {
+  if (!isPublicKeyShape(tx.senderPublicKey, interner)) return 'senderPublicKey';
+  if (!isPublicKeyShape(tx.receiverPublicKey, interner)) return 'receiverPublicKey';
+  return null;
 }
 
 /** Copies a checked transaction into a fresh object in the reference's field order. */
-export function transactionFromJSON(value: z.infer<typeof transactionSchema>): Transaction {
+function transactionFromJSON(value: TransactionShape, interner: KeyInterner | undefined): Transaction {
+  const intern = (key: string): string => interner?.get(key) ?? key;
   return {
-    senderPublicKey: internKey(value.senderPublicKey),
-    receiverPublicKey: internKey(value.receiverPublicKey),
+    senderPublicKey: intern(value.senderPublicKey),
+    receiverPublicKey: intern(value.receiverPublicKey),
     amount: value.amount,
     type: value.type,
     id: value.id,
-    timestamp: value.timestamp,
+    timestamp: copyTimestamp(value.timestamp),
     signature: value.signature,
   };
 }
 
-/** Decodes an untrusted transaction. */
-export function decodeTransaction(value: unknown): Result<Transaction, ChainError> {
+/** A fresh copy of a decoded timestamp, so the decoded value shares nothing with the input. */
+const copyTimestamp = (value: Timestamp): Timestamp =>
+  typeof value === 'number' ? value : { wholeFloat: value.wholeFloat };
+
+/** Decodes an untrusted transaction. `interner`, if given, remembers checked keys (see `KeyInterner`). */
+export function decodeTransaction(value: unknown, interner?: KeyInterner): Result<Transaction, ChainError> {
   const parsed = transactionSchema.safeParse(value);
   if (!parsed.success) return err(malformed('malformed transaction', parsed.error));
-  return ok(transactionFromJSON(parsed.data));
+  const badKey = badKeyField(parsed.data, interner);
+  if (badKey) return err(malformedAt('malformed transaction', badKey, KEY_SHAPE_MESSAGE));
+  return ok(transactionFromJSON(parsed.data, interner));
 }
 
-/** Decodes an untrusted block, transactions included. */
-export function decodeBlock(value: unknown): Result<Block, ChainError> {
+/** Decodes an untrusted block, transactions included. `interner` as for `decodeTransaction`. */
+export function decodeBlock(value: unknown, interner?: KeyInterner): Result<Block, ChainError> {
   const parsed = blockSchema.safeParse(value);
   if (!parsed.success) return err(malformed('malformed block', parsed.error));
+  const b = parsed.data;
+  if (b.forger !== 'genesis' && !isPublicKeyShape(b.forger, interner))
+    return err(malformedAt('malformed block', 'forger', KEY_SHAPE_MESSAGE));
   const transactions: Transaction[] = [];
-  for (const [index, raw] of parsed.data.transactions.entries()) {
+  for (const [index, raw] of b.transactions.entries()) {
     const tx = transactionSchema.safeParse(raw);
     if (!tx.success) return err(malformed('malformed block', tx.error, `transactions.${index}.`));
-    transactions.push(transactionFromJSON(tx.data));
+    const badKey = badKeyField(tx.data, interner);
+    if (badKey)
+      return err(malformedAt('malformed block', `transactions.${index}.${badKey}`, KEY_SHAPE_MESSAGE));
+    transactions.push(transactionFromJSON(tx.data, interner));
   }
-  const b = parsed.data;
   return ok({
     blockCount: b.blockCount,
     lastHash: b.lastHash,
     signature: b.signature,
-    forger: b.forger === 'genesis' ? b.forger : internKey(b.forger),
-    timestamp: b.timestamp,
+    forger: b.forger === 'genesis' ? b.forger : (interner?.get(b.forger) ?? b.forger),
+    timestamp: copyTimestamp(b.timestamp),
     transactions,
   });
 }

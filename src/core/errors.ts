@@ -25,6 +25,8 @@ export type ChainError =
       readonly actual: string;
     }
   | { readonly code: 'BAD_BLOCK_SIGNATURE'; readonly message: string }
+  /** The forger's key is not in its one canonical encoding (see `SignatureVerifier.checkPublicKey`). */
+  | { readonly code: 'NON_CANONICAL_KEY'; readonly message: string }
   | TransactionError;
 
 /** A rule broken by one transaction of a block; `txIndex` is its position in the block. */
@@ -36,7 +38,13 @@ export type TransactionError = {
     | 'STAKE_NOT_TO_SELF'
     | 'INSUFFICIENT_BALANCE'
     | 'DUPLICATE_TX'
-    | 'REPLAYED_TX';
+    | 'REPLAYED_TX'
+    /** A balance would pass 2^53−1, or the exchange's fall below −(2^53−1): never rounded. */
+    | 'BALANCE_OUT_OF_RANGE'
+    /** The total stake would pass the network's `maxTotalStake`. */
+    | 'STAKE_CAP_EXCEEDED'
+    /** A sender or receiver key is not in its one canonical encoding. */
+    | 'NON_CANONICAL_KEY';
   readonly message: string;
   readonly txIndex: number;
   readonly txId: string;

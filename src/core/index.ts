@@ -4,6 +4,7 @@ export * from './canonical-json';
 export * from './decode';
 export * from './errors';
 export * from './hash';
+export * from './json';
 export * from './limits';
 export * from './lottery';
 export * from './result';

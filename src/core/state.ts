@@ -22,28 +22,72 @@ export interface ChainState {
   readonly stakes: OrderedMap<string, number>;
   /** Every transaction id in the chain: replay checks look here, not through the blocks. */
   readonly txIds: ImmutableSet<string>;
+  /** The network's cap on the total stake (`GenesisConfig.maxTotalStake`), carried by every state. */
+  readonly maxTotalStake: number;
+  /**
+   * Who must forge the block after the head: the lottery over `stakes` seeded by `headHash`,
+   * drawn once when the state was made and kept with it (one hash per staked coin, so never
+   * drawn again per snapshot or per message).
+   */
+  readonly nextForger: string;
+}
+
+/** The total stake a network allows when its genesis config sets none: 10,000 coins. */
+export const DEFAULT_MAX_TOTAL_STAKE = 10_000;
+
+/** The network's stake cap: `config.maxTotalStake`, else the default. Throws for a nonsensical one (a config is trusted input). */
+export function maxTotalStakeOf(config: GenesisConfig): number {
+  const cap = config.maxTotalStake ?? DEFAULT_MAX_TOTAL_STAKE;
+  if (!Number.isSafeInteger(cap) || cap < 1)
+    throw new RangeError(`maxTotalStake must be a whole number from 1 to 2^53-1, not ${cap}`);
+  return cap;
 }
 
 /** The state of a chain that holds only the genesis block: the genesis staker holds stake 1. */
 export function genesisState(config: GenesisConfig): ChainState {
+  const headHash = blockHash(GENESIS_BLOCK);
+  const stakes = OrderedMap([[config.genesisPublicKey, 1]]);
   return {
     height: 0,
-    headHash: blockHash(GENESIS_BLOCK),
+    headHash,
     balances: ImmutableMap(),
-    stakes: OrderedMap([[config.genesisPublicKey, 1]]),
+    stakes,
     txIds: ImmutableSet(),
+    maxTotalStake: maxTotalStakeOf(config),
+    nextForger: drawNextForger(stakes, headHash),
   };
 }
 
 /** The stakers as ordered `[publicKey, stake]` pairs, for the lottery. */
-export function stakeEntries(state: ChainState): StakeEntry[] {
+export function stakeEntries(state: Pick<ChainState, 'stakes'>): StakeEntry[] {
   return [...state.stakes.entries()];
 }
 
-/** Who must forge the block after the head (the reference's `Blockchain.nextForger`). */
+/**
+ * The lottery's winner over `stakes` for `seed`, drawn at once. The genesis staker always
+ * holds a lot, so a chain's lottery always has a winner. Edges that must not block use a
+ * `LotteryRunner` instead (see `validateBlock`).
+ */
+export function drawNextForger(stakes: ChainState['stakes'], seed: string): string {
+  return runLottery(stakes.entries(), seed)?.forger ?? '';
+}
+
+/** Who must forge the block after the head (the reference's `Blockchain.nextForger`): kept in the state. */
 export function nextForgerOf(state: ChainState): string {
-  // The genesis staker always holds a lot, so the lottery always has a winner.
-  return runLottery(state.stakes.entries(), state.headHash)?.forger ?? '';
+  return state.nextForger;
+}
+
+/**
+ * The state after a block, from what its rules produced, its hash and the next forger (drawn
+ * by the caller, at once or in slices). The one way to make a state other than genesis.
+ */
+export function stateAfter(
+  applied: AppliedBlock,
+  height: number,
+  headHash: string,
+  nextForger: string,
+): ChainState {
+  return { height, headHash, ...applied, nextForger };
 }
 
 /** A balance, zero for an account the chain has never seen. */
@@ -73,6 +117,7 @@ export function checkTransactionRules(tx: Transaction, txIndex = 0): ChainError 
     );
   }
   if (!Number.isSafeInteger(tx.amount) || tx.amount <= 0) {
+    // Any amount from 1 to 2^53-1 is exact; sums are bounded in `applyTransactions`.
     return txError(
       'BAD_AMOUNT',
       txIndex,
@@ -91,20 +136,28 @@ export function checkTransactionRules(tx: Transaction, txIndex = 0): ChainError 
   return null;
 }
 
+const MAX = Number.MAX_SAFE_INTEGER;
+
 /**
  * Applies `transactions` in order to balances and stakes (the reference's `executeTransaction`),
  * checking every rule against the running state, so two transfers that are each covered alone
  * but not together fail at the second (the reference checked each against the block's start).
+ *
+ * Every value stays exact: a balance never passes 2^53-1 and the exchange's never falls below
+ * -(2^53-1) (`BALANCE_OUT_OF_RANGE`), and the total stake never passes the network's cap
+ * (`STAKE_CAP_EXCEEDED`), which is itself at most 2^53-1. Each bound is compared before the sum
+ * is taken (`balance > MAX - amount`), so no intermediate is ever rounded either.
  */
 export function applyTransactions(
-  state: ChainState,
+  state: Pick<ChainState, 'balances' | 'stakes' | 'txIds' | 'maxTotalStake'>,
   transactions: readonly Transaction[],
-): Result<Pick<ChainState, 'balances' | 'stakes' | 'txIds'>, ChainError> {
+): Result<AppliedBlock, ChainError> {
   // Running balances and stakes in plain maps (a block touches few accounts many times), written
   // back to the persistent maps once at the end.
   const balances = new Map<string, number>();
   const stakes = new Map<string, number>();
   const balance = (key: string): number => balances.get(key) ?? state.balances.get(key, 0);
+  let totalStake: number | null = null; // summed at the block's first STAKE
   const seenInBlock = new Set<string>();
   for (const [index, tx] of transactions.entries()) {
     const ruleError = checkTransactionRules(tx, index);
@@ -128,12 +181,49 @@ export function applyTransactions(
         ),
       );
     }
-    balances.set(tx.senderPublicKey, senderBalance - tx.amount);
+    // Only the exchange can go negative; its debt is bounded as the balances are. A transfer
+    // to oneself leaves the balance as it was.
+    const selfMove = tx.type !== 'STAKE' && tx.receiverPublicKey === tx.senderPublicKey;
+    if (!selfMove && senderBalance < -MAX + tx.amount) {
+      return err(
+        txError(
+          'BALANCE_OUT_OF_RANGE',
+          index,
+          tx.id,
+          `transaction ${tx.id}: the sender's balance would fall below -(2^53-1)`,
+        ),
+      );
+    }
     if (tx.type === 'STAKE') {
+      totalStake ??= sumStakes(state.stakes);
+      if (totalStake > state.maxTotalStake - tx.amount) {
+        return err(
+          txError(
+            'STAKE_CAP_EXCEEDED',
+            index,
+            tx.id,
+            `transaction ${tx.id}: the total stake would pass this network's cap of ${state.maxTotalStake} coins`,
+          ),
+        );
+      }
+      totalStake += tx.amount;
       const stake = stakes.get(tx.senderPublicKey) ?? state.stakes.get(tx.senderPublicKey, 0);
+      balances.set(tx.senderPublicKey, senderBalance - tx.amount);
       stakes.set(tx.senderPublicKey, stake + tx.amount);
-    } else {
-      balances.set(tx.receiverPublicKey, balance(tx.receiverPublicKey) + tx.amount);
+    } else if (!selfMove) {
+      const receiverBalance = balance(tx.receiverPublicKey);
+      if (receiverBalance > MAX - tx.amount) {
+        return err(
+          txError(
+            'BALANCE_OUT_OF_RANGE',
+            index,
+            tx.id,
+            `transaction ${tx.id}: the receiver's balance would pass 2^53-1`,
+          ),
+        );
+      }
+      balances.set(tx.senderPublicKey, senderBalance - tx.amount);
+      balances.set(tx.receiverPublicKey, receiverBalance + tx.amount);
     }
   }
   return ok({
@@ -141,11 +231,19 @@ export function applyTransactions(
     // OrderedMap.merge keeps existing stakers in place and appends new ones in first-stake order.
     stakes: stakes.size === 0 ? state.stakes : state.stakes.merge(stakes),
     txIds: seenInBlock.size === 0 ? state.txIds : state.txIds.union(seenInBlock),
+    maxTotalStake: state.maxTotalStake,
   });
 }
 
-/** Balances, stakes and ids after a block; the caller adds `height` and `headHash`. */
-export type AppliedBlock = Pick<ChainState, 'balances' | 'stakes' | 'txIds'>;
+/** The sum of every stake: exact, since each stake and the sum stay within the cap. */
+function sumStakes(stakes: ChainState['stakes']): number {
+  let total = 0;
+  for (const stake of stakes.values()) total += stake;
+  return total;
+}
+
+/** Balances, stakes, ids and the cap after a block; the caller adds `height`, `headHash` and `nextForger`. */
+export type AppliedBlock = Pick<ChainState, 'balances' | 'stakes' | 'txIds' | 'maxTotalStake'>;
 
 /**
  * Every rule of a block except its signatures and its own hash: `blockCount` and `lastHash`
@@ -168,7 +266,7 @@ export function applyBlockRules(state: ChainState, block: Block): Result<Applied
       message: `lastHash ${block.lastHash.slice(0, 12)}… does not link to the previous block ${state.headHash.slice(0, 12)}…`,
     });
   }
-  const expectedForger = nextForgerOf(state);
+  const expectedForger = state.nextForger;
   if (block.forger !== expectedForger) {
     return err({
       code: 'WRONG_FORGER',
@@ -188,7 +286,10 @@ export function applyBlockRules(state: ChainState, block: Block): Result<Applied
 export function applyBlock(state: ChainState, block: Block): Result<ChainState, ChainError> {
   const applied = applyBlockRules(state, block);
   if (!applied.ok) return applied;
-  return ok({ height: block.blockCount, headHash: blockHash(block), ...applied.value });
+  const headHash = blockHash(block);
+  return ok(
+    stateAfter(applied.value, block.blockCount, headHash, drawNextForger(applied.value.stakes, headHash)),
+  );
 }
 
 /** Balances and stakes as plain JSON (public key → amount); zero balances are left out. */

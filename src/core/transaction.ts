@@ -1,6 +1,12 @@
 import { utf8ToBytes } from '@noble/hashes/utils.js';
-import { pythonNumber, pythonString, pythonStringRecurring } from './canonical-json';
-import type { Transaction, TransactionType } from './types';
+import {
+  pythonNumber,
+  pythonString,
+  pythonStringRecurring,
+  pythonTimestamp,
+  type StringEncodings,
+} from './canonical-json';
+import type { Timestamp, Transaction, TransactionType } from './types';
 
 /** The fields a sender chooses; `id`, `timestamp` and `signature` are added by `createTransaction`. */
 export interface TransactionDraft {
@@ -15,7 +21,7 @@ export interface TransactionDraft {
  * digits (the reference uses `uuid.uuid1().hex`); `timestamp` is seconds as a float. Both come
  * from the caller, because the core has no clock and no randomness.
  */
-export function createTransaction(draft: TransactionDraft, id: string, timestamp: number): Transaction {
+export function createTransaction(draft: TransactionDraft, id: string, timestamp: Timestamp): Transaction {
   return {
     senderPublicKey: draft.senderPublicKey,
     receiverPublicKey: draft.receiverPublicKey,
@@ -51,8 +57,9 @@ export function withTransactionSignature(tx: Transaction, signature: string): Tr
 }
 
 /**
- * A timestamp in seconds that canonical JSON writes exactly as Python would: never a whole
- * number, because Python writes a whole float as `1.0` and JavaScript cannot tell it from `1`.
+ * A timestamp in seconds for a transaction this project creates: a plain number that is never
+ * whole, so it stays a float through any JSON tool (Python writes a whole float as `1.0`, and
+ * most JavaScript parsers would read that back as the int `1`).
  */
 export function transactionTimestamp(epochMilliseconds: number): number {
   const seconds = Math.round(epochMilliseconds * 1000) / 1e6;
@@ -62,17 +69,23 @@ export function transactionTimestamp(epochMilliseconds: number): number {
 /**
  * The payload's canonical JSON, written field by field: the same text as
  * `canonicalJson(transactionPayload(tx))` (a test holds them equal) at a fraction of the cost,
- * since a block of 1,000 transfers serializes 1,000 of these.
+ * since a block of 1,000 transfers serializes 1,000 of these. `keyEncodings`, when given,
+ * remembers the encoded keys across the transactions of one block.
  */
-export function transactionPayloadJson(tx: Transaction): string {
+export function transactionPayloadJson(tx: Transaction, keyEncodings?: StringEncodings): string {
   return (
-    `{"senderPublicKey": ${pythonStringRecurring(tx.senderPublicKey)}, "receiverPublicKey": ${pythonStringRecurring(tx.receiverPublicKey)}, ` +
+    `{"senderPublicKey": ${pythonStringRecurring(tx.senderPublicKey, keyEncodings)}, "receiverPublicKey": ${pythonStringRecurring(tx.receiverPublicKey, keyEncodings)}, ` +
     `"amount": ${pythonNumber(tx.amount)}, "type": ${pythonString(tx.type)}, "id": ${pythonString(tx.id)}, ` +
-    `"timestamp": ${pythonNumber(tx.timestamp)}, "signature": ""}`
+    `"timestamp": ${pythonTimestamp(tx.timestamp)}, "signature": ""}`
   );
 }
 
 /** The signed transaction's canonical JSON from its payload JSON: `signature` is the last field. */
 export function signedTransactionJson(payloadJson: string, signature: string): string {
   return `${payloadJson.slice(0, -3)}${pythonString(signature)}}`;
+}
+
+/** A timestamp's value in seconds, whether it is a number or a whole-number float. */
+export function timestampSeconds(timestamp: Timestamp): number {
+  return typeof timestamp === 'number' ? timestamp : timestamp.wholeFloat;
 }

@@ -3,6 +3,22 @@
  * wire unchanged. Field order is consensus: it is the reference's, and canonical JSON keeps it.
  */
 
+/**
+ * A JSON number that Python reads as a float although its value is whole, such as the
+ * reference's `1795670516.0` (`time.time()` can return a whole second). A JavaScript number
+ * cannot tell it from the integer `1795670516`, whose canonical JSON differs, so such a value
+ * is this plain object: it survives structured clone (IndexedDB, workers) unchanged, as a class
+ * instance would not. The lossless JSON parser makes it; canonical JSON writes it back as
+ * Python does (`1795670516.0`, `1e+16`). The project never creates one: its own values are numbers.
+ */
+export interface WholeFloat {
+  /** The float's value: a whole number (or -0). */
+  readonly wholeFloat: number;
+}
+
+/** A timestamp in seconds as the chain carries it: a number, or a whole-number float from a reference chain. */
+export type Timestamp = number | WholeFloat;
+
 /** The transaction types the chain accepts (the reference's `Transaction.type`). */
 export const TRANSACTION_TYPES = ['TRANSFER', 'EXCHANGE', 'STAKE'] as const;
 
@@ -19,7 +35,7 @@ export interface Transaction {
   readonly amount: number;
   readonly type: string;
   readonly id: string;
-  readonly timestamp: number;
+  readonly timestamp: Timestamp;
   readonly signature: string;
 }
 
@@ -29,7 +45,7 @@ export interface Block {
   readonly lastHash: string;
   readonly signature: string;
   readonly forger: string;
-  readonly timestamp: number;
+  readonly timestamp: Timestamp;
   readonly transactions: readonly Transaction[];
 }
 
@@ -38,10 +54,16 @@ export interface ChainJSON {
   readonly blocks: readonly Block[];
 }
 
-/** Which network a node is on: the genesis staker is the only consensus parameter. */
+/** Which network a node is on: its consensus parameters. */
 export interface GenesisConfig {
   /** The genesis staker's public key, canonical PEM; it starts with stake 1. */
   readonly genesisPublicKey: string;
+  /**
+   * The most coins that may be staked in total, the genesis stake included
+   * (`DEFAULT_MAX_TOTAL_STAKE` when absent). The lottery costs one hash per staked coin, so
+   * this bounds the work of every block: a `STAKE` past it is invalid (`STAKE_CAP_EXCEEDED`).
+   */
+  readonly maxTotalStake?: number;
 }
 
 /**
@@ -51,6 +73,14 @@ export interface GenesisConfig {
 export interface SignatureVerifier {
   /** True when `signatureHex` signs `message` under `publicKeyPem`. Never throws: bad input is false. */
   verify(publicKeyPem: string, message: Uint8Array, signatureHex: string): Promise<boolean>;
+  /**
+   * Null when `publicKeyPem` is an RSA public key in its one canonical encoding (SPKI DER with
+   * minimal lengths, re-encoded and compared byte for byte, in the reference's PEM layout);
+   * else why not. One RSA key in two encodings would be two accounts, so every key a block
+   * carries is checked here. Synchronous and never throws. It lives behind this port because
+   * reading DER takes an ASN.1 library, which the core does not carry.
+   */
+  checkPublicKey(publicKeyPem: string): string | null;
   /**
    * Optional native SHA-256 (WebCrypto's `digest`). A block of 1,000 transfers is 1.3 MB of
    * JSON; hashing it natively costs a tenth of the portable synchronous hash. Without it the

@@ -1,11 +1,19 @@
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { blockPayloadJson, GENESIS_BLOCK } from './block';
 import { canonicalJson } from './canonical-json';
-import { decodeBlock } from './decode';
+import { createKeyInterner, decodeBlock } from './decode';
 import { type ChainError, txError } from './errors';
 import { sha256Hex } from './hash';
+import { type LotteryRunner, runLotteryAtOnce } from './lottery';
 import { err, ok, type Result } from './result';
-import { type AppliedBlock, applyBlockRules, type ChainState, genesisState } from './state';
+import {
+  type AppliedBlock,
+  applyBlockRules,
+  type ChainState,
+  genesisState,
+  stakeEntries,
+  stateAfter,
+} from './state';
 import { signedTransactionJson, transactionPayloadJson } from './transaction';
 import type { Block, GenesisConfig, SignatureVerifier, Transaction } from './types';
 
@@ -23,7 +31,8 @@ export interface VerifiedSignatures {
 }
 
 /**
- * Verifies a transaction's signature by its sender, unless `cache` says this exact signed
+ * Verifies a transaction's signature by its sender (false when a key of it is not canonical,
+ * see `checkTransactionKeys`), unless `cache` says this exact signed
  * transaction verified before; a valid one is remembered. The payload is serialized once for
  * both the cache key and the check.
  */
@@ -32,6 +41,8 @@ export async function verifyTransactionSignature(
   verifier: SignatureVerifier,
   cache?: VerifiedSignatures,
 ): Promise<boolean> {
+  // A key in another encoding would be a second account for one RSA key: never valid.
+  if (checkTransactionKeys(tx, verifier) !== null) return false;
   const payload = transactionPayloadJson(tx);
   const key = cache ? signedTransactionJson(payload, tx.signature) : '';
   if (cache?.has(tx.id, key)) return true;
@@ -142,26 +153,83 @@ export function verifyBlockSignatures(
 }
 
 /**
- * Full validation of one block on top of `state`: the rules of `applyBlock` and every
- * signature. Signatures start first and run while the rules are checked; a rule error wins
- * over a signature error in the same block.
+ * The first key of `block` (its forger, then each transaction's sender and receiver) that is
+ * not in its one canonical encoding, as an error; null when all are canonical.
+ */
+export function checkBlockKeys(block: Block, verifier: SignatureVerifier): ChainError | null {
+  if (block.forger !== 'genesis') {
+    const problem = verifier.checkPublicKey(block.forger);
+    if (problem !== null) return { code: 'NON_CANONICAL_KEY', message: `the forger key: ${problem}` };
+  }
+  for (const [index, tx] of block.transactions.entries()) {
+    const error = checkTransactionKeys(tx, verifier, index);
+    if (error) return error;
+  }
+  return null;
+}
+
+/** The sender or receiver key of `tx` that is not canonical, as an error; else null. */
+export function checkTransactionKeys(
+  tx: Transaction,
+  verifier: SignatureVerifier,
+  txIndex = 0,
+): ChainError | null {
+  for (const [role, key] of [
+    ['sender', tx.senderPublicKey],
+    ['receiver', tx.receiverPublicKey],
+  ] as const) {
+    const problem = verifier.checkPublicKey(key);
+    if (problem !== null)
+      return txError(
+        'NON_CANONICAL_KEY',
+        txIndex,
+        tx.id,
+        `transaction ${tx.id}: the ${role} key: ${problem}`,
+      );
+  }
+  return null;
+}
+
+/** Every rule of a block that needs no signature: canonical keys, then `applyBlockRules`. */
+function blockRules(
+  state: ChainState,
+  block: Block,
+  verifier: SignatureVerifier,
+): Result<AppliedBlock, ChainError> {
+  const keyError = checkBlockKeys(block, verifier);
+  return keyError ? err(keyError) : applyBlockRules(state, block);
+}
+
+/**
+ * Full validation of one block on top of `state`: canonical keys, the rules of `applyBlock`
+ * and every signature. Signatures start first and run while the rules are checked; a rule
+ * error wins over a signature error in the same block. The state after it carries its next
+ * forger, drawn by `lottery` (at once by default; an edge that must not block passes its own).
  */
 export async function validateBlock(
   state: ChainState,
   block: Block,
   verifier: SignatureVerifier,
   cache?: VerifiedSignatures,
+  lottery: LotteryRunner = runLotteryAtOnce,
 ): Promise<Result<ChainState, ChainError>> {
   const checks = startBlockChecks(block, verifier, cache);
-  const applied = applyBlockRules(state, block);
+  const applied = blockRules(state, block, verifier);
   if (!applied.ok) return applied;
   const signatureError = await checks.signatures;
   if (signatureError) return err(signatureError);
-  return ok(withHead(applied.value, block, await checks.hash));
+  return ok(await withHead(applied.value, block, await checks.hash, lottery));
 }
 
-function withHead(applied: AppliedBlock, block: Block, headHash: string): ChainState {
-  return { height: block.blockCount, headHash, ...applied };
+/** The state after `block`, its next forger drawn by `lottery`. */
+async function withHead(
+  applied: AppliedBlock,
+  block: Block,
+  headHash: string,
+  lottery: LotteryRunner,
+): Promise<ChainState> {
+  const drawn = await lottery(stakeEntries(applied), headHash);
+  return stateAfter(applied, block.blockCount, headHash, drawn?.forger ?? '');
 }
 
 /** What extending a state by a run of blocks came to. */
@@ -182,10 +250,12 @@ export interface ExtendResult {
 const WINDOW_BLOCKS = 64;
 const WINDOW_TRANSACTIONS = 4096;
 
-/** Optional progress reporting while extending. */
+/** Options for extending a chain. */
 export interface ExtendOptions {
   /** Remembers pool-verified transactions. */
   readonly cache?: VerifiedSignatures;
+  /** Draws each new state's next forger (default: at once; see `validateBlock`). */
+  readonly lottery?: LotteryRunner;
   /** Called after each window with the number of input blocks validated so far. */
   readonly onProgress?: (validated: number) => void;
 }
@@ -205,6 +275,9 @@ export async function extendChain(
   let current = state;
   const valid: Block[] = [];
   const validStates: ChainState[] = [];
+  const lottery = options.lottery ?? runLotteryAtOnce;
+  // One interner for the whole run: each key's pattern runs once, and equal keys share a string.
+  const interner = createKeyInterner();
   let index = 0;
   while (index < blocks.length) {
     const windowStart = index;
@@ -212,7 +285,7 @@ export async function extendChain(
     let decodeError: ChainError | null = null;
     let txCount = 0;
     while (index < blocks.length && prepared.length < WINDOW_BLOCKS && txCount < WINDOW_TRANSACTIONS) {
-      const decoded = decodeBlock(blocks[index]);
+      const decoded = decodeBlock(blocks[index], interner);
       if (!decoded.ok) {
         decodeError = decoded.error;
         break;
@@ -229,12 +302,12 @@ export async function extendChain(
     const states: ChainState[] = [current];
     let ruleFailure: { at: number; error: ChainError } | null = null;
     for (const [i, p] of prepared.entries()) {
-      const applied = applyBlockRules(states[i] as ChainState, p.block);
+      const applied = blockRules(states[i] as ChainState, p.block, verifier);
       if (!applied.ok) {
         ruleFailure = { at: i, error: applied.error };
         break;
       }
-      states.push(withHead(applied.value, p.block, hashes[i] as string));
+      states.push(await withHead(applied.value, p.block, hashes[i] as string, lottery));
     }
     const checked = await Promise.all(
       prepared.slice(0, ruleFailure?.at ?? prepared.length).map((p) => p.checks.signatures),

@@ -5,6 +5,7 @@
  */
 import forge from 'node-forge';
 import {
+  createPublicKeyChecker,
   isByteArray,
   KeyNotExtractableError,
   parsePrivateKeyPem,
@@ -115,6 +116,8 @@ export function createForgeProvider(options: { publicKeyCacheSize?: number } = {
 
   return Object.freeze({
     name: 'forge' as const,
+
+    checkPublicKey: createPublicKeyChecker(cacheSize),
 
     async generateKeyPair(opts: { extractable?: boolean } = {}): Promise<KeyPair> {
       const pair = await generateForgeKeyPair();

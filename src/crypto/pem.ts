@@ -181,7 +181,15 @@ function fromForgePublicKey(key: forge.pki.rsa.PublicKey): ParsedPublicKey {
   };
 }
 
-/** Parses an SPKI (`BEGIN PUBLIC KEY`) or PKCS#1 (`BEGIN RSA PUBLIC KEY`) RSA public key PEM. Throws `KeyFormatError`. */
+/**
+ * Parses an SPKI (`BEGIN PUBLIC KEY`) or PKCS#1 (`BEGIN RSA PUBLIC KEY`) RSA public key PEM.
+ * The DER must be the key's one canonical encoding: it is re-encoded from the key's numbers
+ * (minimal lengths, minimal integers, the `NULL` parameters the reference writes) and compared
+ * byte for byte. Another encoding of the same RSA key (a long-form length such as
+ * `30 83 00 01 22`, a padded integer) verifies the same signatures, so it would be a second
+ * account for one key: it is refused. The PEM armour itself (line length, CR/LF, surrounding
+ * whitespace) may vary; `pem` of the result is the one canonical text. Throws `KeyFormatError`.
+ */
 export function parsePublicKeyPem(pem: string): ParsedPublicKey {
   const { label, der } = decodePem(pem);
   if (label === PRIVATE_LABEL || label === RSA_PRIVATE_LABEL) {
@@ -213,7 +221,32 @@ export function parsePublicKeyPem(pem: string): ParsedPublicKey {
   } catch {
     throw new KeyFormatError(`${label} PEM does not hold a readable RSA public key`);
   }
-  return fromForgePublicKey(key);
+  const parsed = fromForgePublicKey(key);
+  const canonicalDer =
+    label === PUBLIC_LABEL
+      ? toForgeBytes(parsed.der)
+      : forge.asn1.toDer(forge.pki.publicKeyToRSAPublicKey(key)).getBytes();
+  if (canonicalDer !== der) {
+    throw new KeyFormatError(
+      `${label} PEM is not in its canonical DER encoding (minimal lengths and integers): the same RSA key in another encoding would be a second account`,
+    );
+  }
+  return parsed;
+}
+
+/**
+ * Null when `pem` is an account key exactly as the chain must carry it: an RSA public key in
+ * its canonical SPKI DER, in the reference's PEM layout (64-character lines, `\n`, no trailing
+ * newline); else why not. Never throws.
+ */
+export function publicKeyEncodingError(pem: string): string | null {
+  let parsed: ParsedPublicKey;
+  try {
+    parsed = parsePublicKeyPem(pem);
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  return parsed.pem === pem ? null : 'the key is not in the canonical PEM layout of an SPKI public key';
 }
 
 /**
@@ -352,4 +385,28 @@ const HEX_VALUE: Int8Array = (() => {
  */
 export function isByteArray(value: unknown): value is Uint8Array {
   return ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Uint8Array]';
+}
+
+/**
+ * `publicKeyEncodingError` with a bounded memory of its answers (most recent last): a block
+ * carries many transactions from few keys, and parsing a key costs more than a lookup.
+ */
+export function createPublicKeyChecker(cacheSize: number): (pem: string) => string | null {
+  const answers = new Map<string, string | null>();
+  return (pem) => {
+    const cached = answers.get(pem);
+    if (cached !== undefined) {
+      answers.delete(pem);
+      answers.set(pem, cached);
+      return cached;
+    }
+    const answer = publicKeyEncodingError(pem);
+    answers.set(pem, answer);
+    while (answers.size > cacheSize) {
+      const oldest = answers.keys().next();
+      if (oldest.done) break;
+      answers.delete(oldest.value);
+    }
+    return answer;
+  };
 }

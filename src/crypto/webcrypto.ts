@@ -5,6 +5,7 @@
 
 import {
   bytesToHex,
+  createPublicKeyChecker,
   isByteArray,
   KeyFormatError,
   KeyNotExtractableError,
@@ -132,6 +133,8 @@ export function createWebCryptoProvider(
 
   return Object.freeze({
     name: 'webcrypto' as const,
+
+    checkPublicKey: createPublicKeyChecker(cacheSize),
 
     async generateKeyPair(opts: { extractable?: boolean } = {}): Promise<KeyPair> {
       const extractable = opts.extractable ?? true;

@@ -1,6 +1,6 @@
 import { Set as ImmutableSet } from 'immutable';
 import { GENESIS_BLOCK } from '../core/block';
-import { applyBlockRules, type ChainState, genesisState } from '../core/state';
+import { applyBlockRules, type ChainState, drawNextForger, genesisState, stateAfter } from '../core/state';
 import type { Block, GenesisConfig, Transaction } from '../core/types';
 
 /**
@@ -96,7 +96,11 @@ export class ChainView {
     for (let h = from + 1; h <= height; h++) {
       const applied = applyBlockRules(state, this.blockList[h] as Block);
       if (!applied.ok) throw new Error(`stored block ${h} no longer applies: ${applied.error.message}`);
-      state = { height: h, headHash: this.hashList[h] as string, ...applied.value };
+      const headHash = this.hashList[h] as string;
+      // Below the head, the next forger is the next block's (it was validated); only a
+      // replay to the head draws the lottery.
+      const next = this.blockList[h + 1]?.forger ?? drawNextForger(applied.value.stakes, headHash);
+      state = stateAfter(applied.value, h, headHash, next);
     }
     this.states.set(height, state);
     return state;

@@ -1,7 +1,7 @@
 import { blockSigningBytes } from '../core/block';
 import { decodeBlock, decodeTransaction } from '../core/decode';
 import type { ChainError } from '../core/errors';
-import { runLottery } from '../core/lottery';
+import { type LotteryRunner, runLottery, runLotteryAtOnce } from '../core/lottery';
 import { type ChainState, checkTransactionRules, nextForgerOf, stakeEntries } from '../core/state';
 import type { Block, ChainJSON, GenesisConfig, Transaction } from '../core/types';
 import { validateBlock, validateChain, verifyTransactionSignature } from '../core/validate';
@@ -69,6 +69,11 @@ export interface NodeOptions {
   readonly wallet?: KeyPair | null;
   /** Diagnostics (peer penalties, syncs, reorgs); silent by default. */
   readonly log?: (event: NodeLogEvent) => void;
+  /**
+   * Draws each new chain state's next forger (one hash per staked coin). Default: at once. A
+   * browser page passes `slicedLotteryRunner`, so the draw never blocks the page.
+   */
+  readonly lottery?: LotteryRunner;
 }
 
 /** Why a local transaction was not accepted. */
@@ -95,6 +100,7 @@ export class TabchainNode {
   private readonly chain: ChainView;
   private readonly pool: TransactionPool;
   private readonly verified: VerifiedSignatureCache;
+  private readonly lottery: LotteryRunner;
   private readonly peers: PeerTable;
   private readonly seenBlocks = new Set<string>();
   private readonly equivocations = new EquivocationLog();
@@ -129,9 +135,11 @@ export class TabchainNode {
     this.pool = new TransactionPool(this.limits.poolMax, this.limits.poolTtlMs);
     this.verified = new VerifiedSignatureCache(this.limits.verifiedCacheSize);
     this.peers = new PeerTable(this.limits.banScore);
+    this.lottery = options.lottery ?? runLotteryAtOnce;
     this.syncer = new Syncer({
       chain: this.chain,
       crypto: this.crypto,
+      lottery: this.lottery,
       verified: this.verified,
       clock: this.clock,
       limits: this.limits,
@@ -351,7 +359,10 @@ export class TabchainNode {
     error: ChainError | null;
   }> {
     return this.enqueue(async () => {
-      const result = await validateChain(blocks, this.chain.config, this.crypto, { cache: this.verified });
+      const result = await validateChain(blocks, this.chain.config, this.crypto, {
+        cache: this.verified,
+        lottery: this.lottery,
+      });
       const validHeight = result.height - 1;
       let adopted = false;
       if (validHeight > this.chain.height) {
@@ -602,7 +613,13 @@ export class TabchainNode {
     this.peers.noteHeight(peer, block.blockCount);
 
     if (block.blockCount === this.chain.height + 1 && block.lastHash === this.chain.headHash) {
-      const result = await validateBlock(this.chain.headState, block, this.crypto, this.verified);
+      const result = await validateBlock(
+        this.chain.headState,
+        block,
+        this.crypto,
+        this.verified,
+        this.lottery,
+      );
       if (!result.ok) {
         // The block builds on our head, so every rule is judged on the same state the forger
         // had: an honest peer never relays such a block.
@@ -666,7 +683,7 @@ export class TabchainNode {
       const block = await forgeBlock(state, chosen, this.wallet, this.crypto, this.clock.now());
       // Our own block still goes through full validation: cheap (its transactions are cached
       // as verified) and it guards against a pool bug forging an invalid block.
-      const result = await validateBlock(state, block, this.crypto, this.verified);
+      const result = await validateBlock(state, block, this.crypto, this.verified, this.lottery);
       if (!result.ok) {
         this.log({ kind: 'error', message: `forged an invalid block: ${result.error.message}` });
         return;
@@ -783,7 +800,9 @@ export class TabchainNode {
     await this.store.use(async (store) => {
       const stored = await store.load();
       this.notices.push(...stored.notices);
-      this.chain.restore(stored.blocks, stored.head ? headState(stored.head) : null);
+      const head = stored.head;
+      const nextForger = head && (await this.lottery(head.stakes, head.hash))?.forger;
+      this.chain.restore(stored.blocks, head ? headState(head, this.chain.config, nextForger ?? '') : null);
       for (const entry of stored.pool) {
         if (!this.chain.headState.txIds.has(entry.transaction.id))
           this.pool.add(entry.transaction, entry.receivedAt);

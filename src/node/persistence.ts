@@ -1,6 +1,6 @@
 import { Map as ImmutableMap, Set as ImmutableSet, OrderedMap } from 'immutable';
-import type { ChainState } from '../core/state';
-import type { Block } from '../core/types';
+import { type ChainState, maxTotalStakeOf } from '../core/state';
+import type { Block, GenesisConfig } from '../core/types';
 import type { HeadRecord, Store, StoredBlock } from '../ports/store';
 
 /*
@@ -48,14 +48,19 @@ export function headRecord(state: ChainState): HeadRecord {
   };
 }
 
-/** The head state a stored head record describes (without the transaction ids, which the blocks hold). */
-export function headState(record: HeadRecord): ChainState {
+/**
+ * The head state a stored head record describes (without the transaction ids, which the blocks
+ * hold), on the network `config`, with its next forger (drawn by the caller's lottery runner).
+ */
+export function headState(record: HeadRecord, config: GenesisConfig, nextForger: string): ChainState {
   return {
     height: record.height,
     headHash: record.hash,
     balances: ImmutableMap(record.balances.map(([key, value]): [string, number] => [key, value])),
     stakes: OrderedMap(record.stakes.map(([key, value]): [string, number] => [key, value])),
     txIds: ImmutableSet(),
+    maxTotalStake: maxTotalStakeOf(config),
+    nextForger,
   };
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseJson, stringifyJson } from '../core/json';
 import { HASH_PATTERN, MAX_PUBLIC_KEY_CHARS, PUBLIC_KEY_PATTERN } from '../core/limits';
 import { err, ok, type Result } from '../core/result';
 
@@ -88,13 +89,10 @@ export function decodeMessage(data: unknown): Result<WireMessage, DecodeError> {
       message: `message of ${data.length} characters exceeds ${MAX_MESSAGE_CHARS}`,
     });
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(data);
-  } catch {
-    return err({ code: 'NOT_JSON', message: 'message is not JSON' });
-  }
-  const parsed = messageSchema.safeParse(json);
+  // Lossless: a block or transaction keeps a whole-number float (1795670516.0) as the float it is.
+  const json = parseJson(data);
+  if (!json.ok) return err({ code: 'NOT_JSON', message: `message is not JSON: ${json.error}` });
+  const parsed = messageSchema.safeParse(json.value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     return err({
@@ -110,5 +108,5 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 /** Encodes a message for the wire, adding the protocol version. */
 export function encodeMessage(message: DistributiveOmit<WireMessage, 'v'>): string {
-  return JSON.stringify({ v: PROTOCOL_VERSION, ...message });
+  return stringifyJson({ v: PROTOCOL_VERSION, ...message });
 }

@@ -1,4 +1,5 @@
 import { decodeBlock } from '../core/decode';
+import type { LotteryRunner } from '../core/lottery';
 import type { ChainState } from '../core/state';
 import type { Block } from '../core/types';
 import { extendChain } from '../core/validate';
@@ -23,6 +24,8 @@ export interface SyncHost {
   readonly chain: Pick<ChainView, 'height' | 'hashAt' | 'stateAt'>;
   readonly crypto: CryptoProvider;
   readonly verified: VerifiedSignatureCache;
+  /** Draws each new state's next forger. */
+  readonly lottery: LotteryRunner;
   readonly clock: Clock;
   readonly limits: Pick<NodeLimits, 'syncChunk' | 'syncTimeoutMs'>;
   /** Whether the node runs (a stopped node starts no sync). */
@@ -162,7 +165,10 @@ export class Syncer {
     if (next <= sync.target && sync.requested < next) this.requestChunk(next);
 
     const base = sync.candidateStates[sync.candidateStates.length - 1] ?? host.chain.stateAt(sync.forkHeight);
-    const result = await extendChain(base, message.blocks, host.crypto, { cache: host.verified });
+    const result = await extendChain(base, message.blocks, host.crypto, {
+      cache: host.verified,
+      lottery: host.lottery,
+    });
     if (this.sync !== sync) return; // ended while validating
     sync.candidate.push(...result.validBlocks);
     sync.candidateStates.push(...result.validStates);

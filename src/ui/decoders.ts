@@ -4,6 +4,7 @@
  * throws. Consensus rules stay in src/core: these only check what a form can check before signing.
  */
 import { decodeChainEnvelope } from '../core/decode';
+import { parseJson } from '../core/json';
 import { MAX_PUBLIC_KEY_CHARS, PUBLIC_KEY_PATTERN } from '../core/limits';
 import { canonicalPublicKeyPem, KeyFormatError, MAX_PEM_LENGTH } from '../crypto';
 import { fingerprint } from './format';
@@ -26,8 +27,31 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Reads an amount of coins: a positive whole number written in digits. */
-export function decodeAmount(text: string): Decoded<number> {
+/**
+ * What the chain holds now for the accounts an amount moves between, when the form knows it:
+ * each bound the chain enforces (`BALANCE_OUT_OF_RANGE`, `STAKE_CAP_EXCEEDED`) is then refused
+ * here, before anything is signed.
+ */
+export interface AmountBounds {
+  /** The receiver's balance (a TRANSFER or an EXCHANGE adds the amount to it). */
+  readonly receiverBalance?: number;
+  /** The sender's balance (the exchange's may be negative; an EXCHANGE takes the amount from it). */
+  readonly senderBalance?: number;
+  /** For a STAKE: the coins staked in total now, the genesis stake included. */
+  readonly totalStake?: number;
+  /** For a STAKE: the network's cap on the total stake. */
+  readonly maxTotalStake?: number;
+}
+
+const MAX_COINS = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Reads an amount of coins: a positive whole number written in digits, at most 2^53-1, and
+ * within every bound in `bounds`: the receiver's balance stays at most 2^53-1, the sender's at
+ * least -(2^53-1), and the total stake within the network's cap. The chain refuses each of
+ * those, so the form refuses them before signing. No amount is ever rounded.
+ */
+export function decodeAmount(text: string, bounds: AmountBounds = {}): Decoded<number> {
   const value = text.trim();
   if (value === '') return fail('Enter an amount.');
   if (/^[-−]/.test(value)) return fail('The amount must be positive.');
@@ -39,6 +63,21 @@ export function decodeAmount(text: string): Decoded<number> {
   if (!Number.isSafeInteger(amount))
     return fail(`The amount is too large: at most ${Number.MAX_SAFE_INTEGER}.`);
   if (amount === 0) return fail('The amount must be at least 1.');
+  const { receiverBalance, senderBalance, totalStake, maxTotalStake } = bounds;
+  // Compared before adding, so that no sum here is rounded either.
+  if (receiverBalance !== undefined && receiverBalance > MAX_COINS - amount) {
+    return fail(
+      `The amount is too large: the receiver would hold more than ${MAX_COINS} coins, the most the chain counts exactly.`,
+    );
+  }
+  if (senderBalance !== undefined && senderBalance < -MAX_COINS + amount) {
+    return fail(`The amount is too large: the sender's balance would fall below -${MAX_COINS}.`);
+  }
+  if (totalStake !== undefined && maxTotalStake !== undefined && totalStake > maxTotalStake - amount) {
+    return fail(
+      `The amount is too large: this network allows ${maxTotalStake} coins staked in total, and ${totalStake} are staked now.`,
+    );
+  }
   return ok(amount);
 }
 
@@ -106,8 +145,10 @@ export function accountByFingerprint(prefix: string, accounts: Iterable<string>)
 }
 
 /**
- * Reads a receiver: a public key PEM (SPKI or PKCS#1; normalised to the canonical form the chain
- * uses as the account's identity), or the fingerprint of an account the chain already knows.
+ * Reads a receiver: a public key PEM (SPKI or PKCS#1; its armour normalised to the canonical
+ * text the chain uses as the account's identity), or the fingerprint of an account the chain
+ * already knows. The key's DER must be its one canonical encoding (`parsePublicKeyPem`): the
+ * same RSA key encoded otherwise would be a second account, so it is refused.
  */
 export function decodeReceiver(text: string, knownAccounts: Iterable<string>): Decoded<string> {
   const value = normaliseText(text);
@@ -175,13 +216,10 @@ export const MAX_CHAIN_FILE_BYTES = 256 * 1024 * 1024;
 
 /** Reads a chain file's text: JSON in the reference's `GET /blockchain` shape, `{"blocks": [...]}`. */
 export function decodeChainFile(text: string): Decoded<readonly unknown[]> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    return fail(`The file is not JSON: ${errorMessage(error)}.`);
-  }
-  const envelope = decodeChainEnvelope(value);
+  // Lossless: a reference chain's whole-number floats (1795670516.0) stay floats, as signed.
+  const parsed = parseJson(text);
+  if (!parsed.ok) return fail(`The file is not JSON: ${parsed.error}.`);
+  const envelope = decodeChainEnvelope(parsed.value);
   if (!envelope.ok) return fail(`Not a chain file: ${envelope.error}.`);
   if (envelope.value.length === 0)
     return fail('The chain file holds no blocks: it needs at least the genesis block.');

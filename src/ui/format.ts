@@ -1,5 +1,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { timestampSeconds } from '../core/transaction';
+import type { Timestamp } from '../core/types';
 
 /** Hex digits of an account fingerprint as the UI shows it (and as `#/account/<fp>` routes take). */
 export const FINGERPRINT_LENGTH = 12;
@@ -27,7 +29,8 @@ export function shortHash(hex: string, keep = 10): string {
 }
 
 /** A chain timestamp (seconds since the epoch, as the reference writes it) as local date and time. */
-export function formatTimestamp(seconds: number): string {
+export function formatTimestamp(timestamp: Timestamp): string {
+  const seconds = timestampSeconds(timestamp);
   if (!Number.isFinite(seconds) || seconds <= 0) return '—';
   return new Date(seconds * 1000).toLocaleString();
 }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -69,6 +69,56 @@ describe('verify-chain', () => {
     expect(report.height).toBe(row.firstInvalidBlock);
     expect(report.error.code).toBe('BAD_BLOCK_COUNT');
     expect(typeof report.nextForger).toBe('string');
+  });
+
+  it('reads a reference chain with whole-number floats losslessly: the reference outcome, exit 0', async () => {
+    const vector = readVector<{ valid: { chainText: string; expect: ChainVector['expect'] } }>(
+      'chain-whole-floats.json',
+    );
+    const { code, out } = await run([
+      file('floats.json', vector.valid.chainText),
+      '--genesis-key',
+      GENESIS_KEY,
+    ]);
+    expect(code).toBe(0);
+    const want = vector.valid.expect;
+    expect(JSON.parse(out[0] as string)).toEqual({
+      valid: true,
+      height: want.blocks,
+      head: want.head,
+      firstInvalidBlock: null,
+      error: null,
+      balances: want.balances,
+      stakes: want.stakes,
+      nextForger: want.nextForger,
+    });
+  });
+
+  it('rejects the whole-floats text with one float rewritten as an integer at that block, exit 1', async () => {
+    const bad = readVector<{ intForFloat: { chainText: string; firstInvalidBlock: number } }>(
+      'chain-whole-floats.json',
+    ).intForFloat;
+    const { code, out } = await run([file('int.json', bad.chainText), '--genesis-key', GENESIS_KEY]);
+    expect(code).toBe(1);
+    const report = JSON.parse(out[0] as string);
+    expect(report.firstInvalidBlock).toBe(bad.firstInvalidBlock);
+    expect(report.height).toBe(bad.firstInvalidBlock);
+    expect(report.error.code).toBe('BAD_BLOCK_SIGNATURE');
+  });
+
+  it('refuses a genesis key in a non-canonical DER encoding, exit 2', async () => {
+    const pem = readFileSync(GENESIS_KEY, 'utf8');
+    const der = Buffer.from(pem.replace(/-----[A-Z ]+-----|\n/g, ''), 'base64');
+    const variant = Buffer.concat([Buffer.from([0x30, 0x83, 0x00, 0x01, 0x22]), der.subarray(4)]);
+    const body = variant
+      .toString('base64')
+      .match(/.{1,64}/g)
+      ?.join('\n');
+    const keyFile = file('variant.pem', `-----BEGIN PUBLIC KEY-----\n${body}\n-----END PUBLIC KEY-----`);
+    const vector = readVector<ChainVector>('chain-interaction.json');
+    const { code, err } = await run([file('c.json', JSON.stringify(vector.chain)), '--genesis-key', keyFile]);
+    expect(code).toBe(2);
+    expect(err.join('\n')).toMatch(/canonical DER/);
   });
 
   it('rejects the vector chains under the devnet genesis key (another network)', async () => {

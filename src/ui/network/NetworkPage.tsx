@@ -1,4 +1,5 @@
 import { type ChangeEvent, useCallback, useEffect, useState } from 'react';
+import { canonicalJson } from '../../core/canonical-json';
 import type { TransportStatus } from '../../ports/transport';
 import { AccountLabel, type Column, HashText, Table, TaskFeedback, type TaskState } from '../components/bits';
 import { decodeChainFile, errorMessage, MAX_CHAIN_FILE_BYTES } from '../decoders';
@@ -150,8 +151,10 @@ function ChainFileCard() {
   const snapshot = useSnapshot();
   const [state, setState] = useState<TaskState>({ status: 'idle' });
 
+  // The reference's own text (`json.dumps`, as it serves GET /blockchain): a chain imported from
+  // it, whole-number floats included, exports byte for byte.
   const exportChain = () => {
-    downloadText(`${devnet.network}-chain-${snapshot.height}.json`, JSON.stringify(node.exportChain()));
+    downloadText(`${devnet.network}-chain-${snapshot.height}.json`, canonicalJson(node.exportChain()));
   };
 
   const importChain = async (event: ChangeEvent<HTMLInputElement>) => {

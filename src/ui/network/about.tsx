@@ -1,4 +1,5 @@
 import { blockHash, GENESIS_BLOCK } from '../../core/block';
+import { pythonTimestamp } from '../../core/canonical-json';
 import type { DevnetConfig } from '../decoders';
 import { FINGERPRINT_LENGTH, fingerprint } from '../format';
 
@@ -58,7 +59,7 @@ export function GenesisCard() {
           <code>{block.forger}</code>
         </dd>
         <dt>Timestamp</dt>
-        <dd>{String(block.timestamp)}</dd>
+        <dd>{pythonTimestamp(block.timestamp)}</dd>
         <dt>Signature</dt>
         <dd>
           <code>{block.signature === '' ? '""' : block.signature}</code>
