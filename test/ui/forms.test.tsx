@@ -2,6 +2,7 @@
 import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import { transactionSigningBytes } from '../../src/core/transaction';
+import type { NodeSnapshot } from '../../src/node/node';
 import {
   cleanUpAfterEach,
   crypto,
@@ -11,6 +12,7 @@ import {
   makeServices,
   renderApp,
   renderWithWallet,
+  startNode,
   withSnapshot,
 } from './helpers';
 
@@ -279,5 +281,42 @@ describe('transfers', () => {
     const staker = devnetConfig().stakerPublicKey ?? '';
     submit('transfer', '1', fingerprint(staker));
     await waitFor(() => expect(node.getSnapshot().state.balances.get(staker)).toBe(1));
+  });
+});
+
+describe('amounts the chain could not count exactly', () => {
+  const MAX = Number.MAX_SAFE_INTEGER;
+
+  /** The app over `node`, whose head state is patched by `patch` (a balance near 2^53, a full stake). */
+  async function renderPatched(
+    patch: (state: NodeSnapshot['state'], wallet: string) => NodeSnapshot['state'],
+  ) {
+    const keyPair = await devnetKeyPair('staker');
+    const node = await startNode({ wallet: keyPair });
+    const snapshot = node.getSnapshot();
+    const state = patch(snapshot.state, keyPair.publicKeyPem);
+    renderApp(makeServices(withSnapshot(node, { state })));
+    return { node, keyPair };
+  }
+
+  it('refuses a purchase that would take the buyer past 2^53-1, before signing', async () => {
+    const { node } = await renderPatched((state, wallet) => ({
+      ...state,
+      balances: state.balances.set(wallet, MAX - 10),
+    }));
+    submit('exchange', '11');
+    expect(await errorOf('exchange')).toMatch(/receiver would hold more than 9007199254740991/);
+    expect(node.getSnapshot().pool).toHaveLength(0);
+  });
+
+  it('refuses a stake past the network cap, before signing', async () => {
+    const { node } = await renderPatched((state, wallet) => ({
+      ...state,
+      balances: state.balances.set(wallet, 50_000),
+      stakes: state.stakes.set(wallet, state.maxTotalStake - 5),
+    }));
+    submit('stake', '10');
+    expect(await errorOf('stake')).toMatch(/allows 10000 coins staked in total/);
+    expect(node.getSnapshot().pool).toHaveLength(0);
   });
 });

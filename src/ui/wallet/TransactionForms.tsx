@@ -1,11 +1,19 @@
 import { type FormEvent, type ReactNode, useId, useState } from 'react';
+import { balanceOf, type ChainState } from '../../core/state';
 import type { TransactionDraft } from '../../core/transaction';
 import type { KeyPair } from '../../crypto/types';
 import type { NodeSnapshot } from '../../node/node';
 import { useKnownAccounts } from '../accounts';
 import { useTransactionPlaces } from '../chain-reads';
 import { BlockLink, TxLink } from '../components/bits';
-import { checkCovered, type Decoded, decodeAmount, decodeReceiver, errorMessage } from '../decoders';
+import {
+  type AmountBounds,
+  checkCovered,
+  type Decoded,
+  decodeAmount,
+  decodeReceiver,
+  errorMessage,
+} from '../decoders';
 import { fingerprint } from '../format';
 import { type NodeApi, useNode, useServices, useSession, useSnapshot } from '../services';
 import { signAndSubmit, spendable } from './submit';
@@ -89,12 +97,21 @@ type Check = (input: {
   readonly wallet: NonNullable<NodeSnapshot['wallet']>;
   readonly available: number;
   readonly amount: string;
+  /** The head state the form checks the chain's bounds against. */
+  readonly state: ChainState;
 }) => Ready | FormState;
 
-/** The amount typed, decoded and covered by what the wallet can spend. */
-function decodeSpend(amount: string, available: number): Decoded<number> {
-  const decoded = decodeAmount(amount);
+/** The amount typed, decoded within `bounds` and covered by what the wallet can spend. */
+function decodeSpend(amount: string, available: number, bounds: AmountBounds): Decoded<number> {
+  const decoded = decodeAmount(amount, bounds);
   return decoded.ok ? checkCovered(decoded.value, available) : decoded;
+}
+
+/** The coins staked in total on `state`, the genesis stake included (the stake cap counts it). */
+function totalStakeOf(state: ChainState): number {
+  let total = 0;
+  for (const stake of state.stakes.values()) total += stake;
+  return total;
 }
 
 /** A draft the wallet signs with its own key (the node's wallet key pair). */
@@ -120,7 +137,7 @@ function useTransactionForm(check: Check) {
   const onSubmit = async (event: FormEvent) => {
     event.preventDefault();
     if (!wallet || available === null) return setState(invalid(null, NO_WALLET));
-    const ready = check({ wallet, available, amount });
+    const ready = check({ wallet, available, amount, state: snapshot.state });
     if (!('draft' in ready)) return setState(ready);
     setState({ status: 'busy' });
     const key = typeof ready.key === 'function' ? await ready.key() : { ok: true as const, value: ready.key };
@@ -198,8 +215,9 @@ function TransactionFormCard({
 /** Buys coins: an EXCHANGE transaction from the devnet's exchange (signed with its published key) to the wallet. */
 export function ExchangeForm() {
   const session = useSession();
-  const form = useTransactionForm(({ wallet, amount }) => {
-    const decoded = decodeAmount(amount);
+  const form = useTransactionForm(({ wallet, amount, state }) => {
+    // The chain refuses a purchase that would take the buyer past 2^53-1: so does the form.
+    const decoded = decodeAmount(amount, { receiverBalance: balanceOf(state, wallet.publicKeyPem) });
     if (!decoded.ok) return invalid('amount', decoded.error);
     return {
       draft: { receiverPublicKey: wallet.publicKeyPem, amount: decoded.value, type: 'EXCHANGE' },
@@ -225,8 +243,11 @@ export function ExchangeForm() {
 /** Stakes coins: a STAKE transaction from the wallet to itself, which buys lots in the forger lottery. */
 export function StakeForm() {
   const node = useNode();
-  const form = useTransactionForm(({ wallet, available, amount }) => {
-    const decoded = decodeSpend(amount, available);
+  const form = useTransactionForm(({ wallet, available, amount, state }) => {
+    const decoded = decodeSpend(amount, available, {
+      totalStake: totalStakeOf(state),
+      maxTotalStake: state.maxTotalStake,
+    });
     if (!decoded.ok) return invalid('amount', decoded.error);
     const draft = { receiverPublicKey: wallet.publicKeyPem, amount: decoded.value, type: 'STAKE' } as const;
     return signedByWallet(node, draft);
@@ -247,13 +268,13 @@ export function TransferForm() {
   const snapshot = useSnapshot();
   const accounts = useKnownAccounts();
   const [receiver, setReceiver] = useState('');
-  const form = useTransactionForm(({ available, amount }) => {
+  const form = useTransactionForm(({ available, amount, state }) => {
     const to = decodeReceiver(
       receiver,
       accounts.map((account) => account.publicKeyPem),
     );
     if (!to.ok) return invalid('receiver', to.error);
-    const decoded = decodeSpend(amount, available);
+    const decoded = decodeSpend(amount, available, { receiverBalance: balanceOf(state, to.value) });
     if (!decoded.ok) return invalid('amount', decoded.error);
     const draft = { receiverPublicKey: to.value, amount: decoded.value, type: 'TRANSFER' } as const;
     return signedByWallet(node, draft);
