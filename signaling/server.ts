@@ -219,6 +219,25 @@ function capOption(name: string, value: number | undefined, fallback: number, ma
   return cap;
 }
 
+/**
+ * A log for events a flood produces by the thousand: at most one line per `intervalMs`, the
+ * next one saying how many were left out.
+ */
+function throttledLog(log: (line: string) => void, intervalMs: number): (line: string) => void {
+  let last = -Infinity;
+  let skipped = 0;
+  return (line) => {
+    const now = performance.now();
+    if (now - last < intervalMs) {
+      skipped += 1;
+      return;
+    }
+    last = now;
+    log(skipped === 0 ? line : `${line} (and ${skipped} more refusals not logged)`);
+    skipped = 0;
+  };
+}
+
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 /** The id a token resumes: the first 64 bits of its SHA-256, so ids cannot be chosen, only kept. */
 const idOfToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex').slice(0, 16);
@@ -239,6 +258,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
   const extraOrigins = options.origins ?? [];
   const peerjsPath = options.peerjsPath === undefined ? DEFAULTS.peerjsPath : options.peerjsPath;
   const log = options.log ?? (() => {});
+  const logRefusal = throttledLog(log, 1000);
 
   const rooms = new Map<string, Map<string, Client>>();
   const clients = new Map<WebSocket, Client>();
@@ -457,11 +477,11 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
       if (address === undefined) return socket.destroy();
       const admission = ledger.admit(address);
       if (admission.kind === 'drop') {
-        log(`signaling: dropped an upgrade from ${address}: ${admission.text}`);
+        logRefusal(`signaling: dropped an upgrade from ${address}: ${admission.text}`);
         return refuseUpgrade(socket, admission.status, admission.text);
       }
       if (admission.kind === 'refuse') {
-        log(`signaling: refused a WebSocket from ${address}: ${admission.reason}`);
+        logRefusal(`signaling: refused a WebSocket from ${address}: ${admission.reason}`);
         if (!ledger.track(address, 'refusing', socket)) return;
         return refusals.handleUpgrade(req, socket, head, (ws) => refuse(ws, target === wss, admission));
       }
