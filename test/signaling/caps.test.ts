@@ -5,7 +5,7 @@ import { addressKey } from '../../signaling/client-address';
 import { createConnectionLedger, MAX_REFUSING_PER_ADDRESS } from '../../signaling/connection-ledger';
 import { createSignalingServer } from '../../signaling/server';
 import { SIGNALING_CLOSE_CODES } from '../../src/net/signaling-protocol';
-import { connect, joined, startServer, stopAll, type TestClient } from './harness';
+import { connect, joined, startServer, stopAll, type TestClient, until } from './harness';
 
 afterEach(stopAll);
 
@@ -52,9 +52,12 @@ describe('signaling caps per client address', () => {
     held[0]?.send({ type: 'join', room: 'class' });
     expect((await held[0]?.next('welcome'))?.peers).toEqual([other.id]);
 
-    // The cap is on live sockets: once one closes, the address may open one again.
+    // The cap is on live sockets: once one closes, the address may open one again. (The server
+    // announces a departure only after it has stopped counting the socket.)
+    held[1]?.send({ type: 'join', room: 'class' });
+    const leaving = await held[1]?.next('welcome');
     held[1]?.ws.close();
-    await held[1]?.closed;
+    await until(() => other.client.received.some((m) => m.type === 'peer-left' && m.id === leaving?.id));
     await expect(joined(url, 'class')).resolves.toBeDefined();
     expect(await outcome(url)).toBe(SIGNALING_CLOSE_CODES.addressFull);
   });
