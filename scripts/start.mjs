@@ -4,8 +4,11 @@
 // WebSocket at `/` and PeerJS at `/peerjs`, and hands every other request to Vite's dev server in
 // middleware mode, whose HMR WebSocket rides on the same HTTP server.
 // Prints exactly one line once everything listens: `tabchain devnet: http://localhost:PORT/`.
+// Connection caps: `npm start -- --max-per-address N --max-per-room N --trust-proxy LIST` (or
+// their TABCHAIN_* variables; see signaling/cap-flags.ts).
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { tsImport } from 'tsx/esm/api';
 import { createServer } from 'vite';
 
@@ -40,13 +43,14 @@ function originsFromEnv(value) {
  * The signaling server, listening on `port` (or, unless `strictPort`, the next free one).
  * `middleware` answers every request the server does not (the app).
  */
-async function startSignaling({ host, port, strictPort, origins, middleware }) {
+async function startSignaling({ host, port, strictPort, origins, caps, middleware }) {
   const { createSignalingServer } = await tsImport('../signaling/server.ts', import.meta.url);
   for (let attempt = 0; ; attempt++) {
     const signaling = createSignalingServer({
       host,
       port: port === 0 ? 0 : port + attempt,
       origins,
+      ...caps,
       middleware,
       log: (line) => console.error(line),
     });
@@ -75,7 +79,7 @@ async function startVite(httpServer) {
 }
 
 /** Starts every service of the devnet; returns them (closed in reverse order) and the app's port. */
-async function startServices({ host, port, strictPort, origins }) {
+async function startServices({ host, port, strictPort, origins, caps }) {
   /** @type {Service[]} */
   const services = [];
   try {
@@ -92,6 +96,7 @@ async function startServices({ host, port, strictPort, origins }) {
       port,
       strictPort,
       origins,
+      caps,
       middleware,
     });
     services.push({ name: 'signaling', close: () => signaling.stop() });
@@ -115,7 +120,15 @@ async function closeAll(services) {
   }
 }
 
+/** The connection caps from the command line and the environment (signaling/cap-flags.ts). */
+async function readCaps() {
+  const { CAP_FLAGS, readCapFlags } = await tsImport('../signaling/cap-flags.ts', import.meta.url);
+  const { values } = parseArgs({ options: CAP_FLAGS, strict: true });
+  return readCapFlags(values, process.env);
+}
+
 async function main() {
+  const caps = await readCaps();
   const host = process.env.HOST || '127.0.0.1';
   const envPort = portFromEnv(process.env.PORT);
   // An explicit PORT must be honoured or fail; the default may move to the next free port.
@@ -124,6 +137,7 @@ async function main() {
     port: envPort ?? DEFAULT_PORT,
     strictPort: envPort !== undefined,
     origins: originsFromEnv(process.env.TABCHAIN_ORIGINS),
+    caps,
   });
 
   console.log(`tabchain devnet: http://localhost:${port}/`);

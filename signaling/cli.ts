@@ -1,12 +1,15 @@
 /**
- * `tsx signaling/cli.ts [--host H] [--port P] [--origins a,b] [--static DIR] [--heartbeat MS]`:
+ * `tsx signaling/cli.ts [--host H] [--port P] [--origins a,b] [--static DIR] [--heartbeat MS]
+ *   [--max-per-address N] [--max-per-room N] [--trust-proxy LIST]`:
  * runs the signaling server (and the PeerJS server beside it; with `--static`, the built app too).
- * Environment: TABCHAIN_HOST, TABCHAIN_PORT, TABCHAIN_ORIGINS, TABCHAIN_STATIC; flags win.
+ * Environment: TABCHAIN_HOST, TABCHAIN_PORT, TABCHAIN_ORIGINS, TABCHAIN_STATIC, and those of the
+ * cap flags (signaling/cap-flags.ts); flags win.
  * Prints `tabchain signaling: ws://HOST:PORT/` once it listens.
  */
 import process from 'node:process';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { CAP_FLAGS, readCapFlags, type SignalingCaps } from './cap-flags';
 import { createSignalingServer } from './server';
 
 const DEFAULT_PORT = 8787;
@@ -39,7 +42,7 @@ const configSchema = z.strictObject({
 });
 
 /** Reads the configuration from flags, then the environment. */
-function readConfig(): z.infer<typeof configSchema> {
+function readConfig(): z.infer<typeof configSchema> & { readonly caps: SignalingCaps } {
   const { values } = parseArgs({
     options: {
       host: { type: 'string' },
@@ -47,6 +50,7 @@ function readConfig(): z.infer<typeof configSchema> {
       origins: { type: 'string' },
       static: { type: 'string' },
       heartbeat: { type: 'string' },
+      ...CAP_FLAGS,
     },
     strict: true,
   });
@@ -63,7 +67,7 @@ function readConfig(): z.infer<typeof configSchema> {
     const issue = parsed.error.issues[0];
     throw new Error(`${issue?.path.join('.') ?? 'config'}: ${issue?.message ?? 'invalid'}`);
   }
-  return parsed.data;
+  return { ...parsed.data, caps: readCapFlags(values, env) };
 }
 
 async function main(): Promise<void> {
@@ -74,6 +78,7 @@ async function main(): Promise<void> {
     origins: config.origins,
     ...(config.static === undefined ? {} : { serveStatic: config.static }),
     ...(config.heartbeat === undefined ? {} : { heartbeatMs: config.heartbeat }),
+    ...config.caps,
     log: (line) => console.error(line),
   });
   const { url, port } = await server.start();

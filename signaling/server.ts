@@ -6,7 +6,9 @@
  *   - `/peerjs`    a PeerJS server (`peer`'s ExpressPeerServer) for the PeerJS transport;
  *   - the app:     static files of a build (`serveStatic`), or a dev middleware such as Vite's.
  * Every frame is decoded with one schema and capped; each socket has a token-bucket rate limit
- * and an error budget; dead sockets are dropped by ping/pong heartbeat.
+ * and an error budget; dead sockets are dropped by ping/pong heartbeat. Sockets are capped per
+ * client address (client-address.ts says how the address is found), per room and in all; a
+ * refused client is told why with a close code of `SIGNALING_CLOSE_CODES` and a reason.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -22,8 +24,11 @@ import {
   MAX_ROOM_PEERS,
   MAX_SIGNALING_MESSAGE_BYTES,
   type ServerMessage,
+  SIGNALING_CLOSE_CODES,
   type SignalingErrorCode,
 } from '../src/net/signaling-protocol';
+import { clientAddressResolver } from './client-address';
+import { type Admission, createConnectionLedger } from './connection-ledger';
 
 /** A connect-style request handler (Vite's `server.middlewares`, for one). */
 export type Middleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
@@ -49,6 +54,19 @@ export interface SignalingServerOptions {
   readonly maxMessageBytes?: number;
   /** Cap on concurrent sockets (signaling and PeerJS together). */
   readonly maxClients?: number;
+  /**
+   * Cap on concurrent sockets (signaling and PeerJS together) from one client address; default
+   * 64. Every tab of one machine shares 127.0.0.1 and a class behind NAT shares one address, so
+   * this is a cap per machine or per NAT, not per person.
+   */
+  readonly maxPerAddress?: number;
+  /** Cap on the peers of one room; default and most `MAX_ROOM_PEERS` (256). */
+  readonly maxPerRoom?: number;
+  /**
+   * Proxies in front of this server whose X-Forwarded-For is trusted to name the client
+   * (`loopback`, `uniquelocal`, addresses, CIDRs); default none: the TCP peer is the client.
+   */
+  readonly trustProxy?: readonly string[];
   /** Cap on live rooms. */
   readonly maxRooms?: number;
   /** Mount path of the PeerJS server, or false for none; default `/peerjs`. */
@@ -86,9 +104,16 @@ const DEFAULTS = {
   rate: { perSecond: 50, burst: 100 },
   maxErrors: 3,
   maxClients: 2048,
+  maxPerAddress: 64,
+  // A class of ~30 machines with a few tabs each is ~100 peers; 256 leaves room for that 2.5
+  // times over, is the most a welcome's peer list can carry, and lets one network hold at most
+  // an eighth of the server's 2,048 sockets.
+  maxPerRoom: MAX_ROOM_PEERS,
   maxRooms: 1024,
   peerjsPath: '/peerjs',
 };
+/** A refused socket that has not answered our close frame by then is cut. */
+const REFUSAL_LINGER_MS = 2000;
 /** A client that reads this slowly (bytes queued for it) is dropped rather than buffered. */
 const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -185,6 +210,34 @@ function withTrackedTimers(mount: () => void): () => void {
   };
 }
 
+/** Reads a cap option: a positive integer, at most `max`; throws on anything else. */
+function capOption(name: string, value: number | undefined, fallback: number, max = Infinity): number {
+  const cap = value ?? fallback;
+  if (!Number.isSafeInteger(cap) || cap < 1 || cap > max) {
+    throw new RangeError(`signaling server: ${name} must be an integer 1..${max}, got ${cap}`);
+  }
+  return cap;
+}
+
+/**
+ * A log for events a flood produces by the thousand: at most one line per `intervalMs`, the
+ * next one saying how many were left out.
+ */
+function throttledLog(log: (line: string) => void, intervalMs: number): (line: string) => void {
+  let last = -Infinity;
+  let skipped = 0;
+  return (line) => {
+    const now = performance.now();
+    if (now - last < intervalMs) {
+      skipped += 1;
+      return;
+    }
+    last = now;
+    log(skipped === 0 ? line : `${line} (and ${skipped} more refusals not logged)`);
+    skipped = 0;
+  };
+}
+
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 /** The id a token resumes: the first 64 bits of its SHA-256, so ids cannot be chosen, only kept. */
 const idOfToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex').slice(0, 16);
@@ -195,12 +248,17 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
   const rate = options.rate ?? DEFAULTS.rate;
   const maxErrors = options.maxErrors ?? DEFAULTS.maxErrors;
   const maxMessageBytes = Math.min(options.maxMessageBytes ?? MAX_SIGNALING_MESSAGE_BYTES, 1024 * 1024);
-  const maxClients = options.maxClients ?? DEFAULTS.maxClients;
-  const maxRooms = options.maxRooms ?? DEFAULTS.maxRooms;
+  const maxClients = capOption('maxClients', options.maxClients, DEFAULTS.maxClients);
+  const maxPerAddress = capOption('maxPerAddress', options.maxPerAddress, DEFAULTS.maxPerAddress);
+  const maxPerRoom = capOption('maxPerRoom', options.maxPerRoom, DEFAULTS.maxPerRoom, MAX_ROOM_PEERS);
+  const maxRooms = capOption('maxRooms', options.maxRooms, DEFAULTS.maxRooms);
+  const addressOf = clientAddressResolver(options.trustProxy);
+  const ledger = createConnectionLedger({ maxPerAddress, maxClients });
   const heartbeatMs = options.heartbeatMs ?? DEFAULTS.heartbeatMs;
   const extraOrigins = options.origins ?? [];
   const peerjsPath = options.peerjsPath === undefined ? DEFAULTS.peerjsPath : options.peerjsPath;
   const log = options.log ?? (() => {});
+  const logRefusal = throttledLog(log, 1000);
 
   const rooms = new Map<string, Map<string, Client>>();
   const clients = new Map<WebSocket, Client>();
@@ -208,6 +266,8 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
   const alive = new WeakSet<WebSocket>();
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes, perMessageDeflate: false });
+  /** Sockets accepted only to be told why they are refused. */
+  const refusals = new WebSocketServer({ noServer: true, maxPayload: 1024, perMessageDeflate: false });
   let peerWss: WebSocketServer | undefined;
   let peerWsPath: string | undefined;
 
@@ -311,8 +371,8 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     let room = rooms.get(message.room);
     if (room === undefined) {
       if (rooms.size >= maxRooms) {
-        sendError(client, 'server-full', 'too many rooms');
-        return client.ws.close(1013, 'server full');
+        sendError(client, 'server-full', `the server is full (${maxRooms} rooms); try again later`);
+        return client.ws.close(SIGNALING_CLOSE_CODES.serverFull, 'the server is full (too many rooms)');
       }
       room = new Map();
       rooms.set(message.room, room);
@@ -320,10 +380,10 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     const token = message.token ?? hex(32);
     const id = idOfToken(token);
     const previous = room.get(id);
-    if (previous === undefined && room.size >= MAX_ROOM_PEERS) {
-      sendError(client, 'room-full', `a room holds at most ${MAX_ROOM_PEERS} peers`);
-      if (room.size === 0) rooms.delete(message.room);
-      return client.ws.close(1013, 'room full');
+    if (previous === undefined && room.size >= maxPerRoom) {
+      const reason = `the room ${message.room} is full (at most ${maxPerRoom} peers)`;
+      sendError(client, 'room-full', reason);
+      return client.ws.close(SIGNALING_CLOSE_CODES.roomFull, reason);
     }
     client.id = id;
     client.room = message.room;
@@ -332,7 +392,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
       // The same session on a new socket (the old one is dead but not yet noticed): the new
       // socket takes the id over silently; the other peers already know it.
       previous.room = undefined;
-      previous.ws.close(4000, 'replaced by a newer connection');
+      previous.ws.close(SIGNALING_CLOSE_CODES.replaced, 'replaced by a newer connection');
     } else {
       broadcast(room, client, { type: 'peer-joined', id });
     }
@@ -410,24 +470,48 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
         log(`signaling: refused a WebSocket from origin ${String(req.headers.origin)}`);
         return refuseUpgrade(socket, 403, 'Forbidden');
       }
-      if (clients.size + (peerWss?.clients.size ?? 0) >= maxClients) {
-        return refuseUpgrade(socket, 503, 'Service Unavailable');
-      }
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-      if (path === '/') {
-        wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-      } else if (peerWss !== undefined && path === peerWsPath) {
-        const target = peerWss;
-        target.handleUpgrade(req, socket, head, (ws) => target.emit('connection', ws, req));
-      } else {
-        refuseUpgrade(socket, 404, 'Not Found');
+      const target = path === '/' ? wss : path === peerWsPath ? peerWss : undefined;
+      if (target === undefined) return refuseUpgrade(socket, 404, 'Not Found');
+      const address = addressOf(req);
+      if (address === undefined) return socket.destroy();
+      const admission = ledger.admit(address);
+      if (admission.kind === 'drop') {
+        logRefusal(`signaling: dropped an upgrade from ${address}: ${admission.text}`);
+        return refuseUpgrade(socket, admission.status, admission.text);
       }
+      if (admission.kind === 'refuse') {
+        logRefusal(`signaling: refused a WebSocket from ${address}: ${admission.reason}`);
+        if (!ledger.track(address, 'refusing', socket)) return;
+        return refusals.handleUpgrade(req, socket, head, (ws) => refuse(ws, target === wss, admission));
+      }
+      if (!ledger.track(address, 'held', socket)) return;
+      target.handleUpgrade(req, socket, head, (ws) => target.emit('connection', ws, req));
     } catch (error) {
       log(`signaling: upgrade failed: ${String(error)}`);
       socket.destroy();
     }
   });
   httpServer.on('clientError', (_error, socket) => socket.destroy());
+
+  /**
+   * Tells a socket why it is refused, in its own protocol (our `error` frame, or PeerJS's
+   * `ERROR`, which the PeerJS client reports as a server error), then closes it with the
+   * refusal's code and reason; cut after a moment if the client does not finish the close.
+   */
+  function refuse(
+    ws: WebSocket,
+    signaling: boolean,
+    admission: Extract<Admission, { kind: 'refuse' }>,
+  ): void {
+    ws.on('error', () => {});
+    const frame = signaling
+      ? ({ type: 'error', code: admission.error, message: admission.reason } satisfies ServerMessage)
+      : { type: 'ERROR', payload: { msg: admission.reason } };
+    ws.send(JSON.stringify(frame));
+    ws.close(admission.code, admission.reason);
+    setTimeout(() => ws.terminate(), REFUSAL_LINGER_MS).unref();
+  }
 
   const heartbeat = () => {
     for (const ws of [...wss.clients, ...(peerWss?.clients ?? [])]) {
@@ -454,8 +538,10 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
       stopPeerTimers();
       for (const ws of wss.clients) ws.terminate();
       for (const ws of peerWss?.clients ?? []) ws.terminate();
+      for (const ws of refusals.clients) ws.terminate();
       wss.close();
       peerWss?.close();
+      refusals.close();
       rooms.clear();
       if (!httpServer.listening) return;
       await new Promise<void>((done) => {

@@ -2,11 +2,18 @@
  * The browser's side of the signaling protocol (src/net/signaling-protocol.ts): joins a room,
  * reports the room's peers, and carries opaque signals to and from them. When the server goes
  * away it reconnects with exponential backoff and jitter, and resumes its id with the session
- * token, so that peers it is already connected to keep knowing it by the same id.
+ * token, so that peers it is already connected to keep knowing it by the same id. A server at a
+ * cap refuses with a close code (`SIGNALING_REFUSAL_CODES`); the client then reports why and
+ * waits much longer before it tries again, so that refused tabs do not hammer it.
  */
 import { type Clock, systemClock } from '../ports/clock';
 import { backoffDelay, type WebSocketConstructor } from './channel';
-import { decodeServerMessage, MAX_SIGNALING_MESSAGE_BYTES } from './signaling-protocol';
+import {
+  decodeServerMessage,
+  MAX_SIGNALING_MESSAGE_BYTES,
+  SIGNALING_CLOSE_CODES,
+  SIGNALING_REFUSAL_CODES,
+} from './signaling-protocol';
 
 /** The signaling connection's state. */
 export type SignalingStatus = 'connecting' | 'connected' | 'down';
@@ -25,6 +32,17 @@ export interface SignalingEvents {
   onSignal?(from: string, data: Readonly<Record<string, unknown>>): void;
   /** The server refused something we sent. */
   onServerError?(code: string, message: string): void;
+  /**
+   * The server refused the connection itself (at a cap: see `SIGNALING_CLOSE_CODES`); `reason`
+   * is its text for people. The client retries only after a long backoff (`refusedBackoffMs`).
+   */
+  onRefused?(refusal: SignalingRefusal): void;
+}
+
+/** Why the server refused the connection: its close code and reason. */
+export interface SignalingRefusal {
+  readonly code: number;
+  readonly reason: string;
 }
 
 /** The WebSocket constructor to use (the browser's, or `ws` in Node tests). */
@@ -40,6 +58,12 @@ export interface SignalingClientOptions {
   readonly minBackoffMs?: number;
   /** Largest reconnection delay; default 10 s. */
   readonly maxBackoffMs?: number;
+  /**
+   * Retry delay after the server refused us at a cap (jittered to between half and all of it);
+   * doubles per refusal up to 8 times. Default 30 s: a slot frees only when another tab leaves,
+   * so trying sooner only adds load.
+   */
+  readonly refusedBackoffMs?: number;
   /** A socket not open after this long is abandoned and retried; default 10 s. */
   readonly connectTimeoutMs?: number;
   /** Jitter source in [0, 1); default Math.random. */
@@ -50,9 +74,6 @@ export interface SignalingClientOptions {
   readonly WebSocket?: WebSocketConstructor;
 }
 
-/** Close code the server uses when a newer socket resumed our session: retrying would fight it. */
-const REPLACED = 4000;
-
 /** A signaling connection with automatic reconnection. Start once, stop once. */
 export class SignalingClient {
   private socket: WebSocket | undefined;
@@ -60,6 +81,8 @@ export class SignalingClient {
   private token: string | undefined;
   private ownId: string | undefined;
   private failures = 0;
+  private refusals = 0;
+  private lastRefusal: SignalingRefusal | undefined;
   private cancelTimer: (() => void) | undefined;
   private stopped = false;
   private started = false;
@@ -75,6 +98,11 @@ export class SignalingClient {
   /** The connection's state. */
   get status(): SignalingStatus {
     return this.currentStatus;
+  }
+
+  /** Why the server refused the last connection, until a connection is welcomed again. */
+  get refusal(): SignalingRefusal | undefined {
+    return this.lastRefusal;
   }
 
   /** This client's id once welcomed (kept across reconnections). */
@@ -164,8 +192,18 @@ export class SignalingClient {
       cancelTimeout();
       if (this.socket !== socket) return;
       this.socket = undefined;
-      if (event.code === REPLACED) {
+      // A newer socket resumed our session: retrying would fight it.
+      if (event.code === SIGNALING_CLOSE_CODES.replaced) {
         this.setStatus('down');
+        return;
+      }
+      if (SIGNALING_REFUSAL_CODES.has(event.code)) {
+        const refusal = { code: event.code, reason: event.reason || 'refused by the signaling server' };
+        this.lastRefusal = refusal;
+        const floor = this.options.refusedBackoffMs ?? 30_000;
+        this.retry(backoffDelay(this.refusals, floor, floor * 8, this.options.random ?? Math.random));
+        this.refusals += 1;
+        if (!this.stopped) this.events.onRefused?.(refusal);
         return;
       }
       this.retry();
@@ -181,10 +219,11 @@ export class SignalingClient {
     this.retry();
   }
 
-  private retry(): void {
+  /** Tries again after `delay`, or after the next backoff step when no delay is given. */
+  private retry(delay?: number): void {
     if (this.stopped) return;
     this.setStatus('down');
-    const delay = backoffDelay(
+    delay ??= backoffDelay(
       this.failures,
       this.options.minBackoffMs ?? 250,
       this.options.maxBackoffMs ?? 10_000,
@@ -208,6 +247,8 @@ export class SignalingClient {
         this.token = message.token;
         this.ownId = message.id;
         this.failures = 0;
+        this.refusals = 0;
+        this.lastRefusal = undefined;
         this.setStatus('connected');
         this.events.onWelcome?.(message.id, message.peers);
         break;

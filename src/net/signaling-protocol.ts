@@ -16,7 +16,7 @@ import { z } from 'zod';
 
 /** Cap on one frame in either direction (UTF-8 bytes on the server, characters in the browser). */
 export const MAX_SIGNALING_MESSAGE_BYTES = 64 * 1024;
-/** Peers one room holds; also caps the `peers` list of a welcome. */
+/** Most peers one room can hold (the server's per-room cap is at most this); caps a welcome's `peers`. */
 export const MAX_ROOM_PEERS = 256;
 /** A room name: the network's name, 1-64 characters of [A-Za-z0-9._-]. */
 export const ROOM_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -24,6 +24,29 @@ export const ROOM_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 export const PEER_ID_PATTERN = /^[0-9a-f]{16}$/;
 /** A session token: 32 random bytes in hex; whoever holds it may resume its id. */
 export const TOKEN_PATTERN = /^[0-9a-f]{64}$/;
+
+/**
+ * Close codes the server ends a socket with (the application range, 4000-4999); the close reason
+ * is text for people. `replaced`: a newer socket resumed this session, so retrying would fight
+ * it. The others are refusals: the server is at a cap, and a client retries only after a long
+ * backoff instead of hammering it.
+ */
+export const SIGNALING_CLOSE_CODES = {
+  replaced: 4000,
+  /** Too many sockets from this client's address (signaling and PeerJS together). */
+  addressFull: 4001,
+  /** The room holds as many peers as the server allows in one room. */
+  roomFull: 4002,
+  /** The server is at its cap on sockets or rooms. */
+  serverFull: 4003,
+} as const;
+
+/** The close codes that mean "refused: at a cap" (see `SIGNALING_CLOSE_CODES`). */
+export const SIGNALING_REFUSAL_CODES: ReadonlySet<number> = new Set([
+  SIGNALING_CLOSE_CODES.addressFull,
+  SIGNALING_CLOSE_CODES.roomFull,
+  SIGNALING_CLOSE_CODES.serverFull,
+]);
 
 /** Error codes the server sends. */
 export const SIGNALING_ERROR_CODES = [
@@ -38,6 +61,7 @@ export const SIGNALING_ERROR_CODES = [
   'too-many-errors',
   'room-full',
   'server-full',
+  'address-full',
 ] as const;
 
 /** One of `SIGNALING_ERROR_CODES`. */
