@@ -74,7 +74,12 @@ export function planCommit(
     const index = old.blockCount - forkHeight - 1;
     const replacement = blocks[index];
     const keptHash = states[index]?.headHash;
-    if (replacement && keptHash && replacement.forger === old.forger && replacement.signature !== old.signature)
+    if (
+      replacement &&
+      keptHash &&
+      replacement.forger === old.forger &&
+      replacement.signature !== old.signature
+    )
       equivocations.push({ otherBlock: old, keptHash });
   }
   // Orphaned transactions were verified when their block arrived; only those the new chain
@@ -108,6 +113,8 @@ export function applyCommit(plan: CommitPlan, parts: CommitParts, now: number): 
   parts.pool.remove(plan.included);
   let returnedToPool = 0;
   for (const tx of plan.returned) if (parts.pool.add(tx, now) === 'added') returnedToPool++;
-  const recorded = plan.equivocations.filter((e) => parts.equivocations.record(e.otherBlock, e.keptHash, now));
+  const recorded = plan.equivocations.filter((e) =>
+    parts.equivocations.record(e.otherBlock, e.keptHash, now),
+  );
   return { returnedToPool, recorded };
 }

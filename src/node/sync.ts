@@ -234,7 +234,6 @@ export class SyncMachine {
 
   /** Handles the reply that starts at `run.from`. */
   private take(run: SyncRun, reply: SyncReply, chain: SyncChainReader): SyncCommand[] {
-    const { peer } = run;
     run.target = reply.height;
     if (reply.blocks.length === 0) {
       return this.fail(run, chain, PENALTY.useless, `empty reply from ${reply.from} (claimed ${run.claim})`);
