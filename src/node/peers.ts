@@ -34,10 +34,17 @@ interface PeerRecord {
   provenHeight: number;
   /** No sync with this peer before this time (ms): its last one failed. */
   benchedUntil: number;
+  /** Syncs with this peer that failed by its fault. */
+  failedSyncs: number;
   head: string | null;
   forgerKey: string | null;
   rttMs: number | null;
   pingSentAt: Map<number, number>;
+}
+
+/** Positive when `a` is the better peer to sync from than `b` (see `PeerTable.syncTarget`). */
+function syncPreference(a: PeerRecord, b: PeerRecord): number {
+  return a.provenHeight - b.provenHeight || b.failedSyncs - a.failedSyncs || a.height - b.height;
 }
 
 /** The connected, known and banned peers of one node, with their scores and heads. */
@@ -82,6 +89,7 @@ export class PeerTable {
       height: 0,
       provenHeight: 0,
       benchedUntil: 0,
+      failedSyncs: 0,
       head: null,
       forgerKey: null,
       rttMs: null,
@@ -166,26 +174,23 @@ export class PeerTable {
   /** A sync with `peer` failed by its fault: it is not chosen again before `until` (ms). */
   bench(peer: PeerId, until: number): void {
     const record = this.records.get(peer);
-    if (record) record.benchedUntil = Math.max(record.benchedUntil, until);
+    if (!record) return;
+    record.benchedUntil = Math.max(record.benchedUntil, until);
+    record.failedSyncs++;
   }
 
   /**
    * The peer to sync from, if any claims more than `height` and is not benched at `now`: the
-   * one with the highest proven height (a peer that has served us before), then the highest
-   * claim, then the first to connect. A liar with a huge claim is tried once, then benched.
+   * one with the highest proven height (a peer that has served us before), then the fewest
+   * failed syncs, then the highest claim, then the first to connect. A liar with a huge claim is
+   * tried once, then benched, and tried again only after every peer that has not failed us.
    */
   syncTarget(height: number, now: number): { readonly peer: PeerId; readonly height: number } | null {
     let best: [PeerId, PeerRecord] | null = null;
     for (const entry of this.records) {
       const [, record] = entry;
       if (record.height <= height || record.benchedUntil > now) continue;
-      const current = best?.[1];
-      if (
-        !current ||
-        record.provenHeight > current.provenHeight ||
-        (record.provenHeight === current.provenHeight && record.height > current.height)
-      )
-        best = entry;
+      if (!best || syncPreference(record, best[1]) > 0) best = entry;
     }
     return best && { peer: best[0], height: best[1].height };
   }

@@ -87,6 +87,20 @@ describe('the peer table', () => {
     expect(table.syncTarget(10, 30_000)).toEqual({ peer: 'liar', height: 1_000_000 });
   });
 
+  it('tries peers that have not failed before those that have', () => {
+    const table = new PeerTable(BAN_SCORE);
+    for (const id of ['first', 'second', 'third']) {
+      table.connected(id);
+      table.noteStatus(id, 1_000_000, 'f'.repeat(64), null);
+    }
+    table.bench('first', 10);
+    expect(table.syncTarget(0, 10)).toEqual({ peer: 'second', height: 1_000_000 });
+    table.bench('second', 20);
+    expect(table.syncTarget(0, 20)).toEqual({ peer: 'third', height: 1_000_000 });
+    table.bench('third', 30);
+    expect(table.syncTarget(0, 30)).toEqual({ peer: 'first', height: 1_000_000 });
+  });
+
   it('measures round trips from answered pings only', () => {
     const table = new PeerTable(BAN_SCORE);
     table.connected('a');
