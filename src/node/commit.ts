@@ -46,7 +46,8 @@ export interface CommitPlan {
 /**
  * Plans switching `chain` to its blocks up to `input.forkHeight` followed by `input.blocks`.
  * Leading blocks that `chain` already holds (same hash at the same height) are not a fork and
- * are skipped. Returns null when nothing would change.
+ * are skipped. Returns null when nothing would change; throws (a caller's bug) when the blocks
+ * do not follow our block at the fork point.
  */
 export function planCommit(
   chain: Pick<ChainView, 'height' | 'hashAt' | 'range'>,
@@ -66,6 +67,10 @@ export function planCommit(
   const states = input.states.slice(skip);
   const head = states[states.length - 1];
   if (!head || blocks.length !== states.length) return null;
+  // Callers validated the blocks on our state at `forkHeight`; a block that does not link there
+  // is a bug in the caller, and committing it would corrupt the chain.
+  if (blocks[0]?.lastHash !== chain.hashAt(forkHeight) || blocks[0]?.blockCount !== forkHeight + 1)
+    throw new Error(`commit: blocks do not follow our block ${forkHeight}`);
   const orphaned = forkHeight < chain.height ? chain.range(forkHeight + 1, chain.height) : [];
 
   const included = blocks.flatMap((block) => block.transactions.map((tx) => tx.id));

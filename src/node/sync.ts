@@ -363,7 +363,10 @@ export class SyncMachine {
     const height = run.forkHeight + run.candidate.length;
     const head = run.candidateStates[run.candidateStates.length - 1];
     if (height <= chain.height || !head) return [];
-    if (!run.forkState && chain.hashAt(run.forkHeight) !== run.forkHash) {
+    // Something else (a chain import) may have replaced our blocks at the fork point meanwhile.
+    // (The chain always shows our own earlier adopts here: the node carries out each command
+    // before it feeds back the next event, and the candidate is empty right after an adopt.)
+    if (chain.hashAt(run.forkHeight) !== run.forkHash) {
       return this.end('our chain changed under the sync', false);
     }
     const adopt: SyncCommand = {

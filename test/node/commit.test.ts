@@ -171,6 +171,8 @@ describe('the commit path', () => {
     const plan = planCommit(chain, whole);
     expect(plan).toMatchObject({ forkHeight: 2, blocks: more.blocks, orphaned: [], returned: [] });
     expect(planCommit(chain, ours)).toBeNull();
+    // Blocks that do not follow our block at the fork point are refused outright.
+    expect(() => planCommit(chain, { ...more, forkHeight: 1 })).toThrow(/do not follow our block 1/);
     expect(planCommit(chain, { forkHeight: 0, blocks: ours.blocks, states: ours.states })).toBeNull();
   });
 

@@ -308,6 +308,21 @@ describe('the sync state machine', () => {
     expect(sync.holdsForging).toBe(true);
   });
 
+  it('ends without adopting when our chain changed under the sync at the fork point', () => {
+    const ours = blocksOn(GENESIS.headHash, 0, 2, 1);
+    const chain = chainOf(ours);
+    const theirs = peerChain(ours, 2, 5);
+    const sync = machine();
+    sync.step({ kind: 'start', peer: 'p', claimedHeight: 5 }, chain);
+    sync.step(reply('p', 3, range(theirs, 3), 5), chain);
+    // A chain import replaced our block 2 while the chunk was validated.
+    chain.blocks.splice(1, 1, ...blocksOn(blockHash(ours[0] as Block), 1, 1, 9));
+    const end = sync.step({ kind: 'validated', result: validated(range(theirs, 3)) }, chain);
+    expect(only(end, 'adopt')).toEqual([]);
+    expect(only(end, 'penalize')).toEqual([]);
+    expect(only(end, 'done')[0]).toMatchObject({ reason: 'our chain changed under the sync', failed: false });
+  });
+
   it('never pauses forging on a claim: only after the peer delivered blocks beyond our head', () => {
     const ours = blocksOn(GENESIS.headHash, 0, 2, 1);
     const chain = chainOf(ours);
