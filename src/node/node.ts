@@ -44,8 +44,9 @@ export {
  * service over injected ports (transport, clock, store, crypto). Everything it does happens in
  * one serial queue (peer messages, local commands, timers), so the chain never sees two
  * changes at once and a seeded simulation replays exactly. The parts with state or rules of
- * their own live beside it (`peers.ts`, `sync.ts`, `forge.ts`, `equivocations.ts`,
- * `persistence.ts`, `snapshot.ts`); this class owns the queue and wires them together.
+ * their own live beside it (`peers.ts`, `sync.ts`, `commit.ts`, `forge.ts`,
+ * `equivocations.ts`, `persistence.ts`, `snapshot.ts`); this class owns the queue, carries out
+ * the sync machine's commands, and runs every chain change through `commit`.
  */
 
 /** What a node is built from. */
