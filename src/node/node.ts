@@ -4,13 +4,14 @@ import type { ChainError } from '../core/errors';
 import { type LotteryRunner, runLottery, runLotteryAtOnce } from '../core/lottery';
 import { type ChainState, checkTransactionRules, nextForgerOf, stakeEntries } from '../core/state';
 import type { Block, ChainJSON, GenesisConfig, Transaction } from '../core/types';
-import { validateBlock, validateChain, verifyTransactionSignature } from '../core/validate';
+import { extendChain, validateBlock, validateChain, verifyTransactionSignature } from '../core/validate';
 import type { CryptoProvider, KeyPair } from '../crypto/types';
 import { type Clock, systemClock } from '../ports/clock';
 import type { Store } from '../ports/store';
 import type { PeerId, Transport, TransportStatus } from '../ports/transport';
 import { localBalanceError } from './admission';
 import { ChainView } from './chain';
+import { applyCommit, type CommitInput, planCommit } from './commit';
 import { conflictsWith, EquivocationLog } from './equivocations';
 import { chooseTransactions, forgeBlock } from './forge';
 import { PENALTY, PeerTable } from './peers';
@@ -24,7 +25,7 @@ import {
   type WireMessage,
 } from './protocol';
 import { buildSnapshot } from './snapshot';
-import { Syncer } from './sync';
+import { type SyncCommand, type SyncEvent, SyncMachine } from './sync';
 import {
   DEFAULT_LIMITS,
   type NodeLimits,
@@ -50,8 +51,9 @@ export {
  * service over injected ports (transport, clock, store, crypto). Everything it does happens in
  * one serial queue (peer messages, local commands, timers), so the chain never sees two
  * changes at once and a seeded simulation replays exactly. The parts with state or rules of
- * their own live beside it (`peers.ts`, `sync.ts`, `forge.ts`, `equivocations.ts`,
- * `persistence.ts`, `snapshot.ts`); this class owns the queue and wires them together.
+ * their own live beside it (`peers.ts`, `sync.ts`, `commit.ts`, `forge.ts`,
+ * `equivocations.ts`, `persistence.ts`, `snapshot.ts`); this class owns the queue, carries out
+ * the sync machine's commands, and runs every chain change through `commit`.
  */
 
 /** What a node is built from. */
@@ -106,7 +108,8 @@ export class TabchainNode {
   private readonly equivocations = new EquivocationLog();
   private readonly notices: string[] = [];
   private wallet: KeyPair | null;
-  private readonly syncer: Syncer;
+  private readonly sync: SyncMachine;
+  private cancelSyncTimer: () => void = () => {};
   private headSince: number;
   private poolDirty = false;
 
@@ -136,25 +139,9 @@ export class TabchainNode {
     this.verified = new VerifiedSignatureCache(this.limits.verifiedCacheSize);
     this.peers = new PeerTable(this.limits.banScore);
     this.lottery = options.lottery ?? runLotteryAtOnce;
-    this.syncer = new Syncer({
-      chain: this.chain,
-      crypto: this.crypto,
-      lottery: this.lottery,
-      verified: this.verified,
-      clock: this.clock,
-      limits: this.limits,
-      isRunning: () => this.running,
-      highestPeerAbove: (height) => this.peers.highestAbove(height),
-      request: (peer, from, count) => {
-        this.peers.expectReply(peer, from);
-        this.sendTo(peer, encodeMessage({ type: 'BLOCKCHAINREQUEST', from, count }));
-      },
-      penalize: (peer, points, reason) => this.penalize(peer, points, reason),
-      adopt: (forkHeight, blocks, states) => this.adopt(forkHeight, blocks, states),
-      enqueue: (task) => void this.enqueue(task),
-      log: this.log,
-      changed: () => this.changed(),
-      synced: () => this.maybeForge(),
+    this.sync = new SyncMachine({
+      chunk: Math.min(this.limits.syncChunk, MAX_BLOCKS_PER_MESSAGE),
+      timeoutMs: this.limits.syncTimeoutMs,
     });
     this.wallet = options.wallet ?? null;
     this.headSince = this.clock.now();
@@ -199,7 +186,8 @@ export class TabchainNode {
     if (!this.running) return;
     this.running = false;
     for (const cancel of this.timers.splice(0)) cancel();
-    this.syncer.stop();
+    this.sync.step({ kind: 'stop' }, this.chain);
+    this.cancelSyncTimer();
     await this.transport.stop();
     // A stopped transport reports nothing more: take its final status once.
     this.transportStatus = this.transport.status();
@@ -234,7 +222,7 @@ export class TabchainNode {
       chain: this.chain,
       pool: this.pool.list(),
       peers: this.peers.views(),
-      sync: this.syncer.progress(),
+      sync: this.sync.progress(),
       equivocations: this.equivocations.list(),
       wallet: this.wallet,
       transport: this.transportStatus,
@@ -366,7 +354,11 @@ export class TabchainNode {
       const validHeight = result.height - 1;
       let adopted = false;
       if (validHeight > this.chain.height) {
-        await this.adopt(0, result.validBlocks.slice(1), result.validStates.slice(1));
+        await this.commit({
+          forkHeight: 0,
+          blocks: result.validBlocks.slice(1),
+          states: result.validStates.slice(1),
+        });
         adopted = true;
       }
       return { adopted, validHeight, firstInvalidBlock: result.firstInvalid, error: result.error };
@@ -442,7 +434,7 @@ export class TabchainNode {
 
   private async onPeerDisconnected(peer: PeerId): Promise<void> {
     this.peers.disconnected(peer);
-    this.syncer.endWith(peer, 'the peer left');
+    await this.driveSync({ kind: 'peerGone', peer, reason: 'the peer left' });
     this.changed();
   }
 
@@ -465,7 +457,9 @@ export class TabchainNode {
   private penalize(peer: PeerId, points: number, reason: string): void {
     this.log({ kind: 'penalty', peer, message: `${reason} (-${points})` });
     if (this.peers.penalize(peer, points)) {
-      this.syncer.endWith(peer, 'the peer was banned');
+      // A sync with it ends (the forger resumes); queued, since a penalty may come mid-task.
+      if (this.sync.peer === peer)
+        void this.enqueue(() => this.driveSync({ kind: 'peerGone', peer, reason: 'the peer was banned' }));
       this.transport.disconnect(peer);
       this.log({ kind: 'ban', peer, message: `dropped: ${reason}` });
     }
@@ -503,7 +497,7 @@ export class TabchainNode {
     this.broadcast(this.statusMessage());
     if (this.pool.expire(now).length > 0) this.poolDirty = true;
     this.regossipPending(now);
-    this.syncer.maybeStart();
+    await this.maybeSync();
     this.changed();
   }
 
@@ -564,9 +558,10 @@ export class TabchainNode {
   }
 
   private async onStatus(peer: PeerId, message: Extract<WireMessage, { type: 'STATUS' }>): Promise<void> {
+    // The height is a claim: it may start a sync, which is where it gets proven (or costs the peer).
     if (!this.peers.noteStatus(peer, message.height, message.head, message.forgerKey)) return;
     this.changed();
-    this.syncer.maybeStart();
+    await this.maybeSync();
   }
 
   /** Pools a transaction that passes every check, then gossips it once. */
@@ -636,8 +631,7 @@ export class TabchainNode {
     }
     if (block.blockCount > this.chain.height) {
       // A block from the future, or a longer fork: fetch the peer's chain.
-      this.syncer.maybeStart();
-      return;
+      return this.maybeSync();
     }
     await this.checkEquivocation(block);
   }
@@ -672,10 +666,12 @@ export class TabchainNode {
 
   /**
    * Forges when this node holds the next forger's key and the pool holds a transaction the
-   * head can cover (the reference forges as soon as the pool holds one transaction).
+   * head can cover (the reference forges as soon as the pool holds one transaction). A sync
+   * pauses forging only once its peer has proven a longer chain (see `SyncMachine.holdsForging`):
+   * a mere claim, however high, never does. Every sync's end calls this again.
    */
   private async maybeForge(): Promise<void> {
-    while (this.running && this.wallet && this.pool.size > 0 && !this.syncer.active) {
+    while (this.running && this.wallet && this.pool.size > 0 && !this.sync.holdsForging) {
       const state = this.chain.headState;
       if (nextForgerOf(state) !== this.wallet.publicKeyPem) return;
       const chosen = chooseTransactions(state, this.pool.list(), this.limits.maxBlockTransactions);
@@ -700,66 +696,48 @@ export class TabchainNode {
 
   // ---------------------------------------------------------------- chain changes
 
-  private async appendValidated(blocks: readonly Block[], states: readonly ChainState[]): Promise<void> {
-    const stored = storedBlocks(blocks, states);
-    for (const [i, block] of blocks.entries()) {
-      const state = states[i] as ChainState;
-      this.chain.append(block, state.headHash, state);
-      this.pool.remove(block.transactions.map((tx) => tx.id));
-    }
-    this.poolDirty = true;
-    this.headSince = this.clock.now();
-    await this.store.use((store) => store.appendBlocks(stored, headRecord(this.chain.headState)));
-    // Peers learn our new head now rather than at the next heartbeat: their views of who is
-    // behind (and whom to sync from) stay current.
-    this.broadcast(this.statusMessage());
-    this.changed();
+  /** Appends blocks validated on our head (gossip, forging): a commit at our height. */
+  private appendValidated(blocks: readonly Block[], states: readonly ChainState[]): Promise<void> {
+    return this.commit({ forkHeight: this.chain.height, blocks, states });
   }
 
   /**
-   * Switches to a longer valid chain that forks after `forkHeight`: the orphaned blocks'
-   * transactions that the new chain does not hold go back to the pool.
+   * The one way the chain changes (gossip, forging, sync, import): append or reorg, the pool
+   * (included transactions out, orphaned ones back), equivocations a reorg reveals, the store,
+   * the STATUS announcement and the snapshot. See `commit.ts`.
    */
-  private async adopt(
-    forkHeight: number,
-    blocks: readonly Block[],
-    states: readonly ChainState[],
-  ): Promise<void> {
-    const orphaned = this.chain.truncate(forkHeight);
-    for (const [i, block] of blocks.entries()) {
-      const state = states[i] as ChainState;
-      this.chain.append(block, state.headHash, state);
-      this.pool.remove(block.transactions.map((tx) => tx.id));
+  private async commit(input: CommitInput): Promise<void> {
+    const plan = planCommit(this.chain, input);
+    if (!plan) return;
+    const now = this.clock.now();
+    const outcome = applyCommit(
+      plan,
+      { chain: this.chain, pool: this.pool, equivocations: this.equivocations },
+      now,
+    );
+    for (const { otherBlock } of outcome.recorded) {
+      this.log({
+        kind: 'equivocation',
+        message: `forger signed two blocks at height ${otherBlock.blockCount}`,
+      });
     }
-    const head = this.chain.headState;
-    for (const old of orphaned) {
-      // One forger, one height, two validly signed blocks: the orphan and its replacement.
-      const replacement = this.chain.blockAt(old.blockCount);
-      if (replacement && replacement.forger === old.forger && replacement.signature !== old.signature) {
-        this.recordEquivocation(old, this.chain.hashAt(old.blockCount) as string);
-      }
-    }
-    let returned = 0;
-    for (const block of orphaned) {
-      for (const tx of block.transactions) {
-        // Orphaned transactions were verified when their block arrived; only replays are dropped.
-        if (!head.txIds.has(tx.id) && this.pool.add(tx, this.clock.now()) === 'added') returned++;
-      }
-    }
-    if (orphaned.length > 0) {
+    if (plan.orphaned.length > 0) {
       this.log({
         kind: 'reorg',
-        message: `reorg at ${forkHeight}: ${orphaned.length} blocks orphaned, ${returned} transactions back in the pool`,
+        message: `reorg at ${plan.forkHeight}: ${plan.orphaned.length} blocks orphaned, ${outcome.returnedToPool} transactions back in the pool`,
       });
     }
     this.poolDirty = true;
-    this.headSince = this.clock.now();
-    const stored = storedBlocks(blocks, states);
+    this.headSince = now;
+    const stored = storedBlocks(plan.blocks, plan.states);
+    const head = headRecord(plan.head);
     await this.store.use((store) =>
-      orphaned.length > 0
-        ? store.replaceBlocks(forkHeight + 1, stored, headRecord(head))
-        : store.appendBlocks(stored, headRecord(head)),
+      plan.orphaned.length > 0
+        ? store.replaceBlocks(plan.forkHeight + 1, stored, head)
+        : store.appendBlocks(stored, head),
     );
+    // Peers learn our new head now rather than at the next heartbeat: their views of who is
+    // behind (and whom to sync from) stay current.
     this.broadcast(this.statusMessage());
     this.changed();
   }
@@ -787,11 +765,89 @@ export class TabchainNode {
     this.peers.noteHead(peer, message.height, message.head);
     // A reply we asked for but no longer need (the sync ended or moved on) is not the peer's fault.
     const expected = this.peers.replyReceived(peer, message.from);
-    if (!this.syncer.awaits(peer, message.from)) {
+    if (!this.sync.awaits(peer, message.from)) {
       if (!expected) this.penalize(peer, PENALTY.unsolicited, 'unsolicited BLOCKCHAIN');
       return;
     }
-    await this.syncer.onReply(message);
+    const { from, blocks, height } = message;
+    await this.driveSync({ kind: 'reply', peer, from, blocks, height });
+  }
+
+  /** Starts a sync with the best peer claiming more than we hold, unless one runs. */
+  private async maybeSync(): Promise<void> {
+    if (!this.running || this.sync.active) return;
+    const target = this.peers.syncTarget(this.chain.height, this.clock.now());
+    if (target) await this.driveSync({ kind: 'start', peer: target.peer, claimedHeight: target.height });
+  }
+
+  /**
+   * Feeds `event` to the sync machine and carries out the commands it returns, feeding their
+   * results (a validated chunk) back in. When the sync ends, however it ends, the forger
+   * resumes and the next sync may start.
+   */
+  private async driveSync(event: SyncEvent): Promise<void> {
+    const events: SyncEvent[] = [event];
+    let ended = false;
+    for (let next = events.shift(); next; next = events.shift()) {
+      for (const command of this.sync.step(next, this.chain)) {
+        const result = await this.runSyncCommand(command);
+        if (result) events.push(result);
+        if (command.kind === 'done') ended = true;
+      }
+    }
+    this.changed();
+    if (ended) {
+      await this.maybeForge();
+      await this.maybeSync();
+    }
+  }
+
+  /** Carries out one sync command; returns the event its result makes, if any. */
+  private async runSyncCommand(command: SyncCommand): Promise<SyncEvent | null> {
+    switch (command.kind) {
+      case 'request':
+        this.peers.expectReply(command.peer, command.from);
+        this.sendTo(
+          command.peer,
+          encodeMessage({ type: 'BLOCKCHAINREQUEST', from: command.from, count: command.count }),
+        );
+        return null;
+      case 'validate': {
+        const result = await extendChain(command.base, command.blocks, this.crypto, {
+          cache: this.verified,
+          lottery: this.lottery,
+        });
+        return { kind: 'validated', result };
+      }
+      case 'adopt':
+        await this.commit(command);
+        return null;
+      case 'penalize':
+        this.penalize(command.peer, command.points, command.reason);
+        return null;
+      case 'proven':
+        this.peers.proven(command.peer, command.height);
+        return null;
+      case 'armTimer': {
+        this.cancelSyncTimer();
+        const { token } = command;
+        this.cancelSyncTimer = this.clock.setTimeout(
+          () => void this.enqueue(() => this.driveSync({ kind: 'timeout', token })),
+          command.ms,
+        );
+        return null;
+      }
+      case 'cancelTimer':
+        this.cancelSyncTimer();
+        this.cancelSyncTimer = () => {};
+        return null;
+      case 'log':
+        this.log({ kind: 'sync', peer: command.peer, message: command.message });
+        return null;
+      case 'done':
+        if (command.failed) this.peers.bench(command.peer, this.clock.now() + this.limits.syncRetryAfterMs);
+        return null;
+    }
   }
 
   // ---------------------------------------------------------------- storage

@@ -5,10 +5,20 @@ import type { PeerView } from './types';
  * What a node knows about other nodes: the connected peers and their scores, the banned ones,
  * the ids it may dial, and the BLOCKCHAIN replies it waits for. It sends nothing itself; the
  * node decides what to do with what this table says.
+ *
+ * A peer's height is two numbers. Its *claim* is what it says (STATUS, a BLOCKCHAIN reply's
+ * height, a block it relays): free to make, so it costs us one sync request at most. Its
+ * *proven* height is how far it has shown a valid chain linked to ours, by delivering the
+ * blocks. Sync targets are chosen among claims (that is how we learn who is ahead), peers that
+ * have proven themselves before first, and a peer whose sync failed is benched for a while.
  */
 
-/** Penalties, in score points. A malformed or invalid message costs a ban outright. */
-export const PENALTY = { malformed: 100, invalid: 100, timeout: 20, unsolicited: 5 } as const;
+/**
+ * Penalties, in score points. A malformed or invalid message costs a ban outright; a sync
+ * request wasted (an empty or useless reply, or none) costs a fifth of that, so a peer that
+ * keeps claiming heights it cannot serve is banned by its fifth try.
+ */
+export const PENALTY = { malformed: 100, invalid: 100, timeout: 20, useless: 20, unsolicited: 5 } as const;
 
 /** Peer ids remembered for dialling, at most. */
 export const MAX_KNOWN_PEERS = 256;
@@ -18,11 +28,23 @@ const PING_ROUNDS_KEPT = 4;
 
 interface PeerRecord {
   score: number;
+  /** The height the peer last claimed (or more, once proven). */
   height: number;
+  /** The height up to which the peer delivered a valid chain linked to ours. */
+  provenHeight: number;
+  /** No sync with this peer before this time (ms): its last one failed. */
+  benchedUntil: number;
+  /** Syncs with this peer that failed by its fault. */
+  failedSyncs: number;
   head: string | null;
   forgerKey: string | null;
   rttMs: number | null;
   pingSentAt: Map<number, number>;
+}
+
+/** Positive when `a` is the better peer to sync from than `b` (see `PeerTable.syncTarget`). */
+function syncPreference(a: PeerRecord, b: PeerRecord): number {
+  return a.provenHeight - b.provenHeight || b.failedSyncs - a.failedSyncs || a.height - b.height;
 }
 
 /** The connected, known and banned peers of one node, with their scores and heads. */
@@ -65,6 +87,9 @@ export class PeerTable {
     this.records.set(peer, {
       score: 0,
       height: 0,
+      provenHeight: 0,
+      benchedUntil: 0,
+      failedSyncs: 0,
       head: null,
       forgerKey: null,
       rttMs: null,
@@ -113,7 +138,7 @@ export class PeerTable {
     return true;
   }
 
-  /** Takes a peer's STATUS; returns false for a peer with no record. */
+  /** Takes a peer's STATUS (a claim); returns false for a peer with no record. */
   noteStatus(peer: PeerId, height: number, head: string, forgerKey: string | null): boolean {
     const record = this.records.get(peer);
     if (!record) return false;
@@ -123,7 +148,7 @@ export class PeerTable {
     return true;
   }
 
-  /** Takes the head a peer reported in a BLOCKCHAIN reply. */
+  /** Takes the head a peer reported in a BLOCKCHAIN reply (a claim). */
   noteHead(peer: PeerId, height: number, head: string): void {
     const record = this.records.get(peer);
     if (record) {
@@ -132,16 +157,41 @@ export class PeerTable {
     }
   }
 
-  /** A peer relayed a block at `height`: it holds at least that much. */
+  /** A peer relayed a block at `height`: it claims at least that much (the block may be a decoy). */
   noteHeight(peer: PeerId, height: number): void {
     const record = this.records.get(peer);
     if (record && height > record.height) record.height = height;
   }
 
-  /** The highest connected peer above `height` (the first to connect among equals), if any. */
-  highestAbove(height: number): { readonly peer: PeerId; readonly height: number } | null {
+  /** `peer` delivered a valid chain, linked to ours, up to `height`. */
+  proven(peer: PeerId, height: number): void {
+    const record = this.records.get(peer);
+    if (!record) return;
+    record.provenHeight = Math.max(record.provenHeight, height);
+    record.height = Math.max(record.height, height);
+  }
+
+  /** A sync with `peer` failed by its fault: it is not chosen again before `until` (ms). */
+  bench(peer: PeerId, until: number): void {
+    const record = this.records.get(peer);
+    if (!record) return;
+    record.benchedUntil = Math.max(record.benchedUntil, until);
+    record.failedSyncs++;
+  }
+
+  /**
+   * The peer to sync from, if any claims more than `height` and is not benched at `now`: the
+   * one with the highest proven height (a peer that has served us before), then the fewest
+   * failed syncs, then the highest claim, then the first to connect. A liar with a huge claim is
+   * tried once, then benched, and tried again only after every peer that has not failed us.
+   */
+  syncTarget(height: number, now: number): { readonly peer: PeerId; readonly height: number } | null {
     let best: [PeerId, PeerRecord] | null = null;
-    for (const entry of this.records) if (entry[1].height > (best?.[1].height ?? height)) best = entry;
+    for (const entry of this.records) {
+      const [, record] = entry;
+      if (record.height <= height || record.benchedUntil > now) continue;
+      if (!best || syncPreference(record, best[1]) > 0) best = entry;
+    }
     return best && { peer: best[0], height: best[1].height };
   }
 

@@ -1,260 +1,417 @@
+import { blockHash } from '../core/block';
 import { decodeBlock } from '../core/decode';
-import type { LotteryRunner } from '../core/lottery';
 import type { ChainState } from '../core/state';
 import type { Block } from '../core/types';
-import { extendChain } from '../core/validate';
-import type { CryptoProvider } from '../crypto/types';
-import type { Clock } from '../ports/clock';
+import type { ExtendResult } from '../core/validate';
 import type { PeerId } from '../ports/transport';
-import type { ChainView } from './chain';
 import { PENALTY } from './peers';
-import type { VerifiedSignatureCache } from './pool';
-import { MAX_BLOCKS_PER_MESSAGE, type WireMessage } from './protocol';
-import type { NodeLimits, NodeLogEvent, SyncProgress } from './types';
+import type { SyncProgress } from './types';
 
 /*
- * Ranged sync: one peer at a time, chunk by chunk, first stepping back to where its chain
- * forks from ours, then validating forward and adopting the candidate as soon as it is the
- * longer chain. The node runs every call here from its serial queue.
+ * Ranged sync as a state machine: one peer at a time, chunk by chunk, first stepping back to
+ * where the peer's chain forks from ours, then validating forward and adopting the candidate
+ * as soon as it is the longer chain. `SyncMachine.step` takes an event and returns commands;
+ * the node carries them out (sends, validates, commits, penalizes, arms timers) and feeds the
+ * results back as events. The machine reads our chain (through `SyncChainReader`) but never
+ * changes anything outside itself, so its tests need no node, no network and no crypto.
+ *
+ * What counts against the peer (every sync peer is first a claim, see `peers.ts`):
+ * - an empty reply: we only ask for heights the peer claimed, and an honest peer's height never
+ *   falls (it only ever switches to a longer chain), so "nothing there" is a lie;
+ * - a reply that does not start at the height asked for (blocks we already hold, say);
+ * - a first block that is malformed, a chain that does not link even to our genesis block, or a
+ *   block that fails validation (the valid prefix before it still counts);
+ * - no reply within the timeout.
+ * Each of these ends the sync with `done { failed: true }`; the node then benches the peer for a
+ * while and syncs with another.
  */
 
-/** What a sync needs from its node. */
-export interface SyncHost {
-  /** Our chain; only read here (changes go through `adopt`). */
-  readonly chain: Pick<ChainView, 'height' | 'hashAt' | 'stateAt'>;
-  readonly crypto: CryptoProvider;
-  readonly verified: VerifiedSignatureCache;
-  /** Draws each new state's next forger. */
-  readonly lottery: LotteryRunner;
-  readonly clock: Clock;
-  readonly limits: Pick<NodeLimits, 'syncChunk' | 'syncTimeoutMs'>;
-  /** Whether the node runs (a stopped node starts no sync). */
-  isRunning(): boolean;
-  /** The highest connected peer above `height`, if any. */
-  highestPeerAbove(height: number): { readonly peer: PeerId; readonly height: number } | null;
-  /** Sends `peer` a BLOCKCHAINREQUEST, noting its reply as expected. */
-  request(peer: PeerId, from: number, count: number): void;
-  /** Lowers a peer's score; may ban it, which ends the sync through `endWith`. */
-  penalize(peer: PeerId, points: number, reason: string): void;
-  /** Switches to our chain up to `forkHeight` followed by `blocks` (validated, with their states). */
-  adopt(forkHeight: number, blocks: readonly Block[], states: readonly ChainState[]): Promise<void>;
-  /** Runs `task` on the node's queue. */
-  enqueue(task: () => Promise<void>): void;
-  log(event: NodeLogEvent): void;
-  /** Something the snapshot shows changed. */
-  changed(): void;
-  /** A sync finished and its chain was adopted: the node may forge again. */
-  synced(): Promise<void>;
+/** What the machine reads of our chain; the node's `ChainView` is one. */
+export interface SyncChainReader {
+  readonly height: number;
+  hashAt(height: number): string | undefined;
+  stateAt(height: number): ChainState;
+}
+
+/** A BLOCKCHAIN reply, as decoded by the protocol (its blocks still untrusted). */
+export interface SyncReply {
+  readonly peer: PeerId;
+  readonly from: number;
+  readonly blocks: readonly unknown[];
+  /** The peer's height as it says: a claim. */
+  readonly height: number;
+}
+
+/** What happens to a sync. */
+export type SyncEvent =
+  /** Start syncing with `peer`, which claims `claimedHeight` (above ours). Ignored while one runs. */
+  | { readonly kind: 'start'; readonly peer: PeerId; readonly claimedHeight: number }
+  | ({ readonly kind: 'reply' } & SyncReply)
+  /** The result of the last `validate` command. */
+  | { readonly kind: 'validated'; readonly result: ExtendResult }
+  /** The timer armed with `token` fired. */
+  | { readonly kind: 'timeout'; readonly token: number }
+  /** `peer` disconnected or was banned. */
+  | { readonly kind: 'peerGone'; readonly peer: PeerId; readonly reason: string }
+  /** The node stops: drop the sync without a word. */
+  | { readonly kind: 'stop' };
+
+/** What the node must do, in order. */
+export type SyncCommand =
+  | { readonly kind: 'request'; readonly peer: PeerId; readonly from: number; readonly count: number }
+  /** Validate `blocks` on top of `base` (`extendChain`) and feed the result back as `validated`. */
+  | { readonly kind: 'validate'; readonly base: ChainState; readonly blocks: readonly unknown[] }
+  /** Switch to our chain up to `forkHeight` followed by `blocks` (validated, with their states). */
+  | {
+      readonly kind: 'adopt';
+      readonly peer: PeerId;
+      readonly forkHeight: number;
+      readonly blocks: readonly Block[];
+      readonly states: readonly ChainState[];
+    }
+  | { readonly kind: 'penalize'; readonly peer: PeerId; readonly points: number; readonly reason: string }
+  /** `peer` has shown a valid chain, linked to ours, up to `height`. */
+  | { readonly kind: 'proven'; readonly peer: PeerId; readonly height: number }
+  /** (Re)arm the one sync timer; when it fires, feed back `timeout` with this `token`. */
+  | { readonly kind: 'armTimer'; readonly token: number; readonly ms: number }
+  | { readonly kind: 'cancelTimer' }
+  | { readonly kind: 'log'; readonly peer: PeerId; readonly message: string }
+  /** The sync ended; `failed` when the peer is to blame (the node benches it). */
+  | { readonly kind: 'done'; readonly peer: PeerId; readonly reason: string; readonly failed: boolean };
+
+/** The machine's tunables. */
+export interface SyncSettings {
+  /** Blocks asked for per request. */
+  readonly chunk: number;
+  /** A request unanswered this long ends the sync (ms). */
+  readonly timeoutMs: number;
 }
 
 interface SyncRun {
   readonly peer: PeerId;
-  /** Next height to validate (the next reply must start here). */
+  /** The height the peer claimed when the sync started. */
+  readonly claim: number;
+  /** The peer's height as it last said. */
+  target: number;
+  /** Next height to take (the next reply must start here). */
   from: number;
   /** Highest `from` asked for so far (one request runs ahead while a chunk is validated). */
   requested: number;
-  /** How far back to step when the reply does not link to our chain. */
+  /** How far back to step when a reply does not link to our chain. */
   stepBack: number;
   linked: boolean;
+  /** Our height the candidate forks from, and our hash there. */
   forkHeight: number;
-  target: number;
+  forkHash: string | undefined;
+  /** The state at `forkHeight`, when this machine adopted up to it (the chain may not show it yet). */
+  forkState: ChainState | null;
   candidate: Block[];
   candidateStates: ChainState[];
-  cancelTimer: () => void;
+  /** A `validate` is out: the height it started at, and where the next reply starts. */
+  validating: { readonly startHeight: number; readonly next: number } | null;
+  /** The reply to the request running ahead, if it came while we were still busy. */
+  early: SyncReply | null;
+  /** The peer delivered valid blocks beyond our head (see `holdsForging`). */
+  provenAhead: boolean;
+  timerToken: number;
 }
 
 /** The node's sync: at most one runs at a time. */
-export class Syncer {
-  private sync: SyncRun | null = null;
+export class SyncMachine {
+  private run: SyncRun | null = null;
+  private nextToken = 1;
 
-  /** `host` is what the sync reads and does through; see `SyncHost`. */
-  constructor(private readonly host: SyncHost) {}
+  constructor(private readonly settings: SyncSettings) {}
 
-  /** Whether a sync runs (the node does not forge meanwhile). */
+  /** Whether a sync runs. */
   get active(): boolean {
-    return this.sync !== null;
+    return this.run !== null;
+  }
+
+  /** The peer the running sync is with, if any. */
+  get peer(): PeerId | null {
+    return this.run?.peer ?? null;
+  }
+
+  /**
+   * Whether the node should hold off forging. The rule: an unproven claim never pauses forging;
+   * only a sync whose peer has already delivered valid blocks beyond our head does, and only
+   * while that sync runs. Such a sync ends within one timeout of its last progress, and it can
+   * only progress with valid blocks we lack, which a liar cannot make. So any number of peers
+   * (fresh ids included) claiming false heights cost the forger nothing, and a peer proven ahead
+   * costs it at most one timeout after it stops delivering. Forging on a head that a proven
+   * longer chain is about to replace would only make a block that is orphaned at once.
+   */
+  get holdsForging(): boolean {
+    return this.run?.provenAhead === true;
   }
 
   /** The sync in progress, as the UI sees it. */
   progress(): SyncProgress | null {
-    return this.sync
+    const run = this.run;
+    return run
       ? {
-          peer: this.sync.peer,
-          forkHeight: this.sync.forkHeight,
-          targetHeight: this.sync.target,
-          validatedHeight: this.sync.forkHeight + this.sync.candidate.length,
+          peer: run.peer,
+          forkHeight: run.forkHeight,
+          targetHeight: run.target,
+          validatedHeight: run.forkHeight + run.candidate.length,
         }
       : null;
   }
 
-  /** Starts a sync with the highest peer that is ahead of us, unless one runs. */
-  maybeStart(): void {
-    const { host } = this;
-    if (this.sync || !host.isRunning()) return;
-    const best = host.highestPeerAbove(host.chain.height);
-    if (!best) return;
-    const { peer } = best;
-    const from = host.chain.height + 1;
-    this.sync = {
+  /**
+   * Whether a BLOCKCHAIN reply from `peer` starting at `from` is one this sync asked for and
+   * still wants (the next chunk, or the one requested ahead of it).
+   */
+  awaits(peer: PeerId, from: number): boolean {
+    const run = this.run;
+    if (!run || run.peer !== peer) return false;
+    return from === run.from || (run.linked && from === run.requested && run.requested > run.from);
+  }
+
+  /** Takes one event; returns what the node must do. `chain` is our chain as it is now. */
+  step(event: SyncEvent, chain: SyncChainReader): SyncCommand[] {
+    switch (event.kind) {
+      case 'start':
+        return this.start(event.peer, event.claimedHeight, chain);
+      case 'reply':
+        return this.onReply(event, chain);
+      case 'validated':
+        return this.onValidated(event.result, chain);
+      case 'timeout': {
+        const run = this.run;
+        if (!run || event.token !== run.timerToken) return [];
+        return [
+          { kind: 'penalize', peer: run.peer, points: PENALTY.timeout, reason: 'sync request timed out' },
+          ...this.end('timeout', true),
+        ];
+      }
+      case 'peerGone':
+        return this.run?.peer === event.peer ? this.end(event.reason, false) : [];
+      case 'stop':
+        this.run = null;
+        return [{ kind: 'cancelTimer' }];
+    }
+  }
+
+  private start(peer: PeerId, claimedHeight: number, chain: SyncChainReader): SyncCommand[] {
+    if (this.run || claimedHeight <= chain.height) return [];
+    const from = chain.height + 1;
+    this.run = {
       peer,
+      claim: claimedHeight,
+      target: claimedHeight,
       from,
       requested: 0,
-      stepBack: host.limits.syncChunk,
+      stepBack: this.settings.chunk,
       linked: false,
-      forkHeight: host.chain.height,
-      target: best.height,
+      forkHeight: chain.height,
+      forkHash: chain.hashAt(chain.height),
+      forkState: null,
       candidate: [],
       candidateStates: [],
-      cancelTimer: () => {},
+      validating: null,
+      early: null,
+      provenAhead: false,
+      timerToken: 0,
     };
-    host.log({ kind: 'sync', peer, message: `syncing from ${from} towards ${best.height}` });
-    this.requestChunk(from);
-    host.changed();
+    return [
+      { kind: 'log', peer, message: `syncing from ${from} towards ${claimedHeight} (claimed)` },
+      ...this.request(this.run, from),
+    ];
   }
 
-  /** Ends the sync, if it runs with `peer` (which left or was banned). */
-  endWith(peer: PeerId, reason: string): void {
-    if (this.sync?.peer === peer) this.end(reason);
+  private onReply(reply: SyncReply, chain: SyncChainReader): SyncCommand[] {
+    const run = this.run;
+    if (!run || !this.awaits(reply.peer, reply.from)) return [];
+    if (run.validating || reply.from !== run.from) {
+      // The reply to the request running ahead, before we are done with the one before it.
+      run.early = reply;
+      return [];
+    }
+    return this.take(run, reply, chain);
   }
 
-  /** Drops the sync without a word (the node stops). */
-  stop(): void {
-    this.sync?.cancelTimer();
-    this.sync = null;
-  }
-
-  /** Whether the running sync waits for `peer`'s blocks from `from` on. */
-  awaits(peer: PeerId, from: number): boolean {
-    return this.sync !== null && this.sync.peer === peer && from === this.sync.from;
-  }
-
-  /** Takes the reply the sync waits for (see `awaits`): validates it, and adopts or asks on. */
-  async onReply(message: Extract<WireMessage, { type: 'BLOCKCHAIN' }>): Promise<void> {
-    const { host } = this;
-    const sync = this.sync;
-    if (!sync) return;
-    const { peer } = sync;
-    sync.cancelTimer();
-    sync.target = message.height;
-    if (message.blocks.length === 0) return this.finish();
-
-    if (!sync.linked) {
-      const first = decodeBlock(message.blocks[0]);
-      if (!first.ok) {
-        host.penalize(peer, PENALTY.malformed, first.error.message);
-        return this.end('malformed block');
+  /** Handles the reply that starts at `run.from`. */
+  private take(run: SyncRun, reply: SyncReply, chain: SyncChainReader): SyncCommand[] {
+    run.target = reply.height;
+    if (reply.blocks.length === 0) {
+      return this.fail(run, chain, PENALTY.useless, `empty reply from ${reply.from} (claimed ${run.claim})`);
+    }
+    if (!run.linked) {
+      const first = decodeBlock(reply.blocks[0]);
+      if (!first.ok) return this.fail(run, chain, PENALTY.malformed, first.error.message);
+      if (first.value.blockCount !== run.from) {
+        return this.fail(
+          run,
+          chain,
+          PENALTY.useless,
+          `reply starts at block ${first.value.blockCount}, not at ${run.from} as asked`,
+        );
       }
-      const parentHeight = sync.from - 1;
-      if (first.value.blockCount === sync.from && first.value.lastHash === host.chain.hashAt(parentHeight)) {
-        sync.linked = true;
-        sync.forkHeight = parentHeight;
+      const parentHeight = run.from - 1;
+      const parentHash = chain.hashAt(parentHeight);
+      if (first.value.lastHash === parentHash) {
+        run.linked = true;
+        run.forkHeight = parentHeight;
+        run.forkHash = parentHash;
+        run.forkState = null;
       } else if (parentHeight === 0) {
         // Nothing links to our genesis block: the peer's chain is another network's, or forged.
-        host.penalize(peer, PENALTY.invalid, 'its chain does not link to genesis');
-        return this.end('no common ancestor');
+        return this.fail(run, chain, PENALTY.invalid, 'its chain does not link to genesis');
       } else {
-        // The peer's chain forks below `from`: step back, further each time, to find where.
-        sync.from = Math.max(1, sync.from - sync.stepBack);
-        sync.stepBack *= 2;
-        this.requestChunk(sync.from);
-        return;
+        // The peer's chain forks below `from`: step back, twice as far each time, to find where.
+        run.from = Math.max(1, run.from - run.stepBack);
+        run.stepBack *= 2;
+        run.requested = 0;
+        return this.request(run, run.from);
       }
     }
-    // Linked: ask for the next chunk now, so the peer serves it while this one is validated.
-    const next = sync.from + message.blocks.length;
-    if (next <= sync.target && sync.requested < next) this.requestChunk(next);
 
-    const base = sync.candidateStates[sync.candidateStates.length - 1] ?? host.chain.stateAt(sync.forkHeight);
-    const result = await extendChain(base, message.blocks, host.crypto, {
-      cache: host.verified,
-      lottery: host.lottery,
-    });
-    if (this.sync !== sync) return; // ended while validating
-    sync.candidate.push(...result.validBlocks);
-    sync.candidateStates.push(...result.validStates);
-    host.changed();
-    if (result.error) {
-      host.penalize(
-        peer,
-        PENALTY.invalid,
-        `invalid chain at block ${sync.from + (result.firstInvalid ?? 0)}: ${result.error.message}`,
-      );
-      // The valid prefix still counts: the longest valid chain wins.
-      return this.finish();
+    // Linked. Blocks we already hold (stepping back overshot the fork, or gossip brought them
+    // meanwhile) move the fork point up without being validated again.
+    let skip = 0;
+    if (run.candidate.length === 0) {
+      for (const raw of reply.blocks) {
+        const ours = chain.hashAt(run.forkHeight + 1);
+        if (ours === undefined) break;
+        const decoded = decodeBlock(raw);
+        if (!decoded.ok || decoded.value.blockCount !== run.forkHeight + 1) break;
+        if (blockHash(decoded.value) !== ours) break;
+        run.forkHeight++;
+        run.forkHash = ours;
+        run.forkState = null;
+        skip++;
+      }
     }
-    sync.from = next;
-    // Switch as soon as the validated candidate is longer than our chain, and from then on
-    // append each validated chunk: a long sync shows progress on the head, and a tab closed
-    // mid-sync keeps what it had validated (each chunk is one atomic store write).
-    await this.adoptCandidate(sync);
-    if (this.sync !== sync) return;
-    if (sync.from > sync.target) return this.finish();
-    if (sync.requested < sync.from) this.requestChunk(sync.from);
-    else this.armTimer(sync);
+    const next = run.from + reply.blocks.length;
+    const commands: SyncCommand[] = [];
+    // Ask for the next chunk now, so the peer serves it while this one is validated.
+    if (next <= run.target && run.requested < next) commands.push(...this.request(run, next));
+    if (skip === reply.blocks.length) {
+      run.from = next;
+      return [...commands, ...this.advance(run, chain)];
+    }
+    const base = this.baseState(run, chain);
+    if (!base) return [...commands, ...this.end('our chain changed under the sync', false)];
+    run.validating = { startHeight: base.height + 1, next };
+    return [...commands, { kind: 'validate', base, blocks: reply.blocks.slice(skip) }];
   }
 
-  /** Asks the sync peer for the blocks from `from` on, and arms the reply timeout. */
-  private requestChunk(from: number): void {
-    const sync = this.sync;
-    if (!sync) return;
-    sync.requested = Math.max(sync.requested, from);
-    this.host.request(sync.peer, from, Math.min(this.host.limits.syncChunk, MAX_BLOCKS_PER_MESSAGE));
-    this.armTimer(sync);
-  }
-
-  private armTimer(sync: SyncRun): void {
-    const { host } = this;
-    sync.cancelTimer();
-    sync.cancelTimer = host.clock.setTimeout(() => {
-      host.enqueue(async () => {
-        if (this.sync !== sync) return;
-        host.penalize(sync.peer, PENALTY.timeout, 'sync request timed out');
-        this.end('timeout');
+  private onValidated(result: ExtendResult, chain: SyncChainReader): SyncCommand[] {
+    const run = this.run;
+    const validating = run?.validating;
+    if (!run || !validating) return [];
+    run.validating = null;
+    run.candidate.push(...result.validBlocks);
+    run.candidateStates.push(...result.validStates);
+    const commands: SyncCommand[] = [];
+    if (result.validBlocks.length > 0) {
+      commands.push({ kind: 'proven', peer: run.peer, height: run.forkHeight + run.candidate.length });
+    }
+    if (result.error) {
+      const at = validating.startHeight + (result.firstInvalid ?? 0);
+      commands.push({
+        kind: 'penalize',
+        peer: run.peer,
+        points: PENALTY.invalid,
+        reason: `invalid chain at block ${at}: ${result.error.message}`,
       });
-    }, host.limits.syncTimeoutMs);
+      // The valid prefix still counts: the longest valid chain wins.
+      commands.push(...this.adoptIfLonger(run, chain));
+      return [...commands, ...this.end('invalid block', true)];
+    }
+    run.from = validating.next;
+    // Switch as soon as the validated candidate is longer than our chain, and from then on
+    // adopt each validated chunk: a long sync shows progress on the head, and a tab closed
+    // mid-sync keeps what it had validated.
+    commands.push(...this.adoptIfLonger(run, chain));
+    if (this.run !== run) return commands;
+    return [...commands, ...this.advance(run, chain)];
   }
 
-  private end(reason: string): void {
-    if (!this.sync) return;
-    this.sync.cancelTimer();
-    this.host.log({ kind: 'sync', peer: this.sync.peer, message: `sync ended: ${reason}` });
-    this.sync = null;
-    this.host.changed();
+  /** After a chunk: done, or take the reply that came early, or ask on, or wait. */
+  private advance(run: SyncRun, chain: SyncChainReader): SyncCommand[] {
+    if (run.from > run.target) {
+      const reached = run.forkHeight + run.candidate.length;
+      return [
+        ...this.adoptIfLonger(run, chain),
+        ...this.end(`reached ${Math.max(reached, chain.height)}`, false),
+      ];
+    }
+    const early = run.early;
+    run.early = null;
+    if (early && early.from === run.from) return this.take(run, early, chain);
+    if (run.requested < run.from) return this.request(run, run.from);
+    return this.arm(run);
+  }
+
+  /** The state the next chunk builds on, or null if our chain no longer holds the fork point. */
+  private baseState(run: SyncRun, chain: SyncChainReader): ChainState | null {
+    const last = run.candidateStates[run.candidateStates.length - 1];
+    if (last) return last;
+    if (run.forkState) return run.forkState;
+    if (chain.hashAt(run.forkHeight) !== run.forkHash) return null;
+    return chain.stateAt(run.forkHeight);
   }
 
   /**
-   * Adopts the validated candidate of `sync` if it is longer than our chain; afterwards the
-   * candidate is empty and forks from our new head, so later chunks simply extend it.
+   * Adopts the validated candidate if it is longer than our chain; afterwards the candidate is
+   * empty and forks from the adopted head, so later chunks simply extend it.
    */
-  private async adoptCandidate(sync: SyncRun): Promise<void> {
-    const { chain } = this.host;
-    const candidateHeight = sync.forkHeight + sync.candidate.length;
-    if (candidateHeight <= chain.height) return;
-    // Blocks we already hold (gossip may have brought them while the sync ran) are not a fork.
-    let forkHeight = sync.forkHeight;
-    let skip = 0;
-    while (
-      skip < sync.candidate.length &&
-      chain.hashAt(forkHeight + 1) === sync.candidateStates[skip]?.headHash
-    ) {
-      forkHeight++;
-      skip++;
+  private adoptIfLonger(run: SyncRun, chain: SyncChainReader): SyncCommand[] {
+    const height = run.forkHeight + run.candidate.length;
+    const head = run.candidateStates[run.candidateStates.length - 1];
+    if (height <= chain.height || !head) return [];
+    // Something else (a chain import) may have replaced our blocks at the fork point meanwhile.
+    // (The chain always shows our own earlier adopts here: the node carries out each command
+    // before it feeds back the next event, and the candidate is empty right after an adopt.)
+    if (chain.hashAt(run.forkHeight) !== run.forkHash) {
+      return this.end('our chain changed under the sync', false);
     }
-    await this.host.adopt(forkHeight, sync.candidate.slice(skip), sync.candidateStates.slice(skip));
-    this.host.log({ kind: 'sync', peer: sync.peer, message: `adopted the chain up to ${candidateHeight}` });
-    sync.forkHeight = chain.height;
-    sync.candidate = [];
-    sync.candidateStates = [];
+    const adopt: SyncCommand = {
+      kind: 'adopt',
+      peer: run.peer,
+      forkHeight: run.forkHeight,
+      blocks: run.candidate,
+      states: run.candidateStates,
+    };
+    run.provenAhead = true;
+    run.forkHeight = height;
+    run.forkHash = head.headHash;
+    run.forkState = head;
+    run.candidate = [];
+    run.candidateStates = [];
+    return [adopt, { kind: 'log', peer: run.peer, message: `adopted the chain up to ${height}` }];
   }
 
-  private async finish(): Promise<void> {
-    const sync = this.sync;
-    if (!sync) return;
-    this.sync = null;
-    sync.cancelTimer();
-    await this.adoptCandidate(sync);
-    this.host.changed();
-    this.maybeStart();
-    await this.host.synced();
+  private request(run: SyncRun, from: number): SyncCommand[] {
+    run.requested = Math.max(run.requested, from);
+    return [{ kind: 'request', peer: run.peer, from, count: this.settings.chunk }, ...this.arm(run)];
+  }
+
+  private arm(run: SyncRun): SyncCommand[] {
+    run.timerToken = this.nextToken++;
+    return [{ kind: 'armTimer', token: run.timerToken, ms: this.settings.timeoutMs }];
+  }
+
+  /** Penalizes the peer and ends the sync, keeping what it validated if that is the longer chain. */
+  private fail(run: SyncRun, chain: SyncChainReader, points: number, reason: string): SyncCommand[] {
+    return [
+      { kind: 'penalize', peer: run.peer, points, reason },
+      ...this.adoptIfLonger(run, chain),
+      ...this.end(reason, true),
+    ];
+  }
+
+  private end(reason: string, failed: boolean): SyncCommand[] {
+    const run = this.run;
+    if (!run) return [];
+    this.run = null;
+    return [
+      { kind: 'cancelTimer' },
+      { kind: 'log', peer: run.peer, message: `sync ended: ${reason}` },
+      { kind: 'done', peer: run.peer, reason, failed },
+    ];
   }
 }

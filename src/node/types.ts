@@ -22,6 +22,8 @@ export interface NodeLimits {
   readonly syncChunk: number;
   /** A sync request unanswered this long is abandoned (ms). */
   readonly syncTimeoutMs: number;
+  /** A peer whose sync failed (empty, useless or no reply) is not synced from for this long (ms). */
+  readonly syncRetryAfterMs: number;
   /** STATUS and PING to every peer this often (ms). */
   readonly heartbeatMs: number;
   /** DISCOVERY to every peer this often (ms). */
@@ -42,6 +44,7 @@ export const DEFAULT_LIMITS: NodeLimits = {
   maxBlockTransactions: 1000,
   syncChunk: 32,
   syncTimeoutMs: 10_000,
+  syncRetryAfterMs: 30_000,
   heartbeatMs: 5_000,
   discoveryMs: 10_000,
   banScore: -100,
@@ -61,7 +64,7 @@ export interface PeerView {
   readonly id: PeerId;
   /** Starts at 0; invalid or malformed data lowers it; at `banScore` the peer is dropped. */
   readonly score: number;
-  /** The peer's head as it last said (STATUS or BLOCKCHAIN). */
+  /** The peer's head height as it last claimed (STATUS, BLOCKCHAIN or a relayed block). */
   readonly height: number;
   readonly head: string | null;
   /** The key the peer forges with, if it holds one. */
@@ -75,7 +78,7 @@ export interface SyncProgress {
   readonly peer: PeerId;
   /** The height the candidate chain forks from ours (its first block is this + 1). */
   readonly forkHeight: number;
-  /** The peer's head height. */
+  /** The peer's head height as it claims. */
   readonly targetHeight: number;
   /** Height validated so far on the candidate chain. */
   readonly validatedHeight: number;

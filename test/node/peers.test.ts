@@ -46,18 +46,59 @@ describe('the peer table', () => {
     expect(table.known.has(`p${MAX_KNOWN_PEERS + 9}`)).toBe(true);
   });
 
-  it('picks the highest peer above a height, the first to connect among equals', () => {
+  it('picks the highest claim above a height as sync target, the first to connect among equals', () => {
     const table = new PeerTable(BAN_SCORE);
     for (const id of ['a', 'b', 'c']) table.connected(id);
     table.noteStatus('a', 5, 'h5', null);
     table.noteStatus('b', 7, 'h7', null);
     table.noteHead('c', 7, 'h7');
-    expect(table.highestAbove(3)).toEqual({ peer: 'b', height: 7 });
-    expect(table.highestAbove(7)).toBeNull();
+    expect(table.syncTarget(3, 0)).toEqual({ peer: 'b', height: 7 });
+    expect(table.syncTarget(7, 0)).toBeNull();
     table.noteHeight('a', 9);
-    table.noteHeight('a', 2); // a relayed block never lowers what we know
-    expect(table.highestAbove(3)).toEqual({ peer: 'a', height: 9 });
+    table.noteHeight('a', 2); // a relayed block never lowers what the peer claims
+    expect(table.syncTarget(3, 0)).toEqual({ peer: 'a', height: 9 });
     expect(table.noteStatus('nobody', 1, 'h1', null)).toBe(false);
+  });
+
+  it('prefers a peer that has proven blocks before over a higher unproven claim', () => {
+    const table = new PeerTable(BAN_SCORE);
+    table.connected('liar');
+    table.connected('honest');
+    table.noteStatus('liar', 1_000_000, 'f'.repeat(64), null);
+    table.noteStatus('honest', 12, 'h12', null);
+    expect(table.syncTarget(10, 0)).toEqual({ peer: 'liar', height: 1_000_000 });
+    table.proven('honest', 10);
+    expect(table.syncTarget(10, 0)).toEqual({ peer: 'honest', height: 12 });
+    // Proof raises the claim too: the peer holds at least what it delivered.
+    table.proven('honest', 15);
+    expect(table.syncTarget(10, 0)).toEqual({ peer: 'honest', height: 15 });
+  });
+
+  it('does not pick a benched peer again until its bench ends', () => {
+    const table = new PeerTable(BAN_SCORE);
+    table.connected('liar');
+    table.connected('honest');
+    table.noteStatus('liar', 1_000_000, 'f'.repeat(64), null);
+    table.noteStatus('honest', 12, 'h12', null);
+    table.bench('liar', 30_000);
+    expect(table.syncTarget(10, 1_000)).toEqual({ peer: 'honest', height: 12 });
+    table.bench('honest', 30_000);
+    expect(table.syncTarget(10, 29_999)).toBeNull();
+    expect(table.syncTarget(10, 30_000)).toEqual({ peer: 'liar', height: 1_000_000 });
+  });
+
+  it('tries peers that have not failed before those that have', () => {
+    const table = new PeerTable(BAN_SCORE);
+    for (const id of ['first', 'second', 'third']) {
+      table.connected(id);
+      table.noteStatus(id, 1_000_000, 'f'.repeat(64), null);
+    }
+    table.bench('first', 10);
+    expect(table.syncTarget(0, 10)).toEqual({ peer: 'second', height: 1_000_000 });
+    table.bench('second', 20);
+    expect(table.syncTarget(0, 20)).toEqual({ peer: 'third', height: 1_000_000 });
+    table.bench('third', 30);
+    expect(table.syncTarget(0, 30)).toEqual({ peer: 'first', height: 1_000_000 });
   });
 
   it('measures round trips from answered pings only', () => {

@@ -4,8 +4,10 @@ import type { Transaction, TransactionDraft } from '../../src/core';
 import { type CryptoProvider, createWebCryptoProvider, type KeyPair } from '../../src/crypto';
 import { MemoryNetwork, SeededRandom, VirtualClock } from '../../src/net/memory';
 import { type NodeLimits, type NodeLogEvent, TabchainNode } from '../../src/node/node';
+import { decodeMessage, encodeMessage, type WireMessage } from '../../src/node/protocol';
 import { signTransaction } from '../../src/node/wallet';
 import type { Store } from '../../src/ports/store';
+import type { PeerId, Transport } from '../../src/ports/transport';
 
 /**
  * The seeded multi-node simulator (after yjs's tests/testHelper.js): nodes over one in-memory
@@ -26,6 +28,22 @@ export function devnetKey(name: 'genesis' | 'staker' | 'exchange'): Promise<KeyP
 /** The devnet genesis configuration. */
 export function devnetGenesis(): { genesisPublicKey: string } {
   return { genesisPublicKey: readFileSync(join(KEYS, 'genesisPublicKey.pem'), 'utf8') };
+}
+
+/** A message as `encodeMessage` takes it (without the protocol version). */
+export type OutgoingMessage = Parameters<typeof encodeMessage>[0];
+
+/**
+ * A peer on the simulated network that is no node: it speaks the protocol by hand, as a hostile
+ * peer would. It records what it receives and may answer through `respond`.
+ */
+export interface RawPeer {
+  readonly id: PeerId;
+  readonly transport: Transport;
+  /** Every decoded message received, with its sender, oldest first. */
+  readonly received: { readonly from: PeerId; readonly message: WireMessage }[];
+  send(to: PeerId, message: OutgoingMessage): void;
+  stop(): Promise<void>;
 }
 
 /** What to simulate. */
@@ -123,6 +141,37 @@ export class Simulation {
   /** Runs `ms` of virtual time. */
   async runFor(ms: number): Promise<void> {
     await this.network.run({ duration: ms, settle: this.settle });
+  }
+
+  /**
+   * Starts a raw peer `id`, connects it to `peers` and waits until those channels are open.
+   * `respond` hears every message it receives and may answer through `send`.
+   */
+  async rawPeer(
+    id: PeerId,
+    peers: readonly PeerId[],
+    respond: (
+      from: PeerId,
+      message: WireMessage,
+      send: (message: OutgoingMessage) => void,
+    ) => void = () => {},
+  ): Promise<RawPeer> {
+    const transport = this.network.createTransport(id);
+    const received: { from: PeerId; message: WireMessage }[] = [];
+    const send = (to: PeerId, message: OutgoingMessage) => transport.send(to, encodeMessage(message));
+    await transport.start({
+      onPeerConnected: () => {},
+      onPeerDisconnected: () => {},
+      onMessage: (from, data) => {
+        const decoded = decodeMessage(data);
+        if (!decoded.ok) return;
+        received.push({ from, message: decoded.value });
+        respond(from, decoded.value, (message) => send(from, message));
+      },
+    });
+    for (const peer of peers) transport.connect(peer);
+    await this.runUntil(() => peers.every((peer) => transport.connectedPeers().includes(peer)), 10_000);
+    return { id, transport, received, send, stop: () => transport.stop() };
   }
 
   /** Signs a transaction with the simulation's deterministic ids and clock. */
