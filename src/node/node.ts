@@ -622,8 +622,10 @@ export class TabchainNode {
       // Seen only once valid: a decoy with this block's height and signature cannot shadow it.
       this.rememberSeen(blockSeenKey(block) as string);
       this.peers.noteHeight(peer, block.blockCount);
-      await this.appendValidated([block], [result.value]);
+      // Relayed before the commit announces our new head: a peer that hears of the head first
+      // would start a sync for a block already on its way.
       this.broadcast(encodeMessage({ type: 'BLOCK', block }), peer);
+      await this.appendValidated([block], [result.value]);
       await this.maybeForge();
       return;
     }
@@ -699,13 +701,14 @@ export class TabchainNode {
       }
       const { block } = forged;
       this.rememberSeen(blockSeenKey(block) as string);
+      // Sent before the commit announces the new head (see onBlock).
+      this.broadcast(encodeMessage({ type: 'BLOCK', block }));
       await this.appendValidated([block], [forged.state]);
       this.syncPoolToHead();
       this.log({
         kind: 'forge',
         message: `forged block ${block.blockCount} with ${choice.transactions.length} transactions`,
       });
-      this.broadcast(encodeMessage({ type: 'BLOCK', block }));
     }
   }
 
