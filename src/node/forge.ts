@@ -1,43 +1,85 @@
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { blockSigningBytes, createBlock, withBlockSignature } from '../core/block';
-import { applyTransactions, type ChainState } from '../core/state';
+import { sha256Hex } from '../core/hash';
+import type { LotteryRunner } from '../core/lottery';
+import {
+  type AppliedBlock,
+  applyTransactions,
+  type ChainState,
+  stakeEntries,
+  stateAfter,
+} from '../core/state';
 import { transactionTimestamp } from '../core/transaction';
 import type { Block, Transaction } from '../core/types';
 import type { CryptoProvider, KeyPair } from '../crypto/types';
 import type { PoolEntry } from './pool';
 
-/** The pooled transactions a block on `state` takes, in pool order, `max` at most. */
-export function chooseTransactions(
-  state: ChainState,
-  pool: readonly PoolEntry[],
-  max: number,
-): Transaction[] {
-  const chosen: Transaction[] = [];
-  let running: Pick<ChainState, 'balances' | 'stakes' | 'txIds'> = state;
-  for (const { transaction } of pool) {
-    if (chosen.length >= max) break;
-    // Take each transaction the state so far covers; leave the rest pooled for later.
-    const applied = applyTransactions({ ...state, ...running }, [transaction]);
-    if (!applied.ok) continue;
-    running = applied.value;
-    chosen.push(transaction);
-  }
-  return chosen;
+/*
+ * Forging runs each rule once. Admission checked every transaction's shape, stateless rules and
+ * signature (the signature lands in the verified cache); the pool judged coverage. Choosing
+ * applies the chosen transactions to the head once, which yields the next state; the forged
+ * block is then checked for its own signature only. Nothing is validated a second time.
+ */
+
+/** The transactions a block on `state` takes and the balances, stakes and ids after them. */
+export interface Choice {
+  readonly transactions: readonly Transaction[];
+  readonly applied: AppliedBlock;
 }
 
-/** The block on `state` that carries `transactions`, forged by `wallet` at time `now` (ms). */
+/**
+ * The covered pooled transactions a block on `state` takes, in pool order, `max` at most, with
+ * the state they lead to: one pass of the rules over them. The pool's coverage makes that pass
+ * succeed; should it not (a pool bug), the offending transaction is left out and the pass runs
+ * again on the rest, so one bad entry never blocks the chain.
+ */
+export function chooseTransactions(state: ChainState, covered: readonly PoolEntry[], max: number): Choice {
+  let candidates = covered.slice(0, max).map((e) => e.transaction);
+  for (;;) {
+    const applied = applyTransactions(state, candidates);
+    if (applied.ok) return { transactions: candidates, applied: applied.value };
+    const bad = 'txIndex' in applied.error ? applied.error.txIndex : 0;
+    candidates = candidates.filter((_, index) => index !== bad);
+  }
+}
+
+/** A block this node forged and the state after it. */
+export interface Forged {
+  readonly block: Block;
+  readonly state: ChainState;
+}
+
+/**
+ * The block on `state` that carries `choice`, forged by `wallet` at time `now` (ms), and the
+ * state after it. The payload is serialized once: it is signed, its signature checked (a key
+ * that signs wrongly must not put a block on our chain), and hashed for the next `lastHash`.
+ * The state carries its next forger, drawn by `lottery` (sliced in a page). Null when the
+ * signature does not verify.
+ */
 export async function forgeBlock(
   state: ChainState,
-  transactions: readonly Transaction[],
+  choice: Choice,
   wallet: KeyPair,
   crypto: CryptoProvider,
   now: number,
-): Promise<Block> {
+  lottery: LotteryRunner,
+): Promise<Forged | null> {
   const unsigned = createBlock(
-    transactions,
+    choice.transactions,
     state.headHash,
     wallet.publicKeyPem,
     state.height + 1,
     transactionTimestamp(now),
   );
-  return withBlockSignature(unsigned, await crypto.sign(wallet, blockSigningBytes(unsigned)));
+  const payload = blockSigningBytes(unsigned);
+  const signature = await crypto.sign(wallet, payload);
+  if (!(await crypto.verify(wallet.publicKeyPem, payload, signature))) return null;
+  const headHash = crypto.sha256
+    ? await crypto.sha256(payload).then(bytesToHex, () => sha256Hex(payload))
+    : sha256Hex(payload);
+  const drawn = await lottery(stakeEntries(choice.applied), headHash);
+  return {
+    block: withBlockSignature(unsigned, signature),
+    state: stateAfter(choice.applied, unsigned.blockCount, headHash, drawn?.forger ?? ''),
+  };
 }

@@ -1,22 +1,22 @@
 import { blockSigningBytes } from '../core/block';
-import { decodeBlock, decodeTransaction } from '../core/decode';
+import { decodeBlock } from '../core/decode';
 import type { ChainError } from '../core/errors';
 import { type LotteryRunner, runLottery, runLotteryAtOnce } from '../core/lottery';
-import { type ChainState, checkTransactionRules, nextForgerOf, stakeEntries } from '../core/state';
+import { type ChainState, nextForgerOf, stakeEntries } from '../core/state';
 import type { Block, ChainJSON, GenesisConfig, Transaction } from '../core/types';
-import { extendChain, validateBlock, validateChain, verifyTransactionSignature } from '../core/validate';
+import { extendChain, validateBlock, validateChain } from '../core/validate';
 import type { CryptoProvider, KeyPair } from '../crypto/types';
 import { type Clock, systemClock } from '../ports/clock';
 import type { Store } from '../ports/store';
 import type { PeerId, Transport, TransportStatus } from '../ports/transport';
-import { localBalanceError } from './admission';
+import { admitTransaction, blockSeenKey, NEVER_COVERED_PENALTY, type SubmitResult } from './admission';
 import { ChainView } from './chain';
 import { applyCommit, type CommitInput, planCommit } from './commit';
 import { conflictsWith, EquivocationLog } from './equivocations';
 import { chooseTransactions, forgeBlock } from './forge';
 import { PENALTY, PeerTable } from './peers';
 import { GuardedStore, headRecord, headState, storedBlocks } from './persistence';
-import { TransactionPool, VerifiedSignatureCache } from './pool';
+import { type PoolSource, TransactionPool, VerifiedSignatureCache } from './pool';
 import {
   decodeMessage,
   encodeMessage,
@@ -24,6 +24,7 @@ import {
   MAX_DISCOVERY_PEERS,
   type WireMessage,
 } from './protocol';
+import { PeerRateLimiter, RATE_LIMIT_PENALTY } from './rate-limit';
 import { buildSnapshot } from './snapshot';
 import { type SyncCommand, type SyncEvent, SyncMachine } from './sync';
 import {
@@ -34,6 +35,7 @@ import {
   type NodeSnapshot,
 } from './types';
 
+export type { SubmitError, SubmitResult } from './admission';
 export {
   DEFAULT_LIMITS,
   type Equivocation,
@@ -78,14 +80,6 @@ export interface NodeOptions {
   readonly lottery?: LotteryRunner;
 }
 
-/** Why a local transaction was not accepted. */
-export type SubmitError =
-  | ChainError
-  | { readonly code: 'POOL_FULL' | 'DUPLICATE_TX' | 'NOT_RUNNING'; readonly message: string };
-
-/** The outcome of submitting a transaction. */
-export type SubmitResult = { readonly ok: true } | { readonly ok: false; readonly error: SubmitError };
-
 /** Pending transactions gossiped again per heartbeat, at most. */
 const REGOSSIP_PER_HEARTBEAT = 64;
 
@@ -104,7 +98,11 @@ export class TabchainNode {
   private readonly verified: VerifiedSignatureCache;
   private readonly lottery: LotteryRunner;
   private readonly peers: PeerTable;
+  /** Blocks found valid, by `blockSeenKey`: later copies are dropped before they are decoded. */
   private readonly seenBlocks = new Set<string>();
+  private readonly rateLimiter: PeerRateLimiter;
+  /** The head the pool's coverage was last computed against. */
+  private poolHead: string;
   private readonly equivocations = new EquivocationLog();
   private readonly notices: string[] = [];
   private wallet: KeyPair | null;
@@ -135,7 +133,12 @@ export class TabchainNode {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.log = options.log ?? (() => {});
     this.chain = new ChainView(options.genesis);
-    this.pool = new TransactionPool(this.limits.poolMax, this.limits.poolTtlMs);
+    this.pool = new TransactionPool(this.limits.poolMax, this.limits.poolTtlMs, {
+      perSender: this.limits.poolPerSender,
+      balanceOf: (key) => this.chain.headState.balances.get(key, 0),
+    });
+    this.poolHead = this.chain.headHash;
+    this.rateLimiter = new PeerRateLimiter(this.limits.rateLimits);
     this.verified = new VerifiedSignatureCache(this.limits.verifiedCacheSize);
     this.peers = new PeerTable(this.limits.banScore);
     this.lottery = options.lottery ?? runLotteryAtOnce;
@@ -304,15 +307,17 @@ export class TabchainNode {
 
   // ---------------------------------------------------------------- commands
 
-  /** Validates a local transaction, pools it and gossips it. */
-  submitTransaction(transaction: Transaction): Promise<SubmitResult> {
+  /**
+   * Takes a transaction from this tab's user: decoded and checked exactly as one from a peer,
+   * then pooled. One the head cannot cover yet is accepted as pending: it waits in this node's
+   * pool, not gossiped, until a block covers it (so a purchase and a spend of it can be posted
+   * back to back) or it expires.
+   */
+  submitTransaction(input: unknown): Promise<SubmitResult> {
     return this.enqueue(async () => {
       if (!this.running)
         return { ok: false, error: { code: 'NOT_RUNNING', message: 'the node is not running' } };
-      // A local sender gets told at once when the head cannot cover it (the pool would hold it).
-      const balanceError = localBalanceError(this.chain.headState, this.pool.list(), transaction);
-      if (balanceError) return { ok: false, error: balanceError };
-      return this.admitTransaction(transaction, null);
+      return this.admitTransaction(input, { peer: null, local: true });
     });
   }
 
@@ -385,6 +390,7 @@ export class TabchainNode {
   }
 
   private async afterTask(): Promise<void> {
+    this.settlePool();
     this.pending--;
     if (this.poolDirty) {
       this.poolDirty = false;
@@ -460,6 +466,7 @@ export class TabchainNode {
       // A sync with it ends (the forger resumes); queued, since a penalty may come mid-task.
       if (this.sync.peer === peer)
         void this.enqueue(() => this.driveSync({ kind: 'peerGone', peer, reason: 'the peer was banned' }));
+      if (this.pool.dropRelayedBy(peer) > 0) this.poolDirty = true;
       this.transport.disconnect(peer);
       this.log({ kind: 'ban', peer, message: `dropped: ${reason}` });
     }
@@ -497,6 +504,7 @@ export class TabchainNode {
     this.broadcast(this.statusMessage());
     if (this.pool.expire(now).length > 0) this.poolDirty = true;
     this.regossipPending(now);
+    this.settlePool();
     await this.maybeSync();
     this.changed();
   }
@@ -508,7 +516,8 @@ export class TabchainNode {
    */
   private regossipPending(now: number): void {
     let sent = 0;
-    for (const { transaction, receivedAt } of this.pool.list()) {
+    // Uncovered transactions stay local: only what the head covers goes out.
+    for (const { transaction, receivedAt } of this.pool.coveredEntries()) {
       if (sent >= REGOSSIP_PER_HEARTBEAT) break;
       if (now - receivedAt < 2 * this.limits.heartbeatMs) continue;
       this.broadcast(encodeMessage({ type: 'TRANSACTION', transaction }));
@@ -531,17 +540,18 @@ export class TabchainNode {
       return;
     }
     const message = decoded.value;
+    if (!this.rateLimiter.take(peer, message.type, this.clock.now())) {
+      this.penalize(peer, RATE_LIMIT_PENALTY, `${message.type} over its rate limit`);
+      return;
+    }
     switch (message.type) {
       case 'STATUS':
         return this.onStatus(peer, message);
       case 'DISCOVERY':
         return this.learnPeers(message.peers);
-      case 'TRANSACTION': {
-        const tx = decodeTransaction(message.transaction);
-        if (!tx.ok) return this.penalize(peer, PENALTY.malformed, tx.error.message);
-        await this.admitTransaction(tx.value, peer);
+      case 'TRANSACTION':
+        await this.admitTransaction(message.transaction, { peer, local: false });
         return;
-      }
       case 'BLOCK':
         return this.onBlock(peer, message.block);
       case 'BLOCKCHAINREQUEST':
@@ -564,48 +574,70 @@ export class TabchainNode {
     await this.maybeSync();
   }
 
-  /** Pools a transaction that passes every check, then gossips it once. */
-  private async admitTransaction(tx: Transaction, from: PeerId | null): Promise<SubmitResult> {
-    if (this.pool.has(tx.id) || this.chain.headState.txIds.has(tx.id)) {
-      return { ok: false, error: { code: 'DUPLICATE_TX', message: `transaction ${tx.id} is already known` } };
-    }
-    const ruleError = checkTransactionRules(tx);
-    if (ruleError) {
-      if (from) this.penalize(from, PENALTY.invalid, ruleError.message);
-      return { ok: false, error: ruleError };
-    }
-    if (!(await verifyTransactionSignature(tx, this.crypto, this.verified))) {
-      const error: ChainError = {
-        code: 'BAD_TX_SIGNATURE',
-        txIndex: 0,
-        txId: tx.id,
-        message: `transaction ${tx.id}: signature does not verify`,
-      };
-      if (from) this.penalize(from, PENALTY.invalid, error.message);
+  /**
+   * Decodes and checks a transaction (admission.ts) and pools it. A peer that sent something no
+   * honest node relays is penalized. Gossip happens after the task (`settlePool`), for the
+   * covered transactions only.
+   */
+  private async admitTransaction(input: unknown, source: PoolSource): Promise<SubmitResult> {
+    this.syncPoolToHead();
+    const admission = await admitTransaction(input, source, {
+      state: this.chain.headState,
+      pool: this.pool,
+      verifier: this.crypto,
+      verified: this.verified,
+      now: this.clock.now(),
+    });
+    if (!admission.ok) {
+      const { error, peerAtFault } = admission.error;
+      if (source.peer !== null && peerAtFault) {
+        this.penalize(
+          source.peer,
+          error.code === 'MALFORMED' ? PENALTY.malformed : PENALTY.invalid,
+          error.message,
+        );
+      }
       return { ok: false, error };
     }
-    const added = this.pool.add(tx, this.clock.now());
-    if (added === 'full')
-      return { ok: false, error: { code: 'POOL_FULL', message: 'the transaction pool is full' } };
-    if (added === 'duplicate')
-      return { ok: false, error: { code: 'DUPLICATE_TX', message: 'already pooled' } };
     this.poolDirty = true;
-    this.broadcast(encodeMessage({ type: 'TRANSACTION', transaction: tx }), from ?? undefined);
     this.changed();
-    await this.maybeForge();
+    if (admission.value.covered) await this.maybeForge();
     return { ok: true };
   }
 
+  /**
+   * Brings the pool up to date after a task: coverage against the current head, gossip of the
+   * transactions that became covered (after any block the task announced), and the peers
+   * charged for relayed transactions that left the pool never covered.
+   */
+  private settlePool(): void {
+    this.syncPoolToHead();
+    for (const { transaction, from } of this.pool.takeGossip()) {
+      if (this.running)
+        this.broadcast(encodeMessage({ type: 'TRANSACTION', transaction }), from ?? undefined);
+    }
+    for (const [peer, count] of this.pool.takeCharges()) {
+      if (!this.peers.isBanned(peer))
+        this.penalize(peer, count * NEVER_COVERED_PENALTY, `${count} relayed transactions never covered`);
+    }
+  }
+
+  /** Recomputes the pool's coverage when the head moved since it was last computed. */
+  private syncPoolToHead(): void {
+    if (this.poolHead === this.chain.headHash) return;
+    this.poolHead = this.chain.headHash;
+    this.pool.recheck();
+    this.changed();
+  }
+
   private async onBlock(peer: PeerId, raw: unknown): Promise<void> {
+    // A copy of a block we already hold is dropped before it is decoded: each block arrives
+    // once per peer.
+    const seenKey = blockSeenKey(raw);
+    if (seenKey !== null && this.holdsBlock(seenKey, raw)) return;
     const decoded = decodeBlock(raw);
     if (!decoded.ok) return this.penalize(peer, PENALTY.malformed, decoded.error.message);
     const block = decoded.value;
-    // The forger's signature is deterministic over the payload: it identifies the block as
-    // well as its hash does, without hashing a possibly large block first.
-    const seenKey = `${block.blockCount}:${block.signature}`;
-    if (this.seenBlocks.has(seenKey)) return;
-    this.rememberSeen(seenKey);
-    this.peers.noteHeight(peer, block.blockCount);
 
     if (block.blockCount === this.chain.height + 1 && block.lastHash === this.chain.headHash) {
       const result = await validateBlock(
@@ -624,16 +656,41 @@ export class TabchainNode {
           `invalid block ${block.blockCount}: ${result.error.message}`,
         );
       }
-      await this.appendValidated([block], [result.value]);
+      // Seen only once valid: a decoy with this block's height and signature cannot shadow it.
+      this.rememberSeen(blockSeenKey(block) as string);
+      this.peers.noteHeight(peer, block.blockCount);
+      // A valid block on our head proves the peer's chain this far (claims alone prove nothing).
+      this.peers.proven(peer, block.blockCount);
+      // Relayed before the commit announces our new head: a peer that hears of the head first
+      // would start a sync for a block already on its way.
       this.broadcast(encodeMessage({ type: 'BLOCK', block }), peer);
+      await this.appendValidated([block], [result.value]);
       await this.maybeForge();
       return;
     }
+    // Anywhere else the block is a claim (of a longer chain, or of an equivocation): its forger's
+    // signature is checked before it costs more. Honest peers relay only blocks they validated.
+    if (!(await this.crypto.verify(block.forger, blockSigningBytes(block), block.signature))) {
+      return this.penalize(
+        peer,
+        PENALTY.invalid,
+        `block ${block.blockCount}: the block signature does not verify under its forger key`,
+      );
+    }
+    this.peers.noteHeight(peer, block.blockCount);
     if (block.blockCount > this.chain.height) {
       // A block from the future, or a longer fork: fetch the peer's chain.
       return this.maybeSync();
     }
     await this.checkEquivocation(block);
+  }
+
+  /** Whether this block (by `blockSeenKey`) was found valid before or is on our chain. */
+  private holdsBlock(seenKey: string, raw: unknown): boolean {
+    if (this.seenBlocks.has(seenKey)) return true;
+    const { blockCount, lastHash, signature } = raw as Block;
+    const ours = this.chain.blockAt(blockCount);
+    return !!ours && ours.lastHash === lastHash && ours.signature === signature && blockCount > 0;
   }
 
   private rememberSeen(key: string): void {
@@ -648,8 +705,7 @@ export class TabchainNode {
   private async checkEquivocation(block: Block): Promise<void> {
     if (!conflictsWith(this.chain.blockAt(block.blockCount), block)) return;
     if (this.equivocations.has(block.forger, block.blockCount)) return;
-    const signed = await this.crypto.verify(block.forger, blockSigningBytes(block), block.signature);
-    if (!signed) return; // not evidence: anyone can make an unsigned copy
+    // The forger's signature was verified in onBlock: this is evidence.
     this.recordEquivocation(block, this.chain.hashAt(block.blockCount) as string);
   }
 
@@ -671,26 +727,35 @@ export class TabchainNode {
    * a mere claim, however high, never does. Every sync's end calls this again.
    */
   private async maybeForge(): Promise<void> {
-    while (this.running && this.wallet && this.pool.size > 0 && !this.sync.holdsForging) {
+    this.syncPoolToHead();
+    while (this.running && this.wallet && this.pool.coveredCount > 0 && !this.sync.holdsForging) {
       const state = this.chain.headState;
       if (nextForgerOf(state) !== this.wallet.publicKeyPem) return;
-      const chosen = chooseTransactions(state, this.pool.list(), this.limits.maxBlockTransactions);
-      if (chosen.length === 0) return;
-      const block = await forgeBlock(state, chosen, this.wallet, this.crypto, this.clock.now());
-      // Our own block still goes through full validation: cheap (its transactions are cached
-      // as verified) and it guards against a pool bug forging an invalid block.
-      const result = await validateBlock(state, block, this.crypto, this.verified, this.lottery);
-      if (!result.ok) {
-        this.log({ kind: 'error', message: `forged an invalid block: ${result.error.message}` });
+      // The rules run once, here; the forged block is checked for its signature only.
+      const choice = chooseTransactions(state, this.pool.coveredEntries(), this.limits.maxBlockTransactions);
+      if (choice.transactions.length === 0) return;
+      const forged = await forgeBlock(
+        state,
+        choice,
+        this.wallet,
+        this.crypto,
+        this.clock.now(),
+        this.lottery,
+      );
+      if (!forged) {
+        this.log({ kind: 'error', message: 'forged a block whose signature does not verify' });
         return;
       }
-      this.rememberSeen(`${block.blockCount}:${block.signature}`);
-      await this.appendValidated([block], [result.value]);
+      const { block } = forged;
+      this.rememberSeen(blockSeenKey(block) as string);
+      // Sent before the commit announces the new head (see onBlock).
+      this.broadcast(encodeMessage({ type: 'BLOCK', block }));
+      await this.appendValidated([block], [forged.state]);
+      this.syncPoolToHead();
       this.log({
         kind: 'forge',
-        message: `forged block ${block.blockCount} with ${chosen.length} transactions`,
+        message: `forged block ${block.blockCount} with ${choice.transactions.length} transactions`,
       });
-      this.broadcast(encodeMessage({ type: 'BLOCK', block }));
     }
   }
 

@@ -2,6 +2,7 @@ import type { ChainState } from '../core/state';
 import type { Block } from '../core/types';
 import type { PeerId, TransportStatus } from '../ports/transport';
 import type { PoolEntry } from './pool';
+import { DEFAULT_RATE_LIMITS, type RateLimits } from './rate-limit';
 
 /*
  * The types a node's parts share (limits, diagnostics and what the UI reads); `node.ts`
@@ -14,6 +15,8 @@ export interface NodeLimits {
   readonly maxPeers: number;
   /** Pooled transactions at most. */
   readonly poolMax: number;
+  /** Pooled transactions one sender may hold (see `TransactionPool` for the eviction rule). */
+  readonly poolPerSender: number;
   /** A pooled transaction is dropped this long after it arrived (ms). */
   readonly poolTtlMs: number;
   /** Transactions a forged block takes at most. */
@@ -34,12 +37,19 @@ export interface NodeLimits {
   readonly stallAfterMs: number;
   /** Signed transactions remembered as verified. */
   readonly verifiedCacheSize: number;
+  /** Messages per peer and type (token buckets); see `DEFAULT_RATE_LIMITS`. */
+  readonly rateLimits: RateLimits;
 }
 
 /** The defaults of `NodeLimits`. */
 export const DEFAULT_LIMITS: NodeLimits = {
   maxPeers: 6,
   poolMax: 5000,
+  // Nimiq's mempool cap per sender. One sender legitimately queues many: the exchange sells to
+  // every buyer from one key, and the throughput bench submits 500 purchases at once. A tenth
+  // of the pool, so one flooding key can never hold more than that, and eviction takes its
+  // newest first.
+  poolPerSender: 500,
   poolTtlMs: 10 * 60_000,
   maxBlockTransactions: 1000,
   syncChunk: 32,
@@ -50,6 +60,7 @@ export const DEFAULT_LIMITS: NodeLimits = {
   banScore: -100,
   stallAfterMs: 15_000,
   verifiedCacheSize: 20_000,
+  rateLimits: DEFAULT_RATE_LIMITS,
 };
 
 /** A diagnostic event. */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Transaction, TransactionDraft } from '../../src/core';
 import { type CryptoProvider, createWebCryptoProvider, type KeyPair } from '../../src/crypto';
-import { MemoryNetwork, SeededRandom, VirtualClock } from '../../src/net/memory';
+import { MemoryNetwork, type NetworkEvent, SeededRandom, VirtualClock } from '../../src/net/memory';
 import { type NodeLimits, type NodeLogEvent, TabchainNode } from '../../src/node/node';
 import { decodeMessage, encodeMessage, type WireMessage } from '../../src/node/protocol';
 import { signTransaction } from '../../src/node/wallet';
@@ -60,6 +60,16 @@ export interface SimulationOptions {
   readonly maxPeersPerNode?: number;
   /** Collects every node's diagnostics. */
   readonly log?: (node: string, event: NodeLogEvent) => void;
+  /** Sees every network event (deliveries included), for counting messages. */
+  readonly trace?: (event: NetworkEvent) => void;
+}
+
+/** A bare transport in the simulation (a scripted or hostile peer), with what it received. */
+export interface Outsider {
+  readonly id: PeerId;
+  readonly transport: Transport;
+  readonly inbox: { readonly from: PeerId; readonly data: string }[];
+  send(to: PeerId, data: string): void;
 }
 
 /** A running simulation. */
@@ -80,6 +90,7 @@ export class Simulation {
       reorder: options.reorder ?? false,
       // Inbound room beyond what each node dials, so a late node always finds a peer to accept it.
       maxPeersPerNode: 2 * (options.maxPeersPerNode ?? 8),
+      ...(options.trace ? { trace: options.trace } : {}),
     });
     for (const id of options.nodeIds) this.addNode(id);
   }
@@ -183,6 +194,20 @@ export class Simulation {
       bytes[0] = counter & 0xff; // distinct even if the stream repeats
       return bytes;
     });
+  }
+
+  /** Starts a bare transport `id` and connects it to `targets`; resolves once every channel is open. */
+  async outsider(id: PeerId, targets: readonly PeerId[]): Promise<Outsider> {
+    const transport = this.network.createTransport(id);
+    const inbox: { from: PeerId; data: string }[] = [];
+    await transport.start({
+      onPeerConnected: () => {},
+      onPeerDisconnected: () => {},
+      onMessage: (from, data) => inbox.push({ from, data }),
+    });
+    for (const target of targets) transport.connect(target);
+    await this.runUntil(() => targets.every((target) => transport.connectedPeers().includes(target)), 10_000);
+    return { id, transport, inbox, send: (to, data) => transport.send(to, data) };
   }
 
   /** Every node's head hash, by id. */
