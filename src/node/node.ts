@@ -14,7 +14,7 @@ import { ChainView } from './chain';
 import { conflictsWith, EquivocationLog } from './equivocations';
 import { chooseTransactions, forgeBlock } from './forge';
 import { PENALTY, PeerTable } from './peers';
-import { GuardedStore, headRecord, headState, storedBlocks } from './persistence';
+import { GuardedStore, RECENT_BLOCKS, restoreChain, writeChainChange } from './persistence';
 import { TransactionPool, VerifiedSignatureCache } from './pool';
 import {
   decodeMessage,
@@ -249,9 +249,12 @@ export class TabchainNode {
     return this.chain.range(from, to);
   }
 
-  /** The chain in the reference's `GET /blockchain` shape. */
-  exportChain(): ChainJSON {
-    return { blocks: [...this.chain.allBlocks()] };
+  /**
+   * The chain in the reference's `GET /blockchain` shape. Runs in the queue, so the blocks read
+   * from the store and those held are of one chain.
+   */
+  exportChain(): Promise<ChainJSON> {
+    return this.enqueue(async () => ({ blocks: await this.chain.readRange(0, this.chain.height) }));
   }
 
   // Reads that may reach the store: a restored node keeps only recent blocks in memory and
@@ -260,19 +263,17 @@ export class TabchainNode {
 
   /** Blocks `from`..`to` inclusive (clamped to the chain), oldest first. */
   async readBlocks(from: number, to: number): Promise<readonly Block[]> {
-    return this.chain.range(from, to);
+    return this.chain.readRange(from, to);
   }
 
   /** The block at `height` with its hash, if on this chain. */
   async readBlock(height: number): Promise<{ readonly block: Block; readonly hash: string } | undefined> {
-    const block = this.chain.blockAt(height);
-    const hash = this.chain.hashAt(height);
-    return block && hash !== undefined ? { block, hash } : undefined;
+    return this.chain.readBlock(height);
   }
 
   /** A transaction on chain with its block height, if any. */
   async readTransaction(id: string): Promise<{ transaction: Transaction; height: number } | undefined> {
-    return this.chain.findTransaction(id);
+    return this.chain.readTransaction(id);
   }
 
   /** The lottery over the head: the winning lot and each staker's lot count, for the explorer. */
@@ -659,7 +660,7 @@ export class TabchainNode {
   // ---------------------------------------------------------------- chain changes
 
   private async appendValidated(blocks: readonly Block[], states: readonly ChainState[]): Promise<void> {
-    const stored = storedBlocks(blocks, states);
+    const forkHeight = this.chain.height;
     for (const [i, block] of blocks.entries()) {
       const state = states[i] as ChainState;
       this.chain.append(block, state.headHash, state);
@@ -667,7 +668,9 @@ export class TabchainNode {
     }
     this.poolDirty = true;
     this.headSince = this.clock.now();
-    await this.store.use((store) => store.appendBlocks(stored, headRecord(this.chain.headState)));
+    await this.store.use((store) =>
+      writeChainChange(store, { forkHeight, orphaned: [], blocks, states, head: this.chain.headState }),
+    );
     // Peers learn our new head now rather than at the next heartbeat: their views of who is
     // behind (and whom to sync from) stay current.
     this.broadcast(this.statusMessage());
@@ -712,12 +715,7 @@ export class TabchainNode {
     }
     this.poolDirty = true;
     this.headSince = this.clock.now();
-    const stored = storedBlocks(blocks, states);
-    await this.store.use((store) =>
-      orphaned.length > 0
-        ? store.replaceBlocks(forkHeight + 1, stored, headRecord(head))
-        : store.appendBlocks(stored, headRecord(head)),
-    );
+    await this.store.use((store) => writeChainChange(store, { forkHeight, orphaned, blocks, states, head }));
     this.broadcast(this.statusMessage());
     this.changed();
   }
@@ -725,7 +723,7 @@ export class TabchainNode {
   // ---------------------------------------------------------------- sync
 
   private async onBlockchainRequest(peer: PeerId, from: number, count: number): Promise<void> {
-    const blocks = this.chain.range(from, from + Math.min(count, MAX_BLOCKS_PER_MESSAGE) - 1);
+    const blocks = await this.chain.readRange(from, from + Math.min(count, MAX_BLOCKS_PER_MESSAGE) - 1);
     this.sendTo(
       peer,
       encodeMessage({
@@ -756,9 +754,16 @@ export class TabchainNode {
 
   private async restore(): Promise<void> {
     await this.store.use(async (store) => {
-      const stored = await store.load();
+      const stored = await store.load({ recentBlocks: RECENT_BLOCKS });
       this.notices.push(...stored.notices);
-      this.chain.restore(stored.blocks, stored.head ? headState(stored.head) : null);
+      // Older blocks stay in the store until something asks for them.
+      const source = this.store.source((notice) => {
+        if (this.notices.includes(notice)) return;
+        this.notices.push(notice);
+        this.changed();
+      });
+      const repair = restoreChain(this.chain, stored, source);
+      if (repair) await store.writeChain(repair);
       for (const entry of stored.pool) {
         if (!this.chain.headState.txIds.has(entry.transaction.id))
           this.pool.add(entry.transaction, entry.receivedAt);

@@ -171,7 +171,10 @@ function ChainFileCard() {
   const [state, setState] = useState<TaskState>({ status: 'idle' });
 
   const exportChain = () => {
-    downloadText(`${devnet.network}-chain-${snapshot.height}.json`, JSON.stringify(node.exportChain()));
+    // Older blocks may come from the store: the download starts once they are read.
+    void node.exportChain().then((chain) => {
+      downloadText(`${devnet.network}-chain-${snapshot.height}.json`, JSON.stringify(chain));
+    });
   };
 
   const importChain = async (event: ChangeEvent<HTMLInputElement>) => {
