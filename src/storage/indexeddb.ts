@@ -15,6 +15,7 @@ import {
 import {
   decodeAccount,
   decodeCheckpoint,
+  decodeChunk,
   decodeHeadPointer,
   decodePool,
   decodeStoredBlock,
@@ -74,8 +75,24 @@ interface NodeSchema extends DBSchema {
   txIndex: { key: string; value: TxIndexEntry; indexes: { byHeight: number } };
   accounts: { key: string; value: AccountRecord };
   checkpoints: { key: number; value: CheckpointRecord };
+  chunks: { key: number; value: ChainChunk };
   meta: { key: MetaKey; value: unknown };
 }
+
+/**
+ * The hashes and transaction ids of `CHUNK_BLOCKS` blocks (chunk `index` holds heights
+ * `index * CHUNK_BLOCKS + 1` to `(index + 1) * CHUNK_BLOCKS`), written once the chunk's last block
+ * is: a reload reads every hash and id in a few large records instead of one record per block
+ * and per transaction. A copy of what `hashes` and `txIndex` hold, which stay the reference.
+ */
+export interface ChainChunk {
+  readonly index: number;
+  readonly hashes: readonly string[];
+  readonly txIds: readonly string[];
+}
+
+/** Blocks per `chunks` record. */
+export const CHUNK_BLOCKS = 256;
 
 type MetaKey = 'head' | 'pool' | 'wallet' | 'schema';
 type NodeDb = IDBPDatabase<NodeSchema>;
@@ -87,10 +104,18 @@ const ALL_STORES: StoreNames<NodeSchema>[] = [
   'txIndex',
   'accounts',
   'checkpoints',
+  'chunks',
   'meta',
 ];
 /** The stores that hold the chain (cleared for a resync; `meta` keeps the wallet). */
-const CHAIN_STORES: StoreNames<NodeSchema>[] = ['blocks', 'hashes', 'txIndex', 'accounts', 'checkpoints'];
+const CHAIN_STORES: StoreNames<NodeSchema>[] = [
+  'blocks',
+  'hashes',
+  'txIndex',
+  'accounts',
+  'checkpoints',
+  'chunks',
+];
 
 /**
  * Layout migrations: `MIGRATIONS[n]` turns a version-n database into version n + 1 inside the
@@ -271,6 +296,7 @@ function createLayout(db: NodeDb): void {
   if (!db.objectStoreNames.contains('checkpoints')) {
     db.createObjectStore('checkpoints', { keyPath: 'height' });
   }
+  if (!db.objectStoreNames.contains('chunks')) db.createObjectStore('chunks', { keyPath: 'index' });
   if (!db.objectStoreNames.contains('meta')) db.createObjectStore('meta');
 }
 
@@ -316,6 +342,7 @@ function hasLayout(db: NodeDb): boolean {
     txIndex.indexNames.contains('byHeight') &&
     tx.objectStore('accounts').keyPath === 'publicKey' &&
     tx.objectStore('checkpoints').keyPath === 'height' &&
+    tx.objectStore('chunks').keyPath === 'index' &&
     tx.objectStore('meta').keyPath === null
   );
 }
@@ -484,6 +511,8 @@ function indexedDbStore(db: NodeDb, pending: string[]): Store {
     queue(tx.objectStore('blocks').delete(range));
     queue(tx.objectStore('hashes').delete(range));
     queue(tx.objectStore('checkpoints').delete(range));
+    const firstChunk = Math.floor((fromHeight - 1) / CHUNK_BLOCKS);
+    queue(tx.objectStore('chunks').delete(IDBKeyRange.lowerBound(firstChunk)));
     for (const id of ids) queue(txIndex.delete(id));
     queue(tx.objectStore('meta').delete('head'));
   }
@@ -516,32 +545,86 @@ function indexedDbStore(db: NodeDb, pending: string[]): Store {
     return null;
   }
 
-  /** Reads the hashes of blocks 1..n, keeping the prefix that runs 1, 2, 3… and decodes. */
-  async function readHashes(
-    tx: WriteTx,
-  ): Promise<{ hashes: string[]; stored: number; problem: string | null }> {
+  /**
+   * Reads every block hash: whole chunks first, then the `hashes` records after the last one,
+   * keeping the prefix that runs 1, 2, 3… and decodes. `stored` is the tip the hashes store names.
+   */
+  async function readHashes(tx: WriteTx): Promise<{
+    hashes: string[];
+    chunks: ChainChunk[];
+    stored: number;
+    problem: string | null;
+  }> {
     const store = tx.objectStore('hashes');
-    const [values, last] = await Promise.all([store.getAll(), store.openKeyCursor(null, 'prev')]);
+    const [chunkValues, last] = await Promise.all([
+      tx.objectStore('chunks').getAll(),
+      store.openKeyCursor(null, 'prev'),
+    ]);
     const stored = last ? Number(last.key) : 0;
+    const chunks: ChainChunk[] = [];
+    for (const value of chunkValues) {
+      const chunk = decodeChunk(value, chunks.length, CHUNK_BLOCKS);
+      // A damaged or missing chunk ends the run: the per-block records are read from there.
+      if (!chunk.ok || (chunks.length + 1) * CHUNK_BLOCKS > stored) break;
+      chunks.push(chunk.value);
+    }
+    const covered = chunks.length * CHUNK_BLOCKS;
+    const values = await store.getAll(IDBKeyRange.lowerBound(covered + 1));
     let valid = values.length;
     let problem: string | null = null;
-    if (stored !== values.length) {
+    if (stored - covered !== values.length) {
       // A gap somewhere: find it by the keys (only on this damaged path).
-      const keys = await store.getAllKeys();
-      valid = keys.findIndex((key, index) => key !== index + 1);
+      const keys = await store.getAllKeys(IDBKeyRange.lowerBound(covered + 1));
+      valid = keys.findIndex((key, index) => key !== covered + index + 1);
       if (valid < 0) valid = keys.length;
-      problem = `block ${valid + 1}'s hash is missing`;
+      problem = `block ${covered + valid + 1}'s hash is missing`;
     }
-    const hashes: string[] = [];
+    const hashes: string[] = chunks.flatMap((chunk) => chunk.hashes);
     for (let i = 0; i < valid; i++) {
-      const hash = decodeStoredHash(values[i], i + 1);
+      const hash = decodeStoredHash(values[i], covered + i + 1);
       if (!hash.ok) {
         problem = hash.error.message;
         break;
       }
       hashes.push(hash.value);
     }
-    return { hashes, stored, problem: hashes.length < stored ? problem : null };
+    return { hashes, chunks, stored, problem: hashes.length < stored ? problem : null };
+  }
+
+  /**
+   * The transaction ids of the chain up to `tip`: those of whole `chunks` at or below it, and the
+   * `txIndex` keys above them (keys only). Writes the chunks that are missing below the tip (a
+   * migrated or repaired database), so the next load reads them whole.
+   */
+  async function readTxIds(
+    tx: WriteTx,
+    chunks: readonly ChainChunk[],
+    hashes: readonly string[],
+    tip: number,
+  ): Promise<string[]> {
+    const whole = chunks.filter((chunk) => (chunk.index + 1) * CHUNK_BLOCKS <= tip);
+    const txIds = whole.flatMap((chunk) => [...chunk.txIds]);
+    const byHeight = tx.objectStore('txIndex').index('byHeight');
+    let covered = whole.length * CHUNK_BLOCKS;
+    while (covered + CHUNK_BLOCKS <= tip) {
+      const range = IDBKeyRange.bound(covered + 1, covered + CHUNK_BLOCKS);
+      const ids = (await byHeight.getAllKeys(range)).filter((key) => decodeStoredTxId(key).ok);
+      const chunk: ChainChunk = {
+        index: covered / CHUNK_BLOCKS,
+        hashes: hashes.slice(covered, covered + CHUNK_BLOCKS),
+        txIds: ids,
+      };
+      queue(tx.objectStore('chunks').put(chunk));
+      txIds.push(...ids);
+      covered += CHUNK_BLOCKS;
+    }
+    if (covered < tip) {
+      for (const key of await byHeight.getAllKeys(IDBKeyRange.bound(covered + 1, tip))) {
+        const id = decodeStoredTxId(key);
+        if (id.ok) txIds.push(id.value);
+      }
+    }
+    return txIds;
   }
 
   /**
@@ -576,6 +659,28 @@ function indexedDbStore(db: NodeDb, pending: string[]): Store {
       parent = stored.hash;
     }
     return { blocks, problem: null };
+  }
+
+  /** Writes the chunks that `change`'s blocks complete (their older blocks' part read in `tx`). */
+  async function putChunks(tx: WriteTx, change: ChainWrite): Promise<void> {
+    const first = Math.ceil(change.fromHeight / CHUNK_BLOCKS);
+    for (let end = first * CHUNK_BLOCKS; end <= change.head.height; end += CHUNK_BLOCKS) {
+      const start = end - CHUNK_BLOCKS + 1;
+      const hashes: string[] = [];
+      const txIds: string[] = [];
+      if (start < change.fromHeight) {
+        const range = IDBKeyRange.bound(start, change.fromHeight - 1);
+        hashes.push(...(await tx.objectStore('hashes').getAll(range)));
+        txIds.push(...(await tx.objectStore('txIndex').index('byHeight').getAllKeys(range)));
+      }
+      for (const stored of change.blocks) {
+        if (stored.height < start || stored.height > end) continue;
+        hashes.push(stored.hash);
+        txIds.push(...new Set(stored.block.transactions.map((t) => t.id)));
+      }
+      const chunk: ChainChunk = { index: end / CHUNK_BLOCKS - 1, hashes, txIds };
+      queue(tx.objectStore('chunks').put(chunk));
+    }
   }
 
   return {
@@ -615,16 +720,8 @@ function indexedDbStore(db: NodeDb, pending: string[]): Store {
             `The stored chain was damaged (${problem}): kept blocks 1–${tip} and removed ${plural(chain.stored - tip, 'block')} after them; the node will fetch the rest from its peers.`,
           );
         }
-        // Keys only: every transaction id, without reading a block.
-        const idKeys = await tx.objectStore('txIndex').getAllKeys();
-        const txIds: string[] = [];
-        for (const key of idKeys) {
-          const id = decodeStoredTxId(key);
-          if (id.ok) txIds.push(id.value);
-        }
-        if (txIds.length < idKeys.length) {
-          notices.push(`${plural(idKeys.length - txIds.length, 'damaged transaction index key')} ignored.`);
-        }
+        // Every transaction id, without reading a block: whole chunks, then index keys.
+        const txIds = await readTxIds(tx, chain.chunks, hashes, tip);
         // The accounts hold the head state when the head pointer names the stored tip.
         const pointer = decodeHeadPointer(headValue);
         const describesTip =
@@ -716,6 +813,7 @@ function indexedDbStore(db: NodeDb, pending: string[]): Store {
         }
         const checkpoints = tx.objectStore('checkpoints');
         for (const checkpoint of change.checkpoints) queue(checkpoints.put(checkpoint));
+        await putChunks(tx, change);
         const meta = tx.objectStore('meta');
         // A head at height 0 is genesis alone, which `load` reports as null.
         const pointer: HeadPointer = { height: change.head.height, hash: change.head.hash };

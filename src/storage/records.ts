@@ -28,6 +28,8 @@ export interface StorageRecordError {
 export const MAX_STORED_ACCOUNTS = 1_000_000;
 export const MAX_STORED_POOL = 100_000;
 const MAX_PEM_CHARS = 16_384;
+/** Ids in one chunk record: 256 blocks of at most 4,096 transactions. */
+const MAX_STORED_CHUNK_IDS = 256 * 4096;
 
 const hash = z.string().regex(HASH_PATTERN);
 const height = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -163,4 +165,27 @@ export function decodeTxIndexEntry(
 ): Result<{ id: string; height: number }, StorageRecordError> {
   const parsed = txIndexEntrySchema.safeParse(value);
   return parsed.success ? ok(parsed.data) : corrupt('a transaction index record', parsed.error);
+}
+
+const chunkSchema = z.strictObject({
+  index: z.number().int().min(0),
+  hashes: z.array(hash),
+  txIds: z.array(txIdSchema).max(MAX_STORED_CHUNK_IDS),
+});
+
+/** A `chunks` record, which must be chunk `index` and hold `size` hashes. */
+export function decodeChunk(
+  value: unknown,
+  index: number,
+  size: number,
+): Result<{ index: number; hashes: string[]; txIds: string[] }, StorageRecordError> {
+  const parsed = chunkSchema.safeParse(value);
+  if (!parsed.success) return corrupt(`chunk ${index}`, parsed.error);
+  if (parsed.data.index !== index || parsed.data.hashes.length !== size) {
+    return corrupt(
+      `chunk ${index}`,
+      `it is chunk ${parsed.data.index} of ${parsed.data.hashes.length} hashes`,
+    );
+  }
+  return ok(parsed.data);
 }

@@ -21,6 +21,7 @@ import {
 import {
   appendMain,
   expectedChain,
+  forkChain,
   genesis,
   heights,
   loadedHeadState,
@@ -101,7 +102,7 @@ describe('IndexedDB store: layout', () => {
     const db = await raw(nodeId);
     expect(db.name).toBe(`${DATABASE_PREFIX}${nodeId}`);
     expect(db.version).toBe(SCHEMA_VERSION);
-    const names = ['accounts', 'blocks', 'checkpoints', 'hashes', 'meta', 'txIndex'];
+    const names = ['accounts', 'blocks', 'checkpoints', 'chunks', 'hashes', 'meta', 'txIndex'];
     expect([...db.objectStoreNames].sort()).toEqual(names);
     const tx = db.transaction(names);
     expect(tx.objectStore('blocks').keyPath).toBe('height');
@@ -110,6 +111,7 @@ describe('IndexedDB store: layout', () => {
     expect([...tx.objectStore('txIndex').indexNames]).toEqual(['byHeight']);
     expect(tx.objectStore('accounts').keyPath).toBe('publicKey');
     expect(tx.objectStore('checkpoints').keyPath).toBe('height');
+    expect(tx.objectStore('chunks').keyPath).toBe('index');
     expect(await tx.objectStore('hashes').getAll()).toEqual(heights(mainChain(), 1, 3).map((s) => s.hash));
     expect(await tx.objectStore('meta').get('schema')).toEqual({ version: SCHEMA_VERSION });
     expect(await tx.objectStore('meta').get('head')).toEqual(pointerAt(3));
@@ -126,6 +128,59 @@ describe('IndexedDB store: layout', () => {
     const db = await raw(nodeId);
     expect(await db.getAllKeys('hashes')).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     db.close();
+  });
+});
+
+describe('IndexedDB store: chunks of hashes and ids (what a reload reads instead of one record per block)', () => {
+  let built: ReturnType<typeof forkChain> | undefined;
+  const long = () => {
+    built ??= forkChain(40, 260);
+    return built;
+  };
+  const all = () => [...heights(mainChain(), 1, 40), ...long().blocks];
+  const chunksOf = async (nodeId: string) => {
+    const db = await raw(nodeId);
+    const chunks = (await db.getAll('chunks')) as { index: number; hashes: string[]; txIds: string[] }[];
+    db.close();
+    return chunks;
+  };
+
+  it('a chunk is written when its 256th block is, cut by a reorg below it, and rebuilt by load when damaged', async () => {
+    const nodeId = freshId();
+    const store = await openIndexedDbStore(nodeId);
+    await appendMain(store, 1, 40);
+    await store.writeChain(writeOf(long(), 41, 200));
+    expect(await chunksOf(nodeId)).toEqual([]);
+    // Block 256 arrives alone: the chunk takes 255 hashes and ids from the store.
+    await store.writeChain(writeOf(long(), 201, 256));
+    await store.writeChain(writeOf(long(), 257, 300));
+    const chunk = {
+      index: 0,
+      hashes: all()
+        .slice(0, 256)
+        .map((s) => s.hash),
+      txIds: expect.arrayContaining(expectedTxIndex(40).map(([id]) => id)),
+    };
+    expect(await chunksOf(nodeId)).toEqual([chunk]);
+    expect(await store.load()).toMatchObject(expectedChain(all()));
+    // A reorg from 250 removes it; the branch's block 256 writes it again.
+    const fork = forkChain(249, 10, 0, long());
+    await store.writeChain(writeOf(fork, 250, 259, { fixture: long(), tip: 300 }));
+    expect(await chunksOf(nodeId)).toEqual([
+      { ...chunk, hashes: [...all().slice(0, 249), ...fork.blocks.slice(0, 7)].map((s) => s.hash) },
+    ]);
+    await store.writeChain(writeOf(long(), 250, 300, { fixture: fork, tip: 259 }));
+    await store.close();
+    // A damaged chunk: load reads the per-block records instead, and writes the chunk again.
+    const db = await raw(nodeId);
+    await db.put('chunks', { index: 0, hashes: ['x'], txIds: [] });
+    db.close();
+    const again = await openIndexedDbStore(nodeId);
+    const loaded = await again.load();
+    expect(loaded).toMatchObject(expectedChain(all()));
+    expect(loaded.notices).toEqual([]);
+    await again.close();
+    expect(await chunksOf(nodeId)).toEqual([chunk]);
   });
 });
 

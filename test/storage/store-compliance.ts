@@ -76,11 +76,16 @@ export function stateAt(height: number): ChainState {
 
 /**
  * A competing branch: `length` blocks after height `forkAfter` of the main chain, each forged by
- * its height's lottery winner; the first `withTransactions` carry the main chain's next blocks'
+ * its height's lottery winner (a branch of `from`, the main chain by default); the first `withTransactions` carry the main chain's next blocks'
  * transactions (so a reorg moves accounts both ways), the rest are empty.
  */
-export function forkChain(forkAfter: number, length: number, withTransactions = 0): ChainFixture {
-  const base = stateAt(forkAfter);
+export function forkChain(
+  forkAfter: number,
+  length: number,
+  withTransactions = 0,
+  from: ChainFixture = mainChain(),
+): ChainFixture {
+  const base = fixtureState(from, forkAfter);
   const blocks: Block[] = [];
   let state = base;
   for (let i = 1; i <= length; i++) {
