@@ -208,7 +208,7 @@ export class ChainView {
     if (this.height !== head || blocks.length < height - baseHeight) {
       throw new Error(`could not read the blocks up to ${height} from the store`);
     }
-    const txIds = this.headState.txIds.subtract([...laterHeld, ...laterStored]);
+    const txIds = without(this.headState.txIds, [...laterHeld, ...laterStored]);
     const base = checkpoint ? stateOfCheckpoint(checkpoint, txIds) : this.genesisState;
     const state = this.replay(base, (h) => blocks[h - baseHeight - 1], height);
     this.states.set(height, state);
@@ -259,7 +259,7 @@ export class ChainView {
     // The base's ids: every id less those of the held blocks.
     const heldIds = stored.blocks.flatMap(({ block }) => block.transactions.map((tx) => tx.id));
     const baseHeight = this.heldFrom - 1;
-    const base = stored.base ? stored.base(stored.txIds.subtract(heldIds)) : this.genesisState;
+    const base = stored.base ? stored.base(without(stored.txIds, heldIds)) : this.genesisState;
     this.states.set(baseHeight, base);
     this.anchor = baseHeight;
     if (stored.head && stored.head.height === this.height && stored.head.headHash === this.headHash) {
@@ -296,6 +296,16 @@ export class ChainView {
     }
     return state;
   }
+}
+
+/**
+ * `set` less `ids`, in O(ids): Immutable's own `subtract` asks every element of `set` whether
+ * the list holds it, O(set × ids), 50 ms for 200 ids out of 10,000.
+ */
+function without(set: ImmutableSet<string>, ids: readonly string[]): ImmutableSet<string> {
+  return set.withMutations((mutable) => {
+    for (const id of ids) mutable.remove(id);
+  });
 }
 
 /** The state a checkpoint describes, with the given transaction ids. */
