@@ -225,15 +225,18 @@ function reloadNote(run: ReloadRun): string {
  */
 export async function reloadFigures(): Promise<Figure[]> {
   const dir = await mkdtemp(join(tmpdir(), 'tabchain-reload-bench-'));
-  let devnet: Devnet | undefined;
+  // One devnet (signaling server and origin) per tab: on one devnet the tabs would be peers, and
+  // the 1k tab would sync the 10k chain.
+  const devnets: Devnet[] = [];
   const tabs: PreparedTab[] = [];
   try {
     const chain = await buildSignedChain(RELOAD_BLOCKS, 1);
     const dist = join(dir, 'dist');
     await buildApp(dist);
-    devnet = await startDevnet(dist);
-    tabs.push(await prepareTab(dir, devnet.url, chain.slice(0, SMALL_RELOAD_BLOCKS)));
-    tabs.push(await prepareTab(dir, devnet.url, chain));
+    for (let i = 0; i < 2; i++) devnets.push(await startDevnet(dist));
+    const [smallNet, largeNet] = devnets as [Devnet, Devnet];
+    tabs.push(await prepareTab(dir, smallNet.url, chain.slice(0, SMALL_RELOAD_BLOCKS)));
+    tabs.push(await prepareTab(dir, largeNet.url, chain));
     // The two tabs reload in turn, so a busy moment of the machine falls on both alike.
     const runs: { ms: number; marks: LoadMarks }[][] = tabs.map(() => []);
     for (let i = 0; i < RELOADS; i++) {
@@ -271,7 +274,7 @@ export async function reloadFigures(): Promise<Figure[]> {
     ];
   } finally {
     for (const tab of tabs) await tab.context.close();
-    await devnet?.stop();
+    for (const devnet of devnets) await devnet.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }
