@@ -36,7 +36,7 @@ const steps: [string, () => Promise<Figure | Figure[]>][] = [
   ['tabs-connected-8-simple-peer', () => tabsConnectedFigure('simple-peer')],
   ['tabs-connected-8-peerjs', () => tabsConnectedFigure('peerjs')],
   ['tx-to-head-8-tabs', () => txToHeadFigures()],
-  ['reload-10k-blocks', () => reloadFigures()],
+  ['reload-1k-10k-blocks', () => reloadFigures()],
 ];
 // `npm run bench -- NAME…` measures only the figures whose names contain one of the words.
 const filters = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));

@@ -14,7 +14,7 @@ import {
   type Transaction,
   timestampSeconds,
 } from '../src/core';
-import type { HeadRecord, StoredBlock } from '../src/ports/store';
+import type { HeadPointer, StoredBlock } from '../src/ports/store';
 import { type Figure, round } from './harness';
 
 /** Blocks stored for the measurement: enough that the per-block average is steady. */
@@ -33,7 +33,7 @@ function vectorBlocks(): Block[] {
  * signed transactions reused with fresh ids (so the index grows), its block 1's forger and
  * signature (not checked here; a real one keeps the record its real size).
  */
-function chain(): { blocks: StoredBlock[]; head: HeadRecord } {
+function chain(): { blocks: StoredBlock[]; head: HeadPointer } {
   const source = vectorBlocks();
   const sample = source[1];
   if (!sample) throw new Error('chain-long.json has no block 1');
@@ -58,7 +58,7 @@ function chain(): { blocks: StoredBlock[]; head: HeadRecord } {
     blocks.push({ height, hash, block });
     lastHash = hash;
   }
-  return { blocks, head: { height: BLOCKS, hash: lastHash, balances: [], stakes: [] } };
+  return { blocks, head: { height: BLOCKS, hash: lastHash } };
 }
 
 /**
@@ -66,7 +66,8 @@ function chain(): { blocks: StoredBlock[]; head: HeadRecord } {
  * through the real `openIndexedDbStore` (on fake-indexeddb), reads back what the object stores
  * hold, and sizes it. Size = the V8 structured-clone serialization of each stored value (the
  * format Chromium's IndexedDB writes, before its own compression) plus the UTF-8 length of each
- * primary and index key. The head, pool and wallet records are one per node and left out.
+ * primary and index key. The head, accounts, checkpoints, pool and wallet records do not grow per
+ * block (accounts per account, a checkpoint per 256 blocks) and are left out.
  */
 export async function storageFigures(): Promise<Figure[]> {
   // Installs fake-indexeddb's IDB* globals, which idb uses to recognise IndexedDB objects.
@@ -80,13 +81,14 @@ export async function storageFigures(): Promise<Figure[]> {
   const factory = new IDBFactory();
   const { blocks, head } = chain();
   const store = await openIndexedDbStore('bench', { indexedDB: factory });
-  await store.appendBlocks(blocks, head);
+  await store.writeChain({ fromHeight: 1, blocks, head, accounts: [], checkpoints: [] });
   await store.close();
 
   const db = await wrap(factory.open('tabchain-node-bench'));
   if (!db) throw new Error('no database');
   const blockRecords = (await db.getAll('blocks')) as StoredBlock[];
   const txRecords = (await db.getAll('txIndex')) as { id: string; height: number }[];
+  const hashRecords = (await db.getAll('hashes')) as string[];
   db.close();
   if (blockRecords.length !== BLOCKS || txRecords.length !== BLOCKS * TX_PER_BLOCK) {
     throw new Error(`stored ${blockRecords.length} blocks / ${txRecords.length} index entries`);
@@ -94,10 +96,9 @@ export async function storageFigures(): Promise<Figure[]> {
 
   const utf8 = (text: string): number => new TextEncoder().encode(text).length;
   // Heights as keys are numbers: 8 bytes each.
-  const blockBytes = blockRecords.reduce(
-    (sum, record) => sum + serialize(record).length + 8 + (utf8(record.hash) + 8), // value, key, byHash entry
-    0,
-  );
+  const blockBytes =
+    blockRecords.reduce((sum, record) => sum + serialize(record).length + 8, 0) + // value, key
+    hashRecords.reduce((sum, hash) => sum + serialize(hash).length + 8, 0); // the hashes store
   const txBytes = txRecords.reduce(
     (sum, entry) => sum + serialize(entry).length + utf8(entry.id) + (8 + utf8(entry.id)), // value, key, byHeight entry
     0,
@@ -116,7 +117,7 @@ export async function storageFigures(): Promise<Figure[]> {
       unit: 'bytes',
       ratio: round((blockBytes + txBytes) / wireBytes, 2),
       note:
-        `V8 structured-clone size of each stored block record + its 10 txIndex records, plus keys and ` +
+        `V8 structured-clone size of each stored block record, its hashes record and its 10 txIndex records, plus keys and ` +
         `index entries, mean of ${BLOCKS} blocks (JSON of the same records: ${round(jsonBytes / BLOCKS, 0)} B); ` +
         `ratio = stored / the block's canonical JSON (the wire size)`,
     },

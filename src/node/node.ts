@@ -15,7 +15,7 @@ import { applyCommit, type CommitInput, planCommit } from './commit';
 import { conflictsWith, EquivocationLog } from './equivocations';
 import { chooseTransactions, forgeBlock } from './forge';
 import { PENALTY, PeerTable } from './peers';
-import { GuardedStore, headRecord, headState, storedBlocks } from './persistence';
+import { GuardedStore, RECENT_BLOCKS, restoreChain, writeChainChange } from './persistence';
 import { type PoolSource, TransactionPool, VerifiedSignatureCache } from './pool';
 import {
   decodeMessage,
@@ -273,9 +273,12 @@ export class TabchainNode {
     return this.chain.range(from, to);
   }
 
-  /** The chain in the reference's `GET /blockchain` shape. */
-  exportChain(): ChainJSON {
-    return { blocks: [...this.chain.allBlocks()] };
+  /**
+   * The chain in the reference's `GET /blockchain` shape. Runs in the queue, so the blocks read
+   * from the store and those held are of one chain.
+   */
+  exportChain(): Promise<ChainJSON> {
+    return this.enqueue(async () => ({ blocks: await this.chain.readRange(0, this.chain.height) }));
   }
 
   // Reads that may reach the store: a restored node keeps only recent blocks in memory and
@@ -284,19 +287,17 @@ export class TabchainNode {
 
   /** Blocks `from`..`to` inclusive (clamped to the chain), oldest first. */
   async readBlocks(from: number, to: number): Promise<readonly Block[]> {
-    return this.chain.range(from, to);
+    return this.chain.readRange(from, to);
   }
 
   /** The block at `height` with its hash, if on this chain. */
   async readBlock(height: number): Promise<{ readonly block: Block; readonly hash: string } | undefined> {
-    const block = this.chain.blockAt(height);
-    const hash = this.chain.hashAt(height);
-    return block && hash !== undefined ? { block, hash } : undefined;
+    return this.chain.readBlock(height);
   }
 
   /** A transaction on chain with its block height, if any. */
   async readTransaction(id: string): Promise<{ transaction: Transaction; height: number } | undefined> {
-    return this.chain.findTransaction(id);
+    return this.chain.readTransaction(id);
   }
 
   /** The lottery over the head: the winning lot and each staker's lot count, for the explorer. */
@@ -794,12 +795,14 @@ export class TabchainNode {
     }
     this.poolDirty = true;
     this.headSince = now;
-    const stored = storedBlocks(plan.blocks, plan.states);
-    const head = headRecord(plan.head);
     await this.store.use((store) =>
-      plan.orphaned.length > 0
-        ? store.replaceBlocks(plan.forkHeight + 1, stored, head)
-        : store.appendBlocks(stored, head),
+      writeChainChange(store, {
+        forkHeight: plan.forkHeight,
+        orphaned: plan.orphaned,
+        blocks: plan.blocks,
+        states: plan.states,
+        head: plan.head,
+      }),
     );
     // Peers learn our new head now rather than at the next heartbeat: their views of who is
     // behind (and whom to sync from) stay current.
@@ -810,7 +813,7 @@ export class TabchainNode {
   // ---------------------------------------------------------------- sync
 
   private async onBlockchainRequest(peer: PeerId, from: number, count: number): Promise<void> {
-    const blocks = this.chain.range(from, from + Math.min(count, MAX_BLOCKS_PER_MESSAGE) - 1);
+    const blocks = await this.chain.readRange(from, from + Math.min(count, MAX_BLOCKS_PER_MESSAGE) - 1);
     this.sendTo(
       peer,
       encodeMessage({
@@ -919,11 +922,16 @@ export class TabchainNode {
 
   private async restore(): Promise<void> {
     await this.store.use(async (store) => {
-      const stored = await store.load();
+      const stored = await store.load({ recentBlocks: RECENT_BLOCKS });
       this.notices.push(...stored.notices);
-      const head = stored.head;
-      const nextForger = head && (await this.lottery(head.stakes, head.hash))?.forger;
-      this.chain.restore(stored.blocks, head ? headState(head, this.chain.config, nextForger ?? '') : null);
+      // Older blocks stay in the store until something asks for them.
+      const source = this.store.source((notice) => {
+        if (this.notices.includes(notice)) return;
+        this.notices.push(notice);
+        this.changed();
+      });
+      const repair = await restoreChain(this.chain, stored, source, this.lottery);
+      if (repair) await store.writeChain(repair);
       for (const entry of stored.pool) {
         if (!this.chain.headState.txIds.has(entry.transaction.id))
           this.pool.add(entry.transaction, entry.receivedAt);

@@ -4,17 +4,40 @@ import type { Block, Transaction } from '../core/types';
  * The `Store` port: where a node keeps its chain, head state, pool and wallet across reloads.
  * Implementations: IndexedDB (one database per node) and an in-memory twin; one compliance
  * suite runs against both. Every write method is atomic: it either happens whole or not at all.
+ *
+ * The layout is built so that a reload costs the same however long the chain is: the head state
+ * is kept per account (each block writes only the accounts it touched), full-state checkpoints
+ * are kept every so many blocks, and `load` reads the head, the accounts, one checkpoint and the
+ * blocks after it; older blocks are read on demand with `readBlocks`.
  */
 
-/** A block with its hash (the hash of its payload), stored by height and by hash. */
+/** A block with its hash (the hash of its payload), stored by height. */
 export interface StoredBlock {
   readonly height: number;
   readonly hash: string;
   readonly block: Block;
 }
 
-/** The account model at the head, so start-up need not replay or re-verify the chain. */
-export interface HeadRecord {
+/** Which block the stored head state (the `accounts`) describes. */
+export interface HeadPointer {
+  readonly height: number;
+  readonly hash: string;
+}
+
+/**
+ * One account of the head state. `balance` and `stake` are null when the account is absent from
+ * that map (a record with both null is a deletion in a write, and never stored). `stakeOrder`
+ * is the account's position in first-stake order (the lottery's order), null when it never staked.
+ */
+export interface AccountRecord {
+  readonly publicKey: string;
+  readonly balance: number | null;
+  readonly stake: number | null;
+  readonly stakeOrder: number | null;
+}
+
+/** The whole account model after block `height`: a point a replay can start from. */
+export interface CheckpointRecord {
   readonly height: number;
   readonly hash: string;
   /** Balances as `[publicKey, amount]` pairs. */
@@ -39,26 +62,80 @@ export interface WalletRecord {
   readonly extractable: boolean;
 }
 
-/** Everything a store holds, as `load` returns it. */
+/** What `load` returns: enough to run from the head, and the recent blocks. */
 export interface StoredNode {
-  /** Blocks in height order from 1 (genesis is implicit). */
+  /** The stored tip (which the `accounts` describe, unless they are null), or null for genesis alone. */
+  readonly head: HeadPointer | null;
+  /** The hash of every stored block: `hashes[h - 1]` is block h's, for h = 1..tip. */
+  readonly hashes: readonly string[];
+  /** Every transaction id on the stored chain (any order): the replay check needs them all. */
+  readonly txIds: readonly string[];
+  /** The state the loaded `blocks` build on; null for genesis (height 0). */
+  readonly base: CheckpointRecord | null;
+  /** Blocks from `base.height + 1` to the tip, in height order. */
   readonly blocks: readonly StoredBlock[];
-  /** The head's state, or null for a chain of genesis alone. */
-  readonly head: HeadRecord | null;
+  /**
+   * The head state's accounts, or null when they do not describe the stored tip (damaged, or a
+   * tail was cut): the node rebuilds the head state by replaying `blocks` from `base`.
+   */
+  readonly accounts: readonly AccountRecord[] | null;
   readonly pool: readonly StoredPoolEntry[];
   readonly wallet: WalletRecord | null;
   /** What `load` had to repair (a truncated chain, an old schema), for the user. */
   readonly notices: readonly string[];
 }
 
+/** What `load` reads. */
+export interface LoadOptions {
+  /**
+   * At least this many of the newest blocks are loaded: the base is the newest checkpoint at or
+   * below `tip - recentBlocks` (genesis when there is none). Default `DEFAULT_RECENT_BLOCKS`.
+   */
+  readonly recentBlocks?: number;
+}
+
+/** `LoadOptions.recentBlocks` when none is given. */
+export const DEFAULT_RECENT_BLOCKS = 128;
+
+/**
+ * One chain change, written in one transaction: blocks from `fromHeight` on are replaced by
+ * `blocks` (for an append, `fromHeight` is the stored tip + 1 and nothing is cut), then the
+ * account records, checkpoints and head pointer are written.
+ */
+export interface ChainWrite {
+  readonly fromHeight: number;
+  readonly blocks: readonly StoredBlock[];
+  /** The tip after the write; the accounts describe it. */
+  readonly head: HeadPointer;
+  /** Accounts whose values changed (both values null: the account is gone). */
+  readonly accounts: readonly AccountRecord[];
+  /** Clears every account record first (`accounts` is then the whole head state). */
+  readonly resetAccounts?: boolean;
+  /** Checkpoints to add, at heights of the chain after the write. */
+  readonly checkpoints: readonly CheckpointRecord[];
+}
+
+/** A range read: the valid blocks of the range, oldest first, and why it stopped short, if it did. */
+export interface BlockRange {
+  readonly blocks: readonly StoredBlock[];
+  /** A notice when a record in the range was damaged (the blocks before it are returned). */
+  readonly problem: string | null;
+}
+
 /** Persistence for one node. */
 export interface Store {
-  /** Reads everything; a corrupt tail is cut back to the valid prefix and reported in `notices`. */
-  load(): Promise<StoredNode>;
-  /** Appends blocks after the stored head and sets the new head state, in one transaction. */
-  appendBlocks(blocks: readonly StoredBlock[], head: HeadRecord): Promise<void>;
-  /** Deletes blocks from `fromHeight` on, appends `blocks`, sets the head: one transaction (a reorg). */
-  replaceBlocks(fromHeight: number, blocks: readonly StoredBlock[], head: HeadRecord): Promise<void>;
+  /** Reads the head state, the recent blocks and the rest; a corrupt tail is cut and reported. */
+  load(options?: LoadOptions): Promise<StoredNode>;
+  /** Applies a chain change (append or reorg) in one transaction; refuses one that does not fit. */
+  writeChain(write: ChainWrite): Promise<void>;
+  /** Stored blocks `from`..`to` inclusive (clamped to 1..tip), oldest first. */
+  readBlocks(from: number, to: number): Promise<BlockRange>;
+  /** The height of the block holding transaction `id`, if stored. */
+  readTransactionHeight(id: string): Promise<number | undefined>;
+  /** The ids of the transactions in blocks `from`..`to` inclusive (keys only: cheap). */
+  readTransactionIds(from: number, to: number): Promise<readonly string[]>;
+  /** The newest valid checkpoint at or below `height`, if any. */
+  readCheckpoint(height: number): Promise<CheckpointRecord | null>;
   /** Replaces the stored pool. */
   savePool(pool: readonly StoredPoolEntry[]): Promise<void>;
   /** Replaces the stored wallet (null forgets it). */

@@ -1,20 +1,43 @@
 import { type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames, wrap } from 'idb';
 import {
-  type HeadRecord,
+  type AccountRecord,
+  type BlockRange,
+  type ChainWrite,
+  type CheckpointRecord,
+  DEFAULT_RECENT_BLOCKS,
+  type HeadPointer,
   StorageUnavailableError,
   type Store,
   type StoredBlock,
   type StoredNode,
-  type StoredPoolEntry,
   type WalletRecord,
 } from '../ports/store';
-import { checkChainWrite, checkFromHeight, GENESIS_TIP, StoreWriteError } from './write-checks';
+import {
+  decodeAccount,
+  decodeCheckpoint,
+  decodeChunk,
+  decodeHeadPointer,
+  decodePool,
+  decodeStoredBlock,
+  decodeStoredHash,
+  decodeStoredTxId,
+  decodeTxIndexEntry,
+  decodeWallet,
+} from './records';
+import {
+  checkChainWrite,
+  checkCheckpoints,
+  checkFromHeight,
+  GENESIS_HASH,
+  GENESIS_TIP,
+  StoreWriteError,
+} from './write-checks';
 
 /**
  * The storage layout's version: the IndexedDB version of every node database and the `version`
  * of its `meta` `schema` record. Bump it with a step in `MIGRATIONS` when the layout changes.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Every node database is named this prefix plus the node id. */
 export const DATABASE_PREFIX = 'tabchain-node-';
@@ -34,29 +57,133 @@ export interface SchemaRecord {
 }
 
 /**
- * The database layout. `blocks` by height with a `byHash` index; `txIndex` by transaction id
- * with a `byHeight` index (so cutting a tail is a key-range query, even when the cut blocks are
- * damaged); `meta` key-value for the head state, pool, wallet and schema record.
+ * The database layout (version 2):
+ * - `blocks` by height: the stored blocks, read in ranges (the recent ones at load, older ones
+ *   when asked);
+ * - `hashes` by height: each block's hash alone, so load reads every hash without the blocks;
+ * - `txIndex` by transaction id with a `byHeight` index: load reads its keys (every id, for the
+ *   replay check), and cutting a tail is a key-range query even when the cut blocks are damaged;
+ * - `accounts` by public key: the head state, one record per account; a block writes only the
+ *   accounts it touched;
+ * - `checkpoints` by height: the whole account model every few hundred blocks (the node decides
+ *   where), from which the state at an older height is replayed;
+ * - `meta` key-value: `head` (which block the accounts describe), `pool`, `wallet`, `schema`.
  */
 interface NodeSchema extends DBSchema {
-  blocks: { key: number; value: StoredBlock; indexes: { byHash: string } };
+  blocks: { key: number; value: StoredBlock };
+  hashes: { key: number; value: string };
   txIndex: { key: string; value: TxIndexEntry; indexes: { byHeight: number } };
+  accounts: { key: string; value: AccountRecord };
+  checkpoints: { key: number; value: CheckpointRecord };
+  chunks: { key: number; value: ChainChunk };
   meta: { key: MetaKey; value: unknown };
 }
+
+/**
+ * The hashes and transaction ids of `CHUNK_BLOCKS` blocks (chunk `index` holds heights
+ * `index * CHUNK_BLOCKS + 1` to `(index + 1) * CHUNK_BLOCKS`), written once the chunk's last block
+ * is: a reload reads every hash and id in a few large records instead of one record per block
+ * and per transaction. A copy of what `hashes` and `txIndex` hold, which stay the reference.
+ */
+export interface ChainChunk {
+  readonly index: number;
+  readonly hashes: readonly string[];
+  readonly txIds: readonly string[];
+}
+
+/** Blocks per `chunks` record. */
+export const CHUNK_BLOCKS = 256;
 
 type MetaKey = 'head' | 'pool' | 'wallet' | 'schema';
 type NodeDb = IDBPDatabase<NodeSchema>;
 type WriteTx = IDBPTransaction<NodeSchema, StoreNames<NodeSchema>[], 'readwrite'>;
 
-const ALL_STORES: StoreNames<NodeSchema>[] = ['blocks', 'txIndex', 'meta'];
+const ALL_STORES: StoreNames<NodeSchema>[] = [
+  'blocks',
+  'hashes',
+  'txIndex',
+  'accounts',
+  'checkpoints',
+  'chunks',
+  'meta',
+];
+/** The stores that hold the chain (cleared for a resync; `meta` keeps the wallet). */
+const CHAIN_STORES: StoreNames<NodeSchema>[] = [
+  'blocks',
+  'hashes',
+  'txIndex',
+  'accounts',
+  'checkpoints',
+  'chunks',
+];
 
 /**
  * Layout migrations: `MIGRATIONS[n]` turns a version-n database into version n + 1 inside the
- * upgrade transaction. None exist yet (version 1 is the first layout); a database older than
- * the oldest step is cleared (its wallet kept) and the node resyncs the chain from peers.
+ * upgrade transaction. A database older than the oldest step is cleared (its wallet kept) and the
+ * node resyncs the chain from peers.
  */
-const MIGRATIONS: Readonly<Record<number, (db: NodeDb, tx: WriteTx) => void>> = {};
+const MIGRATIONS: Readonly<Record<number, (db: NodeDb, tx: WriteTx, notices: string[]) => void>> = {
+  1: migrateFrom1,
+};
 
+/**
+ * Version 1 → 2. Version 1 kept `blocks` (with a `byHash` index), `txIndex`, and in `meta` a
+ * `head` record holding the whole head state. The blocks, index, pool and wallet stay as they
+ * are; the `byHash` index goes (hashes live in their own store now); each block's hash is copied
+ * into `hashes`; the old head record becomes a checkpoint, the `accounts` records and the head
+ * pointer. A head record that is damaged or not for the last block is dropped: the node then
+ * rebuilds the head state by replaying the chain, as it did with version 1. Runs once, inside the
+ * upgrade transaction, so a failure leaves the version-1 database as it was.
+ */
+function migrateFrom1(db: NodeDb, tx: WriteTx, notices: string[]): void {
+  const blocks = tx.objectStore('blocks');
+  // Version 1's index, which this layout's schema type no longer names.
+  if (blocks.indexNames.contains('byHash' as never)) blocks.deleteIndex('byHash' as never);
+  createLayout(db);
+  const hashes = tx.objectStore('hashes');
+  const meta = tx.objectStore('meta');
+  const run = async (): Promise<void> => {
+    const [records, oldHead] = await Promise.all([blocks.getAll(), meta.get('head')]);
+    let tip = GENESIS_TIP;
+    for (const record of records as unknown[]) {
+      const { height, hash } = (record ?? {}) as { height?: unknown; hash?: unknown };
+      // A damaged record gets no hash: the first load then cuts the chain there.
+      if (typeof height !== 'number' || typeof hash !== 'string') continue;
+      queue(hashes.put(hash, height));
+      if (height === tip.height + 1) tip = { height, hash };
+    }
+    queue(meta.delete('head'));
+    const head = decodeCheckpoint(oldHead);
+    if (head.ok && head.value.height === tip.height && head.value.hash === tip.hash && tip.height > 0) {
+      const checkpoint = head.value;
+      queue(tx.objectStore('checkpoints').put(checkpoint));
+      for (const account of accountsOfCheckpoint(checkpoint)) queue(tx.objectStore('accounts').put(account));
+      queue(meta.put({ height: checkpoint.height, hash: checkpoint.hash } satisfies HeadPointer, 'head'));
+    }
+    notices.push(MIGRATED_NOTICE);
+  };
+  queue(run());
+}
+
+/** The account records of a whole state. */
+function accountsOfCheckpoint(checkpoint: CheckpointRecord): AccountRecord[] {
+  const accounts = new Map<
+    string,
+    { balance: number | null; stake: number | null; stakeOrder: number | null }
+  >();
+  for (const [publicKey, balance] of checkpoint.balances) {
+    accounts.set(publicKey, { balance, stake: null, stakeOrder: null });
+  }
+  for (const [order, [publicKey, stake]] of checkpoint.stakes.entries()) {
+    const account = accounts.get(publicKey) ?? { balance: null, stake: null, stakeOrder: null };
+    accounts.set(publicKey, { ...account, stake, stakeOrder: order });
+  }
+  return [...accounts].map(([publicKey, account]) => ({ publicKey, ...account }));
+}
+
+const MIGRATED_NOTICE =
+  'The stored chain was upgraded to the new storage format (head state per account, checkpoints): ' +
+  'the first start may take a little longer while checkpoints are written.';
 const RESYNC_NOTICE =
   'The stored chain was written in an older storage format that this version cannot migrate: it was ' +
   'cleared and the node will resync the chain from its peers. Your wallet was kept.';
@@ -160,12 +287,16 @@ export async function deleteNodeDatabase(nodeId: string, factory?: IDBFactory): 
 
 /** Creates whatever stores and indexes of the current layout are missing. */
 function createLayout(db: NodeDb): void {
-  if (!db.objectStoreNames.contains('blocks')) {
-    db.createObjectStore('blocks', { keyPath: 'height' }).createIndex('byHash', 'hash');
-  }
+  if (!db.objectStoreNames.contains('blocks')) db.createObjectStore('blocks', { keyPath: 'height' });
+  if (!db.objectStoreNames.contains('hashes')) db.createObjectStore('hashes');
   if (!db.objectStoreNames.contains('txIndex')) {
     db.createObjectStore('txIndex', { keyPath: 'id' }).createIndex('byHeight', 'height');
   }
+  if (!db.objectStoreNames.contains('accounts')) db.createObjectStore('accounts', { keyPath: 'publicKey' });
+  if (!db.objectStoreNames.contains('checkpoints')) {
+    db.createObjectStore('checkpoints', { keyPath: 'height' });
+  }
+  if (!db.objectStoreNames.contains('chunks')) db.createObjectStore('chunks', { keyPath: 'index' });
   if (!db.objectStoreNames.contains('meta')) db.createObjectStore('meta');
 }
 
@@ -177,7 +308,7 @@ function createLayout(db: NodeDb): void {
 function upgrade(db: NodeDb, oldVersion: number, tx: WriteTx, notices: string[]): void {
   let version = oldVersion;
   for (let step = MIGRATIONS[version]; version > 0 && step; step = MIGRATIONS[version]) {
-    step(db, tx);
+    step(db, tx, notices);
     version++;
   }
   if (version > 0 && version < SCHEMA_VERSION) {
@@ -203,13 +334,15 @@ function upgrade(db: NodeDb, oldVersion: number, tx: WriteTx, notices: string[])
 function hasLayout(db: NodeDb): boolean {
   if (!ALL_STORES.every((name) => db.objectStoreNames.contains(name))) return false;
   const tx = db.transaction(ALL_STORES, 'readonly');
-  const blocks = tx.objectStore('blocks');
   const txIndex = tx.objectStore('txIndex');
   return (
-    blocks.keyPath === 'height' &&
-    blocks.indexNames.contains('byHash') &&
+    tx.objectStore('blocks').keyPath === 'height' &&
+    tx.objectStore('hashes').keyPath === null &&
     txIndex.keyPath === 'id' &&
     txIndex.indexNames.contains('byHeight') &&
+    tx.objectStore('accounts').keyPath === 'publicKey' &&
+    tx.objectStore('checkpoints').keyPath === 'height' &&
+    tx.objectStore('chunks').keyPath === 'index' &&
     tx.objectStore('meta').keyPath === null
   );
 }
@@ -293,8 +426,7 @@ async function checkSchemaRecord(db: NodeDb, notices: string[]): Promise<void> {
       (await tx.objectStore('blocks').count()) > 0 ||
       metaKeys.some((key) => key === 'head' || key === 'pool');
     if (holdsData) {
-      queue(tx.objectStore('blocks').clear());
-      queue(tx.objectStore('txIndex').clear());
+      for (const name of CHAIN_STORES) queue(tx.objectStore(name).clear());
       queue(tx.objectStore('meta').delete('head'));
       queue(tx.objectStore('meta').delete('pool'));
       notices.push(RESYNC_NOTICE);
@@ -309,56 +441,17 @@ async function checkSchemaRecord(db: NodeDb, notices: string[]): Promise<void> {
   }
 }
 
-/** Whether `value` is a stored block record at `height` with a usable hash and link. */
-function isBlockRecord(value: unknown, height: number): value is StoredBlock {
-  if (typeof value !== 'object' || value === null) return false;
-  const record = value as Partial<StoredBlock>;
-  const block = record.block as Partial<StoredBlock['block']> | undefined;
-  return (
-    record.height === height &&
-    typeof record.hash === 'string' &&
-    record.hash !== '' &&
-    typeof block === 'object' &&
-    block !== null &&
-    block.blockCount === height &&
-    typeof block.lastHash === 'string' &&
-    Array.isArray(block.transactions)
-  );
-}
-
-/** Whether `value` has the shape of a head record. */
-function isHeadRecord(value: unknown): value is HeadRecord {
-  if (typeof value !== 'object' || value === null) return false;
-  const record = value as Partial<HeadRecord>;
-  return (
-    typeof record.height === 'number' &&
-    typeof record.hash === 'string' &&
-    Array.isArray(record.balances) &&
-    Array.isArray(record.stakes)
-  );
-}
-
-/** Whether `value` has the shape of a wallet record. */
-function isWalletRecord(value: unknown): value is WalletRecord {
-  if (typeof value !== 'object' || value === null) return false;
-  const record = value as Partial<WalletRecord>;
-  return typeof record.publicKeyPem === 'string' && typeof record.extractable === 'boolean';
-}
-
-/**
- * The `txIndex` records for `blocks`, one per id (a later block wins, as a later `put` would).
- * Entries without a string id are skipped: they cannot be keys, and validity is the node's call.
- */
+/** The `txIndex` records for `blocks`, one per id (a later block wins, as a later `put` would). */
 function txIndexEntries(blocks: readonly StoredBlock[]): TxIndexEntry[] {
   const byId = new Map<string, TxIndexEntry>();
   for (const stored of blocks) {
-    for (const tx of stored.block.transactions as readonly unknown[]) {
-      const id = (tx as { id?: unknown } | null)?.id;
-      if (typeof id === 'string') byId.set(id, { id, height: stored.height });
-    }
+    for (const tx of stored.block.transactions) byId.set(tx.id, { id: tx.id, height: stored.height });
   }
   return [...byId.values()];
 }
+
+/** "1 block" / "2 blocks". */
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** The store over an open node database; `pending` are notices from opening, shown by the first load. */
 function indexedDbStore(db: NodeDb, pending: string[]): Store {
@@ -373,6 +466,10 @@ function indexedDbStore(db: NodeDb, pending: string[]): Store {
     lostReason = 'The browser closed the node database (site data cleared?): reload this tab.';
   });
 
+  const ensureUsable = (): void => {
+    if (lostReason) throw new StorageUnavailableError('unavailable', lostReason);
+  };
+
   /**
    * Runs `body` in one readwrite transaction and waits for it to commit. Any throw aborts the
    * transaction: IndexedDB itself would commit the requests already made when a later `put`
@@ -383,7 +480,7 @@ function indexedDbStore(db: NodeDb, pending: string[]): Store {
     action: string,
     body: (tx: WriteTx) => Promise<T> | T,
   ): Promise<T> {
-    if (lostReason) throw new StorageUnavailableError('unavailable', lostReason);
+    ensureUsable();
     const tx = db.transaction(stores, 'readwrite') as unknown as WriteTx;
     const done = tx.done;
     // Observed below; without this an early throw in `body` leaves its rejection unhandled.
@@ -402,134 +499,380 @@ function indexedDbStore(db: NodeDb, pending: string[]): Store {
     }
   }
 
-  /** Queues the block, txIndex and head writes of a chain write. */
-  function putChain(tx: WriteTx, blocks: readonly StoredBlock[], head: HeadRecord): void {
-    const blockStore = tx.objectStore('blocks');
-    const txIndex = tx.objectStore('txIndex');
-    for (const stored of blocks) queue(blockStore.put(stored));
-    for (const entry of txIndexEntries(blocks)) queue(txIndex.put(entry));
-    // A head at height 0 is genesis alone, which `load` reports as null.
-    queue(
-      head.height === 0 ? tx.objectStore('meta').delete('head') : tx.objectStore('meta').put(head, 'head'),
-    );
-  }
-
-  /** Queues the deletion of blocks from `fromHeight` on and their transaction index entries. */
+  /**
+   * Queues the deletion of everything from `fromHeight` on: blocks, hashes, their transaction
+   * index entries and checkpoints. The head pointer goes too: the caller writes a new one, or
+   * (a repair) leaves the head state to be rebuilt.
+   */
   async function cutTail(tx: WriteTx, fromHeight: number): Promise<void> {
     const range = IDBKeyRange.lowerBound(fromHeight);
     const txIndex = tx.objectStore('txIndex');
     const ids = await txIndex.index('byHeight').getAllKeys(range);
     queue(tx.objectStore('blocks').delete(range));
+    queue(tx.objectStore('hashes').delete(range));
+    queue(tx.objectStore('checkpoints').delete(range));
+    const firstChunk = Math.floor((fromHeight - 1) / CHUNK_BLOCKS);
+    queue(tx.objectStore('chunks').delete(IDBKeyRange.lowerBound(firstChunk)));
     for (const id of ids) queue(txIndex.delete(id));
+    queue(tx.objectStore('meta').delete('head'));
+  }
+
+  /**
+   * The newest checkpoint at or below `height` that decodes and is for the stored block at its
+   * height (`hashAt`); damaged ones are skipped (and deleted when `tx` may write).
+   */
+  async function newestCheckpoint(
+    tx: WriteTx,
+    height: number,
+    hashAt: (height: number) => Promise<string | undefined> | string | undefined,
+    notices: string[] | null,
+  ): Promise<CheckpointRecord | null> {
+    if (height < 1) return null;
+    let cursor = await tx.objectStore('checkpoints').openCursor(IDBKeyRange.upperBound(height), 'prev');
+    while (cursor) {
+      const checkpoint = decodeCheckpoint(cursor.value);
+      if (checkpoint.ok && checkpoint.value.hash === (await hashAt(checkpoint.value.height))) {
+        return checkpoint.value;
+      }
+      if (notices) {
+        notices.push(
+          `The checkpoint at block ${String(cursor.key)} was damaged and was removed (${checkpoint.ok ? 'it is for another block' : checkpoint.error.message}).`,
+        );
+        queue(cursor.delete());
+      }
+      cursor = await cursor.continue();
+    }
+    return null;
+  }
+
+  /**
+   * Reads every block hash: whole chunks first, then the `hashes` records after the last one,
+   * keeping the prefix that runs 1, 2, 3… and decodes. `stored` is the tip the hashes store names.
+   */
+  async function readHashes(tx: WriteTx): Promise<{
+    hashes: string[];
+    chunks: ChainChunk[];
+    stored: number;
+    problem: string | null;
+  }> {
+    const store = tx.objectStore('hashes');
+    const [chunkValues, last] = await Promise.all([
+      tx.objectStore('chunks').getAll(),
+      store.openKeyCursor(null, 'prev'),
+    ]);
+    const stored = last ? Number(last.key) : 0;
+    const chunks: ChainChunk[] = [];
+    for (const value of chunkValues) {
+      const chunk = decodeChunk(value, chunks.length, CHUNK_BLOCKS);
+      // A damaged or missing chunk ends the run: the per-block records are read from there.
+      if (!chunk.ok || (chunks.length + 1) * CHUNK_BLOCKS > stored) break;
+      chunks.push(chunk.value);
+    }
+    const covered = chunks.length * CHUNK_BLOCKS;
+    const values = await store.getAll(IDBKeyRange.lowerBound(covered + 1));
+    let valid = values.length;
+    let problem: string | null = null;
+    if (stored - covered !== values.length) {
+      // A gap somewhere: find it by the keys (only on this damaged path).
+      const keys = await store.getAllKeys(IDBKeyRange.lowerBound(covered + 1));
+      valid = keys.findIndex((key, index) => key !== covered + index + 1);
+      if (valid < 0) valid = keys.length;
+      problem = `block ${covered + valid + 1}'s hash is missing`;
+    }
+    const hashes: string[] = chunks.flatMap((chunk) => chunk.hashes);
+    for (let i = 0; i < valid; i++) {
+      const hash = decodeStoredHash(values[i], covered + i + 1);
+      if (!hash.ok) {
+        problem = hash.error.message;
+        break;
+      }
+      hashes.push(hash.value);
+    }
+    return { hashes, chunks, stored, problem: hashes.length < stored ? problem : null };
+  }
+
+  /**
+   * The transaction ids of the chain up to `tip`: those of whole `chunks` at or below it, and the
+   * `txIndex` keys above them (keys only). Writes the chunks that are missing below the tip (a
+   * migrated or repaired database), so the next load reads them whole.
+   */
+  async function readTxIds(
+    tx: WriteTx,
+    chunks: readonly ChainChunk[],
+    hashes: readonly string[],
+    tip: number,
+  ): Promise<string[]> {
+    const whole = chunks.filter((chunk) => (chunk.index + 1) * CHUNK_BLOCKS <= tip);
+    const txIds = whole.flatMap((chunk) => [...chunk.txIds]);
+    const byHeight = tx.objectStore('txIndex').index('byHeight');
+    let covered = whole.length * CHUNK_BLOCKS;
+    while (covered + CHUNK_BLOCKS <= tip) {
+      const range = IDBKeyRange.bound(covered + 1, covered + CHUNK_BLOCKS);
+      const ids = (await byHeight.getAllKeys(range)).filter((key) => decodeStoredTxId(key).ok);
+      const chunk: ChainChunk = {
+        index: covered / CHUNK_BLOCKS,
+        hashes: hashes.slice(covered, covered + CHUNK_BLOCKS),
+        txIds: ids,
+      };
+      queue(tx.objectStore('chunks').put(chunk));
+      txIds.push(...ids);
+      covered += CHUNK_BLOCKS;
+    }
+    if (covered < tip) {
+      for (const key of await byHeight.getAllKeys(IDBKeyRange.bound(covered + 1, tip))) {
+        const id = decodeStoredTxId(key);
+        if (id.ok) txIds.push(id.value);
+      }
+    }
+    return txIds;
+  }
+
+  /**
+   * Decodes the block records of heights `from`.. and checks each against its stored hash and
+   * its parent: returns the valid prefix and what stopped it.
+   */
+  function checkBlocks(
+    records: readonly unknown[],
+    from: number,
+    parentHash: string,
+    hashAt: (height: number) => string | undefined,
+  ): { blocks: StoredBlock[]; problem: string | null } {
+    const blocks: StoredBlock[] = [];
+    let parent = parentHash;
+    for (const [index, record] of records.entries()) {
+      const height = from + index;
+      const found = (record as { height?: unknown } | null)?.height;
+      if (typeof found === 'number' && found !== height) {
+        return { blocks, problem: `block ${height} is missing` };
+      }
+      const decoded = decodeStoredBlock(record, height);
+      if (!decoded.ok) return { blocks, problem: decoded.error.message };
+      const stored = decoded.value;
+      if (stored.block.lastHash !== parent) {
+        return { blocks, problem: `block ${height}'s lastHash does not match block ${height - 1}'s hash` };
+      }
+      const expected = hashAt(height);
+      if (expected !== undefined && stored.hash !== expected) {
+        return { blocks, problem: `block ${height}'s hash does not match the stored hash list` };
+      }
+      blocks.push(stored);
+      parent = stored.hash;
+    }
+    return { blocks, problem: null };
+  }
+
+  /** Writes the chunks that `change`'s blocks complete (their older blocks' part read in `tx`). */
+  async function putChunks(tx: WriteTx, change: ChainWrite): Promise<void> {
+    const first = Math.ceil(change.fromHeight / CHUNK_BLOCKS);
+    for (let end = first * CHUNK_BLOCKS; end <= change.head.height; end += CHUNK_BLOCKS) {
+      const start = end - CHUNK_BLOCKS + 1;
+      const hashes: string[] = [];
+      const txIds: string[] = [];
+      if (start < change.fromHeight) {
+        const range = IDBKeyRange.bound(start, change.fromHeight - 1);
+        hashes.push(...(await tx.objectStore('hashes').getAll(range)));
+        txIds.push(...(await tx.objectStore('txIndex').index('byHeight').getAllKeys(range)));
+      }
+      for (const stored of change.blocks) {
+        if (stored.height < start || stored.height > end) continue;
+        hashes.push(stored.hash);
+        txIds.push(...new Set(stored.block.transactions.map((t) => t.id)));
+      }
+      const chunk: ChainChunk = { index: end / CHUNK_BLOCKS - 1, hashes, txIds };
+      queue(tx.objectStore('chunks').put(chunk));
+    }
   }
 
   return {
-    async load(): Promise<StoredNode> {
+    async load(options): Promise<StoredNode> {
+      const recent = Math.max(0, options?.recentBlocks ?? DEFAULT_RECENT_BLOCKS);
       const loaded = await write(ALL_STORES, 'repair the stored chain', async (tx) => {
         const meta = tx.objectStore('meta');
-        const [records, headValue, poolValue, walletValue] = await Promise.all([
-          tx.objectStore('blocks').getAll(),
+        const notices = [...pending];
+        const [chain, headValue, poolValue, walletValue] = await Promise.all([
+          readHashes(tx),
           meta.get('head'),
           meta.get('pool'),
           meta.get('wallet'),
         ]);
-        // Keep the longest prefix whose heights run 1, 2, 3… and whose links hold, by the stored
-        // hashes. Recomputing every hash would cost seconds on a long chain: that is the node's call.
-        const notices = [...pending];
-        const blocks: StoredBlock[] = [];
-        let tip = GENESIS_TIP;
-        let problem: string | null = null;
-        for (const record of records as unknown[]) {
-          const height = tip.height + 1;
-          if (!isBlockRecord(record, height)) {
-            const found = (record as { height?: unknown } | null)?.height;
-            problem =
-              typeof found === 'number' && found !== height
-                ? `block ${height} is missing`
-                : `block ${height}'s record is damaged`;
-            break;
-          }
-          if (record.block.lastHash !== tip.hash) {
-            problem = `block ${height}'s lastHash does not match block ${tip.height}'s hash`;
-            break;
-          }
-          blocks.push(record);
-          tip = { height, hash: record.hash };
+        const { hashes } = chain;
+        let problem = chain.problem;
+        const hashAt = (height: number): string | undefined =>
+          height === 0 ? GENESIS_HASH : hashes[height - 1];
+        const base = await newestCheckpoint(tx, hashes.length - recent, hashAt, notices);
+        const baseHeight = base?.height ?? 0;
+        const records =
+          hashes.length > baseHeight
+            ? await tx.objectStore('blocks').getAll(IDBKeyRange.bound(baseHeight + 1, hashes.length))
+            : [];
+        const checked = checkBlocks(records, baseHeight + 1, hashAt(baseHeight) as string, hashAt);
+        if (checked.problem === null && records.length < hashes.length - baseHeight) {
+          checked.problem = `block ${baseHeight + records.length + 1} is missing`;
         }
-        if (problem !== null) {
-          const removed = records.length - blocks.length;
-          await cutTail(tx, tip.height + 1);
+        const blocks = checked.blocks;
+        problem = checked.problem ?? problem;
+        const tip = checked.problem !== null ? baseHeight + blocks.length : hashes.length;
+        const cut = tip < chain.stored;
+        if (cut) {
+          await cutTail(tx, tip + 1);
+          hashes.length = tip;
           notices.push(
-            `The stored chain was damaged (${problem}): kept blocks 1–${tip.height} and removed ${removed} block${removed === 1 ? '' : 's'} after them; the node will fetch the rest from its peers.`,
+            `The stored chain was damaged (${problem}): kept blocks 1–${tip} and removed ${plural(chain.stored - tip, 'block')} after them; the node will fetch the rest from its peers.`,
           );
         }
-        // The transaction index must hold exactly the kept blocks' transactions; rebuild it if not
-        // (cheap to check: one count).
-        const entries = txIndexEntries(blocks);
-        if ((await tx.objectStore('txIndex').count()) !== entries.length) {
-          const txIndex = tx.objectStore('txIndex');
-          queue(txIndex.clear());
-          for (const entry of entries) queue(txIndex.put(entry));
-          notices.push('The transaction index did not match the stored chain and was rebuilt.');
-        }
-        let head: HeadRecord | null = null;
-        if (isHeadRecord(headValue) && headValue.height === tip.height && headValue.hash === tip.hash) {
-          head = tip.height === 0 ? null : headValue;
-        } else if (headValue !== undefined || blocks.length > 0) {
-          if (headValue !== undefined) queue(meta.delete('head'));
-          if (blocks.length > 0) {
-            notices.push(
-              `The saved account state does not match the stored chain (which ends at block ${tip.height}): it will be rebuilt by replaying the chain.`,
-            );
+        // Every transaction id, without reading a block: whole chunks, then index keys.
+        const txIds = await readTxIds(tx, chain.chunks, hashes, tip);
+        // The accounts hold the head state when the head pointer names the stored tip.
+        const pointer = decodeHeadPointer(headValue);
+        const describesTip =
+          !cut &&
+          (pointer.ok
+            ? pointer.value.height === tip && pointer.value.hash === hashAt(tip)
+            : headValue === undefined && tip === 0);
+        let accounts: AccountRecord[] | null = null;
+        if (describesTip) {
+          accounts = [];
+          for (const value of await tx.objectStore('accounts').getAll()) {
+            const account = decodeAccount(value);
+            if (!account.ok) {
+              accounts = null;
+              notices.push(
+                `The saved account state was damaged (${account.error.message}): it will be rebuilt by replaying the chain.`,
+              );
+              break;
+            }
+            accounts.push(account.value);
           }
+        } else if (tip > 0 && !cut) {
+          notices.push(
+            `The saved account state does not match the stored chain (which ends at block ${tip}): it will be rebuilt by replaying the chain.`,
+          );
         }
-        let pool: StoredPoolEntry[] = [];
-        if (Array.isArray(poolValue)) pool = poolValue as StoredPoolEntry[];
-        else if (poolValue !== undefined)
-          notices.push('The saved transaction pool was unreadable and was dropped.');
+        if (accounts === null && headValue !== undefined) queue(meta.delete('head'));
+        const pool = poolValue === undefined ? { entries: [], error: null } : decodePool(poolValue);
+        if (pool.error) {
+          notices.push(
+            `${pool.error.message}: kept ${plural(pool.entries.length, 'pending transaction')} before it.`,
+          );
+        }
         let wallet: WalletRecord | null = null;
-        if (isWalletRecord(walletValue)) wallet = walletValue;
-        else if (walletValue !== undefined)
-          notices.push('The saved wallet record was unreadable and was ignored.');
-        return { blocks, head, pool, wallet, notices };
+        if (walletValue !== undefined) {
+          const decoded = decodeWallet(walletValue);
+          if (decoded.ok) wallet = decoded.value;
+          else notices.push(`${decoded.error.message}: it was ignored.`);
+        }
+        return {
+          head: tip === 0 ? null : { height: tip, hash: hashAt(tip) as string },
+          hashes,
+          txIds,
+          base,
+          blocks,
+          accounts,
+          pool: pool.entries,
+          wallet,
+          notices,
+        };
       });
       // Notices from opening are shown once, by the first load that succeeds.
       pending.length = 0;
       return loaded;
     },
 
-    async appendBlocks(blocks, head) {
+    async writeChain(change: ChainWrite) {
       await write(ALL_STORES, 'save blocks', async (tx) => {
-        const last = await tx.objectStore('blocks').openCursor(null, 'prev');
-        checkChainWrite(
-          last ? { height: last.value.height, hash: last.value.hash } : GENESIS_TIP,
-          blocks,
-          head,
+        const hashes = tx.objectStore('hashes');
+        const last = await hashes.openKeyCursor(null, 'prev');
+        checkFromHeight(change.fromHeight, last ? Number(last.key) : 0);
+        const baseHash = change.fromHeight > 1 ? await hashes.get(change.fromHeight - 1) : GENESIS_HASH;
+        if (baseHash === undefined) {
+          throw new StoreWriteError(
+            'BAD_FROM_HEIGHT',
+            `cannot write blocks from height ${change.fromHeight}: block ${change.fromHeight - 1} is not stored`,
+          );
+        }
+        checkChainWrite({ height: change.fromHeight - 1, hash: baseHash }, change.blocks, change.head);
+        await checkCheckpoints(change.checkpoints, change.blocks, change.head, (height) =>
+          height < change.fromHeight ? hashes.get(height) : undefined,
         );
-        putChain(tx, blocks, head);
+        if (last && change.fromHeight <= Number(last.key)) await cutTail(tx, change.fromHeight);
+        const blockStore = tx.objectStore('blocks');
+        const txIndex = tx.objectStore('txIndex');
+        for (const stored of change.blocks) {
+          queue(blockStore.put(stored));
+          queue(hashes.put(stored.hash, stored.height));
+        }
+        for (const entry of txIndexEntries(change.blocks)) queue(txIndex.put(entry));
+        const accounts = tx.objectStore('accounts');
+        if (change.resetAccounts) queue(accounts.clear());
+        for (const account of change.accounts) {
+          queue(
+            account.balance === null && account.stake === null
+              ? accounts.delete(account.publicKey)
+              : accounts.put(account),
+          );
+        }
+        const checkpoints = tx.objectStore('checkpoints');
+        for (const checkpoint of change.checkpoints) queue(checkpoints.put(checkpoint));
+        await putChunks(tx, change);
+        const meta = tx.objectStore('meta');
+        // A head at height 0 is genesis alone, which `load` reports as null.
+        const pointer: HeadPointer = { height: change.head.height, hash: change.head.hash };
+        queue(change.head.height === 0 ? meta.delete('head') : meta.put(pointer, 'head'));
       });
     },
 
-    async replaceBlocks(fromHeight, blocks, head) {
-      await write(ALL_STORES, 'save blocks', async (tx) => {
-        const blockStore = tx.objectStore('blocks');
-        const lastKey = await blockStore.openKeyCursor(null, 'prev');
-        checkFromHeight(fromHeight, lastKey ? lastKey.key : 0);
-        let base = GENESIS_TIP;
-        if (fromHeight > 1) {
-          const before = await blockStore.get(fromHeight - 1);
-          if (!before) {
-            throw new StoreWriteError(
-              'BAD_FROM_HEIGHT',
-              `cannot replace blocks from height ${fromHeight}: block ${fromHeight - 1} is not stored`,
-            );
-          }
-          base = { height: before.height, hash: before.hash };
-        }
-        checkChainWrite(base, blocks, head);
-        await cutTail(tx, fromHeight);
-        putChain(tx, blocks, head);
+    async readBlocks(from, to): Promise<BlockRange> {
+      ensureUsable();
+      const tx = db.transaction(['blocks', 'hashes'], 'readonly');
+      const last = await tx.objectStore('hashes').openKeyCursor(null, 'prev');
+      const start = Math.max(1, Math.ceil(from));
+      const end = Math.min(last ? Number(last.key) : 0, Math.floor(to));
+      if (end < start) return { blocks: [], problem: null };
+      const [records, hashList, parentHash] = await Promise.all([
+        tx.objectStore('blocks').getAll(IDBKeyRange.bound(start, end)),
+        tx.objectStore('hashes').getAll(IDBKeyRange.bound(start, end)),
+        start === 1 ? GENESIS_HASH : tx.objectStore('hashes').get(start - 1),
+      ]);
+      const checked = checkBlocks(records, start, parentHash ?? '', (height) => hashList[height - start]);
+      const problem =
+        checked.problem ??
+        (checked.blocks.length < end - start + 1
+          ? `block ${start + checked.blocks.length} is missing`
+          : null);
+      return {
+        blocks: checked.blocks,
+        problem:
+          problem === null
+            ? null
+            : `Could not read stored block ${start + checked.blocks.length}: ${problem}.`,
+      };
+    },
+
+    async readTransactionHeight(id) {
+      ensureUsable();
+      const entry = decodeTxIndexEntry(await db.get('txIndex', id));
+      return entry.ok && entry.value.id === id ? entry.value.height : undefined;
+    },
+
+    async readTransactionIds(from, to) {
+      ensureUsable();
+      if (Math.floor(to) < Math.ceil(from)) return [];
+      const keys = await db.getAllKeysFromIndex(
+        'txIndex',
+        'byHeight',
+        IDBKeyRange.bound(Math.ceil(from), Math.floor(to)),
+      );
+      return keys.flatMap((key) => {
+        const id = decodeStoredTxId(key);
+        return id.ok ? [id.value] : [];
       });
+    },
+
+    async readCheckpoint(height) {
+      ensureUsable();
+      const tx = db.transaction(['checkpoints', 'hashes'], 'readonly') as unknown as WriteTx;
+      const hashes = tx.objectStore('hashes');
+      return newestCheckpoint(tx, Math.floor(height), (h) => hashes.get(h), null);
     },
 
     async savePool(pool) {

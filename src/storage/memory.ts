@@ -1,24 +1,46 @@
-import type {
-  HeadRecord,
-  Store,
-  StoredBlock,
-  StoredNode,
-  StoredPoolEntry,
-  WalletRecord,
+import {
+  type AccountRecord,
+  type CheckpointRecord,
+  DEFAULT_RECENT_BLOCKS,
+  type HeadPointer,
+  type Store,
+  type StoredBlock,
+  type StoredNode,
+  type StoredPoolEntry,
+  type WalletRecord,
 } from '../ports/store';
-import { type ChainTip, checkChainWrite, checkFromHeight, GENESIS_TIP } from './write-checks';
+import {
+  type ChainTip,
+  checkChainWrite,
+  checkCheckpoints,
+  checkFromHeight,
+  GENESIS_TIP,
+} from './write-checks';
 
 /**
- * The in-memory twin of the IndexedDB store: same preconditions, same errors, nothing survives
- * a reload. Values are structured-cloned on the way in and out, as IndexedDB does, so callers
- * cannot change stored data through a reference, and a value IndexedDB would refuse (a function)
- * is refused here too. Every write builds its new state first and swaps it in, so a write that
- * throws changes nothing.
+ * The in-memory twin of the IndexedDB store: same preconditions, same errors, same answers,
+ * nothing survives a reload. Values are structured-cloned on the way in and out, as IndexedDB
+ * does, so callers cannot change stored data through a reference, and a value IndexedDB would
+ * refuse (a function) is refused here too. Every write builds its new state first and swaps it
+ * in, so a write that throws changes nothing.
  */
 export function createMemoryStore(): Store {
-  // blocks[i] holds height i + 1.
-  let blocks: readonly StoredBlock[] = [];
-  let head: HeadRecord | null = null;
+  /** Everything a write replaces at once. */
+  interface ChainData {
+    // blocks[i] holds height i + 1.
+    readonly blocks: readonly StoredBlock[];
+    readonly txHeights: ReadonlyMap<string, number>;
+    readonly accounts: ReadonlyMap<string, AccountRecord>;
+    readonly checkpoints: ReadonlyMap<number, CheckpointRecord>;
+    readonly head: HeadPointer | null;
+  }
+  let chain: ChainData = {
+    blocks: [],
+    txHeights: new Map(),
+    accounts: new Map(),
+    checkpoints: new Map(),
+    head: null,
+  };
   let pool: readonly StoredPoolEntry[] = [];
   let wallet: WalletRecord | null = null;
   let closed = false;
@@ -26,34 +48,95 @@ export function createMemoryStore(): Store {
   const ensureOpen = (): void => {
     if (closed) throw new Error('the memory store is closed');
   };
-  const tipAt = (chain: readonly StoredBlock[], height: number): ChainTip => {
-    const stored = chain[height - 1];
+  const tipAt = (blocks: readonly StoredBlock[], height: number): ChainTip => {
+    const stored = blocks[height - 1];
     return stored ? { height, hash: stored.hash } : GENESIS_TIP;
   };
-  // A head at height 0 describes genesis alone, which `load` reports as null.
-  const headOrNull = (record: HeadRecord): HeadRecord | null => (record.height === 0 ? null : record);
+  const newestCheckpoint = (height: number): CheckpointRecord | null => {
+    let best: CheckpointRecord | null = null;
+    for (const checkpoint of chain.checkpoints.values()) {
+      if (checkpoint.height <= height && (!best || checkpoint.height > best.height)) best = checkpoint;
+    }
+    return best;
+  };
+  const byKey = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
   return {
-    async load(): Promise<StoredNode> {
+    async load(options): Promise<StoredNode> {
       ensureOpen();
-      return structuredClone({ blocks, head, pool, wallet, notices: [] });
+      const recent = options?.recentBlocks ?? DEFAULT_RECENT_BLOCKS;
+      const { blocks, head } = chain;
+      const base = newestCheckpoint(blocks.length - recent);
+      return structuredClone({
+        head,
+        hashes: blocks.map((stored) => stored.hash),
+        txIds: [...chain.txHeights.keys()].sort(byKey),
+        base,
+        blocks: blocks.slice(base?.height ?? 0),
+        accounts: [...chain.accounts.values()].sort((a, b) => byKey(a.publicKey, b.publicKey)),
+        pool,
+        wallet,
+        notices: [],
+      });
     },
 
-    async appendBlocks(newBlocks, newHead) {
+    async writeChain(write) {
       ensureOpen();
-      checkChainWrite(tipAt(blocks, blocks.length), newBlocks, newHead);
-      const copy = structuredClone({ newBlocks, newHead });
-      blocks = [...blocks, ...copy.newBlocks];
-      head = headOrNull(copy.newHead);
+      const { blocks } = chain;
+      checkFromHeight(write.fromHeight, blocks.length);
+      checkChainWrite(tipAt(blocks, write.fromHeight - 1), write.blocks, write.head);
+      await checkCheckpoints(write.checkpoints, write.blocks, write.head, (h) => blocks[h - 1]?.hash);
+      const copy = structuredClone(write);
+      const kept = blocks.slice(0, write.fromHeight - 1);
+      const newBlocks = [...kept, ...copy.blocks];
+      const txHeights = new Map<string, number>();
+      for (const stored of newBlocks) {
+        for (const tx of stored.block.transactions) txHeights.set(tx.id, stored.height);
+      }
+      const accounts = new Map(copy.resetAccounts ? [] : chain.accounts);
+      for (const account of copy.accounts) {
+        if (account.balance === null && account.stake === null) accounts.delete(account.publicKey);
+        else accounts.set(account.publicKey, account);
+      }
+      const checkpoints = new Map([...chain.checkpoints].filter(([h]) => h < write.fromHeight));
+      for (const checkpoint of copy.checkpoints) checkpoints.set(checkpoint.height, checkpoint);
+      chain = {
+        blocks: newBlocks,
+        txHeights,
+        accounts,
+        checkpoints,
+        // A head at height 0 is genesis alone, which `load` reports as null.
+        head: copy.head.height === 0 ? null : copy.head,
+      };
     },
 
-    async replaceBlocks(fromHeight, newBlocks, newHead) {
+    async readBlocks(from, to) {
       ensureOpen();
-      checkFromHeight(fromHeight, blocks.length);
-      checkChainWrite(tipAt(blocks, fromHeight - 1), newBlocks, newHead);
-      const copy = structuredClone({ newBlocks, newHead });
-      blocks = [...blocks.slice(0, fromHeight - 1), ...copy.newBlocks];
-      head = headOrNull(copy.newHead);
+      const start = Math.max(1, Math.ceil(from));
+      const end = Math.min(chain.blocks.length, Math.floor(to));
+      return structuredClone({
+        blocks: chain.blocks.slice(start - 1, Math.max(start - 1, end)),
+        problem: null,
+      });
+    },
+
+    async readTransactionHeight(id) {
+      ensureOpen();
+      return chain.txHeights.get(id);
+    },
+
+    async readTransactionIds(from, to) {
+      ensureOpen();
+      const start = Math.max(1, Math.ceil(from));
+      const end = Math.min(chain.blocks.length, Math.floor(to));
+      return chain.blocks
+        .slice(start - 1, Math.max(start - 1, end))
+        .flatMap((stored) => stored.block.transactions.map((tx) => tx.id).sort(byKey));
+    },
+
+    async readCheckpoint(height) {
+      ensureOpen();
+      return structuredClone(newestCheckpoint(height));
     },
 
     async savePool(newPool) {

@@ -1,5 +1,5 @@
 import { blockHash, GENESIS_BLOCK } from '../core/block';
-import type { HeadRecord, StoredBlock } from '../ports/store';
+import type { CheckpointRecord, HeadPointer, StoredBlock } from '../ports/store';
 
 /*
  * The preconditions every `Store` implementation checks before a chain write, here so that the
@@ -10,10 +10,15 @@ import type { HeadRecord, StoredBlock } from '../ports/store';
 export const GENESIS_HASH: string = blockHash(GENESIS_BLOCK);
 
 /** Why a store refused a chain write. */
-export type StoreWriteErrorCode = 'BAD_FROM_HEIGHT' | 'BAD_HEIGHT' | 'BAD_LINK' | 'BAD_HEAD';
+export type StoreWriteErrorCode =
+  | 'BAD_FROM_HEIGHT'
+  | 'BAD_HEIGHT'
+  | 'BAD_LINK'
+  | 'BAD_HEAD'
+  | 'BAD_CHECKPOINT';
 
 /**
- * Thrown (as a rejection) by `appendBlocks`/`replaceBlocks` when the write would not continue
+ * Thrown (as a rejection) by `writeChain` when the write would not continue
  * the stored chain; the store is left exactly as it was. Both stores throw the same codes.
  */
 export class StoreWriteError extends Error {
@@ -37,7 +42,7 @@ export interface ChainTip {
 export const GENESIS_TIP: ChainTip = Object.freeze({ height: 0, hash: GENESIS_HASH });
 
 /**
- * Checks that `fromHeight` is a height `replaceBlocks` may cut at: 1 (replace everything) up to
+ * Checks that `fromHeight` is a height `writeChain` may cut at: 1 (replace everything) up to
  * `tipHeight + 1` (cut nothing, a plain append). Shared by both stores so they refuse alike.
  */
 export function checkFromHeight(fromHeight: number, tipHeight: number): void {
@@ -55,7 +60,7 @@ export function checkFromHeight(fromHeight: number, tipHeight: number): void {
  * they end at. Stored hashes are trusted, not recomputed: hashing is the node's job, and a block
  * of 1,000 transfers costs milliseconds to hash. Shared by both stores so they refuse alike.
  */
-export function checkChainWrite(base: ChainTip, blocks: readonly StoredBlock[], head: HeadRecord): void {
+export function checkChainWrite(base: ChainTip, blocks: readonly StoredBlock[], head: HeadPointer): void {
   let tip = base;
   for (const stored of blocks) {
     if (stored.height !== tip.height + 1 || stored.block.blockCount !== stored.height) {
@@ -77,5 +82,32 @@ export function checkChainWrite(base: ChainTip, blocks: readonly StoredBlock[], 
       'BAD_HEAD',
       `head state is for height ${head.height} (${String(head.hash).slice(0, 12)}…) but the chain would end at ${tip.height} (${tip.hash.slice(0, 12)}…)`,
     );
+  }
+}
+
+/**
+ * Checks that every checkpoint is for a block of the chain after the write: its height at most
+ * the new tip and its hash that block's. `hashAt` gives the hash of a height below the written
+ * blocks (from the store); the written blocks' hashes are taken from `blocks`.
+ */
+export async function checkCheckpoints(
+  checkpoints: readonly CheckpointRecord[],
+  blocks: readonly StoredBlock[],
+  head: HeadPointer,
+  hashAt: (height: number) => Promise<string | undefined> | string | undefined,
+): Promise<void> {
+  const written = new Map(blocks.map((stored) => [stored.height, stored.hash]));
+  for (const checkpoint of checkpoints) {
+    const { height } = checkpoint;
+    const hash =
+      !Number.isSafeInteger(height) || height < 1 || height > head.height
+        ? undefined
+        : (written.get(height) ?? (await hashAt(height)));
+    if (hash === undefined || hash !== checkpoint.hash) {
+      throw new StoreWriteError(
+        'BAD_CHECKPOINT',
+        `checkpoint at height ${height} (${String(checkpoint.hash).slice(0, 12)}…) is not for a block of the chain ending at ${head.height}`,
+      );
+    }
   }
 }

@@ -1,7 +1,8 @@
 // @vitest-environment jsdom
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { stateToJSON } from '../../src/core';
+import { buildSignedChain } from '../../bench/chain';
+import { GENESIS_BLOCK, stateToJSON } from '../../src/core';
 import { openIndexedDbStore } from '../../src/storage';
 import { crypto, devnetKey, Simulation } from '../sim/harness';
 
@@ -64,4 +65,37 @@ describe('a node restored from its store', () => {
     await reloaded.stop();
     await sim.stop();
   });
+
+  it('a long chain restores from its recent blocks; older ones come from the store for the API, export and peers', async () => {
+    const chain = await buildSignedChain(400, 1);
+    const sim = new Simulation({ seed: 9, nodeIds: [] });
+    const first = sim.addNode('first', undefined, { store: await openIndexedDbStore('long') });
+    await first.start();
+    expect((await first.importChain([{ ...GENESIS_BLOCK }, ...chain])).adopted).toBe(true);
+    const before = first.getSnapshot();
+    await first.stop();
+
+    const tab = sim.addNode('tab', undefined, { store: await openIndexedDbStore('long') });
+    await tab.start();
+    const after = tab.getSnapshot();
+    expect(after.height).toBe(400);
+    expect(after.headHash).toBe(before.headHash);
+    expect(stateToJSON(after.state)).toEqual(stateToJSON(before.state));
+    expect(after.state.txIds.size).toBe(chain.reduce((n, block) => n + block.transactions.length, 0));
+    // Old blocks are not held: the checkpoint at 256 is the base, so 257..400 are.
+    expect(tab.blockAt(256)).toBeUndefined();
+    expect(tab.blockAt(257)).toEqual(chain[256]);
+    // ...but every read that may reach the store finds them.
+    expect(await tab.readBlocks(1, 400)).toEqual(chain);
+    expect(await tab.readBlock(5)).toEqual({ block: chain[4], hash: tab.hashAt(5) });
+    const old = chain[9]?.transactions[0];
+    expect(await tab.readTransaction(old?.id ?? '')).toEqual({ transaction: old, height: 10 });
+    expect((await tab.exportChain()).blocks).toEqual([GENESIS_BLOCK, ...chain]);
+    // A fresh peer syncs the whole chain from it (BLOCKCHAINREQUESTs for old heights).
+    const peer = sim.addNode('peer');
+    await sim.start(['peer']);
+    await sim.runUntil(() => peer.getSnapshot().height === 400);
+    expect(peer.getSnapshot().headHash).toBe(before.headHash);
+    await sim.stop();
+  }, 60_000);
 });

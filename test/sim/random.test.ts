@@ -160,16 +160,16 @@ describe('10 nodes, seeded random workload', () => {
     expect(submitted).toBeGreaterThanOrEqual(TARGET_BLOCKS);
     // Every pool emptied: each submitted transaction made it into the one chain.
     expect(snapshots.every((s) => s.pool.length === 0)).toBe(true);
-    const onChain = sim
-      .node('n0')
-      .exportChain()
-      .blocks.reduce((n, b) => n + b.transactions.length, 0);
+    const onChain = (await sim.node('n0').exportChain()).blocks.reduce(
+      (n, b) => n + b.transactions.length,
+      0,
+    );
     expect(onChain).toBe(submitted);
     // Peers are capped, and the network is no full mesh: gossip was relayed.
     expect(snapshots.every((s) => s.peers.length <= 8)).toBe(true);
     expect(snapshots.some((s) => s.peers.length < NODE_COUNT - 1)).toBe(true);
     // And the chain they agree on is valid from genesis.
-    const check = await validateChain(sim.node('n5').exportChain().blocks, devnetGenesis(), crypto);
+    const check = await validateChain((await sim.node('n5').exportChain()).blocks, devnetGenesis(), crypto);
     expect(check.valid).toBe(true);
     expect(stateToJSON(check.state)).toEqual(stateToJSON(sim.node('n9').getSnapshot().state));
   });

@@ -3,7 +3,10 @@ import 'fake-indexeddb/auto';
 import { webcrypto } from 'node:crypto';
 import { IDBFactory } from 'fake-indexeddb';
 import { type IDBPDatabase, openDB } from 'idb';
+import { Set as ImmutableSet } from 'immutable';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { runLotteryAtOnce } from '../../src/core/lottery';
+import { accountRecords, checkpointOf, stateOfAccounts } from '../../src/node/persistence';
 import { StorageUnavailableError, type Store, type StoredBlock } from '../../src/ports/store';
 import { openBestStore } from '../../src/storage';
 import {
@@ -16,7 +19,21 @@ import {
   openIndexedDbStore,
   SCHEMA_VERSION,
 } from '../../src/storage/indexeddb';
-import { headAt, heights, mainChain, sampleWallet, storeCompliance } from './store-compliance';
+import {
+  appendMain,
+  expectedChain,
+  forkChain,
+  genesis,
+  heights,
+  loadedHeadState,
+  mainChain,
+  plainState,
+  sampleWallet,
+  stateAt,
+  storeCompliance,
+  writeOf,
+} from './store-compliance';
+import { recordedPublicKey, recordedV1, recordedValue, writeV1Database } from './v1-fixture';
 
 // Each compliance store gets its own fake IndexedDB, so tests cannot see each other's data.
 const opened = new WeakMap<Store, { nodeId: string; factory: IDBFactory }>();
@@ -52,7 +69,7 @@ const raw = (nodeId: string): Promise<IDBPDatabase> => openDB(databaseName(nodeI
 async function storedChain(height: number): Promise<string> {
   const nodeId = freshId();
   const store = await openIndexedDbStore(nodeId);
-  await store.appendBlocks(heights(mainChain(), 1, height), headAt(height));
+  await appendMain(store, 1, height);
   await store.close();
   return nodeId;
 }
@@ -77,36 +94,98 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
+/** The head pointer a store writes for main-chain height `h`. */
+const pointerAt = (height: number) => ({ height, hash: stateAt(height).headHash });
+
 describe('IndexedDB store: layout', () => {
-  it('creates blocks (by height, byHash), txIndex (by id, byHeight) and meta with a schema record', async () => {
+  it('creates blocks, hashes, txIndex (byHeight), accounts, checkpoints and meta with a schema record', async () => {
     const nodeId = await storedChain(3);
     const db = await raw(nodeId);
     expect(db.name).toBe(`${DATABASE_PREFIX}${nodeId}`);
     expect(db.version).toBe(SCHEMA_VERSION);
-    expect([...db.objectStoreNames].sort()).toEqual(['blocks', 'meta', 'txIndex']);
-    const tx = db.transaction(['blocks', 'txIndex', 'meta']);
+    const names = ['accounts', 'blocks', 'checkpoints', 'chunks', 'hashes', 'meta', 'txIndex'];
+    expect([...db.objectStoreNames].sort()).toEqual(names);
+    const tx = db.transaction(names);
     expect(tx.objectStore('blocks').keyPath).toBe('height');
-    expect([...tx.objectStore('blocks').indexNames]).toEqual(['byHash']);
+    expect([...tx.objectStore('blocks').indexNames]).toEqual([]);
     expect(tx.objectStore('txIndex').keyPath).toBe('id');
     expect([...tx.objectStore('txIndex').indexNames]).toEqual(['byHeight']);
-    const third = heights(mainChain(), 3, 3)[0] as StoredBlock;
-    expect(await tx.objectStore('blocks').index('byHash').get(third.hash)).toEqual(third);
+    expect(tx.objectStore('accounts').keyPath).toBe('publicKey');
+    expect(tx.objectStore('checkpoints').keyPath).toBe('height');
+    expect(tx.objectStore('chunks').keyPath).toBe('index');
+    expect(await tx.objectStore('hashes').getAll()).toEqual(heights(mainChain(), 1, 3).map((s) => s.hash));
     expect(await tx.objectStore('meta').get('schema')).toEqual({ version: SCHEMA_VERSION });
-    expect(await tx.objectStore('meta').get('head')).toEqual(headAt(3));
+    expect(await tx.objectStore('meta').get('head')).toEqual(pointerAt(3));
     db.close();
     expect(await txIndexOf(nodeId)).toEqual(expectedTxIndex(3));
   });
 
-  it('keeps the transaction index in step with appends and reorgs', async () => {
+  it('keeps the transaction index and hashes in step with appends and reorgs', async () => {
     const nodeId = await storedChain(20);
     const store = await openIndexedDbStore(nodeId);
-    await store.replaceBlocks(11, [], headAt(10));
+    await store.writeChain(writeOf(mainChain(), 11, 10, { fixture: mainChain(), tip: 20 }));
     await store.close();
     expect(await txIndexOf(nodeId)).toEqual(expectedTxIndex(10));
+    const db = await raw(nodeId);
+    expect(await db.getAllKeys('hashes')).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    db.close();
   });
 });
 
-describe('IndexedDB store: integrity check on load', () => {
+describe('IndexedDB store: chunks of hashes and ids (what a reload reads instead of one record per block)', () => {
+  let built: ReturnType<typeof forkChain> | undefined;
+  const long = () => {
+    built ??= forkChain(40, 260);
+    return built;
+  };
+  const all = () => [...heights(mainChain(), 1, 40), ...long().blocks];
+  const chunksOf = async (nodeId: string) => {
+    const db = await raw(nodeId);
+    const chunks = (await db.getAll('chunks')) as { index: number; hashes: string[]; txIds: string[] }[];
+    db.close();
+    return chunks;
+  };
+
+  it('a chunk is written when its 256th block is, cut by a reorg below it, and rebuilt by load when damaged', async () => {
+    const nodeId = freshId();
+    const store = await openIndexedDbStore(nodeId);
+    await appendMain(store, 1, 40);
+    await store.writeChain(writeOf(long(), 41, 200));
+    expect(await chunksOf(nodeId)).toEqual([]);
+    // Block 256 arrives alone: the chunk takes 255 hashes and ids from the store.
+    await store.writeChain(writeOf(long(), 201, 256));
+    await store.writeChain(writeOf(long(), 257, 300));
+    const chunk = {
+      index: 0,
+      hashes: all()
+        .slice(0, 256)
+        .map((s) => s.hash),
+      txIds: expect.arrayContaining(expectedTxIndex(40).map(([id]) => id)),
+    };
+    expect(await chunksOf(nodeId)).toEqual([chunk]);
+    expect(await store.load()).toMatchObject(expectedChain(all()));
+    // A reorg from 250 removes it; the branch's block 256 writes it again.
+    const fork = forkChain(249, 10, 0, long());
+    await store.writeChain(writeOf(fork, 250, 259, { fixture: long(), tip: 300 }));
+    expect(await chunksOf(nodeId)).toEqual([
+      { ...chunk, hashes: [...all().slice(0, 249), ...fork.blocks.slice(0, 7)].map((s) => s.hash) },
+    ]);
+    await store.writeChain(writeOf(long(), 250, 300, { fixture: fork, tip: 259 }));
+    await store.close();
+    // A damaged chunk: load reads the per-block records instead, and writes the chunk again.
+    const db = await raw(nodeId);
+    await db.put('chunks', { index: 0, hashes: ['x'], txIds: [] });
+    db.close();
+    const again = await openIndexedDbStore(nodeId);
+    const loaded = await again.load();
+    expect(loaded).toMatchObject(expectedChain(all()));
+    expect(loaded.notices).toEqual([]);
+    await again.close();
+    expect(await chunksOf(nodeId)).toEqual([chunk]);
+  });
+});
+
+describe('IndexedDB store: integrity check on load (one decoder, a valid prefix)', () => {
   it('cuts the tail from a block whose lastHash does not link, and says so', async () => {
     const nodeId = await storedChain(12);
     const db = await raw(nodeId);
@@ -116,70 +195,170 @@ describe('IndexedDB store: integrity check on load', () => {
 
     const store = await openIndexedDbStore(nodeId);
     const loaded = await store.load();
-    expect(loaded.blocks).toEqual(heights(mainChain(), 1, 6));
-    // The saved head was for block 12: the node must rebuild the state of block 6.
-    expect(loaded.head).toBeNull();
-    expect(loaded.notices).toHaveLength(2);
-    expect(loaded.notices[0]).toMatch(/block 7's lastHash does not match block 6's hash/);
-    expect(loaded.notices[0]).toMatch(/kept blocks 1–6 and removed 6 blocks/);
-    expect(loaded.notices[1]).toMatch(/rebuilt by replaying/);
+    expect(loaded).toMatchObject(expectedChain(heights(mainChain(), 1, 6)));
+    // The accounts were for block 12: the node must rebuild the state of block 6.
+    expect(loaded.accounts).toBeNull();
+    expect(loaded.notices).toEqual([
+      expect.stringMatching(
+        /block 7's lastHash does not match block 6's hash.*kept blocks 1–6 and removed 6 blocks/,
+      ),
+    ]);
     await store.close();
-    // The tail was deleted from the database, transaction index included.
+    // The tail was deleted from the database, transaction index and hashes included.
     const check = await raw(nodeId);
     expect(await check.getAllKeys('blocks')).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await check.getAllKeys('hashes')).toEqual([1, 2, 3, 4, 5, 6]);
     expect(await check.get('meta', 'head')).toBeUndefined();
     check.close();
     expect(await txIndexOf(nodeId)).toEqual(expectedTxIndex(6));
 
-    // Until the node saves the rebuilt head, each load says it is missing; then all is quiet.
+    // Until the node saves the rebuilt head state, each load says it is missing; then all is quiet.
     const again = await openIndexedDbStore(nodeId);
-    expect((await again.load()).notices).toEqual([expect.stringMatching(/rebuilt by replaying/)]);
-    await again.appendBlocks([], headAt(6));
-    await again.appendBlocks(heights(mainChain(), 7, 12), headAt(12));
-    expect(await again.load()).toEqual({
-      blocks: heights(mainChain(), 1, 12),
-      head: headAt(12),
-      pool: [],
-      wallet: null,
-      notices: [],
+    const second = await again.load();
+    expect(second.accounts).toBeNull();
+    expect(second.notices).toEqual([expect.stringMatching(/rebuilt by replaying/)]);
+    const state = stateAt(6);
+    await again.writeChain({
+      ...writeOf(mainChain(), 7, 6),
+      accounts: accountRecords(state, new Set([...state.balances.keys(), ...state.stakes.keys()])),
+      resetAccounts: true,
     });
+    await again.writeChain(writeOf(mainChain(), 7, 12));
+    const repaired = await again.load();
+    expect(repaired.notices).toEqual([]);
+    expect(await loadedHeadState(repaired)).toEqual(plainState(stateAt(12)));
     await again.close();
   });
 
-  it('cuts at a missing block and at a damaged record', async () => {
-    const gap = await storedChain(12);
-    let db = await raw(gap);
-    await db.delete('blocks', 5);
-    db.close();
-    let store = await openIndexedDbStore(gap);
-    let loaded = await store.load();
-    expect(loaded.blocks).toEqual(heights(mainChain(), 1, 4));
-    expect(loaded.notices[0]).toMatch(/block 5 is missing.*kept blocks 1–4 and removed 7 blocks/);
-    await store.close();
-
-    const damaged = await storedChain(12);
-    db = await raw(damaged);
-    await db.put('blocks', { height: 9, note: 'not a block' });
-    db.close();
-    store = await openIndexedDbStore(damaged);
-    loaded = await store.load();
-    expect(loaded.blocks).toEqual(heights(mainChain(), 1, 8));
-    expect(loaded.notices[0]).toMatch(/block 9's record is damaged/);
-    await store.close();
-    expect(await txIndexOf(damaged)).toEqual(expectedTxIndex(8));
+  it('cuts at a missing block, a damaged record, a missing or damaged hash', async () => {
+    const cases: [string, (db: IDBPDatabase) => Promise<unknown>, number, RegExp][] = [
+      [
+        'missing block',
+        (db) => db.delete('blocks', 5),
+        4,
+        /block 5 is missing.*kept blocks 1–4 and removed 8 blocks/,
+      ],
+      [
+        'damaged record',
+        (db) => db.put('blocks', { height: 9, note: 'not a block' }),
+        8,
+        /block 9's record is damaged/,
+      ],
+      [
+        'damaged transaction',
+        async (db) => {
+          const record = (await db.get('blocks', 10)) as StoredBlock;
+          return db.put('blocks', { ...record, block: { ...record.block, transactions: [{ id: 1 }] } });
+        },
+        9,
+        /block 10's record is damaged.*malformed block/,
+      ],
+      ['missing hash', (db) => db.delete('hashes', 3), 2, /block 3's hash is missing/],
+      ['damaged hash', (db) => db.put('hashes', 'not a hash', 11), 10, /block 11's stored hash is damaged/],
+    ];
+    for (const [what, damage, kept, notice] of cases) {
+      const nodeId = await storedChain(12);
+      const db = await raw(nodeId);
+      await damage(db);
+      db.close();
+      const store = await openIndexedDbStore(nodeId);
+      const loaded = await store.load();
+      expect(loaded, what).toMatchObject(expectedChain(heights(mainChain(), 1, kept)));
+      expect(loaded.notices[0], what).toMatch(notice);
+      await store.close();
+      expect(await txIndexOf(nodeId), what).toEqual(expectedTxIndex(kept));
+    }
   });
 
-  it('a head record that does not match the last block is dropped: head null, state to rebuild', async () => {
-    const nodeId = await storedChain(12);
+  it('a head pointer for another block, or a damaged account, leaves the head state to rebuild', async () => {
+    let nodeId = await storedChain(12);
+    let db = await raw(nodeId);
+    await db.put('meta', pointerAt(11), 'head');
+    db.close();
+    let store = await openIndexedDbStore(nodeId);
+    let loaded = await store.load();
+    expect(loaded).toMatchObject({ ...expectedChain(heights(mainChain(), 1, 12)), accounts: null });
+    expect(loaded.notices).toEqual([
+      expect.stringMatching(/account state does not match.*block 12.*replaying/),
+    ]);
+    await store.close();
+
+    nodeId = await storedChain(12);
+    db = await raw(nodeId);
+    const [key] = await db.getAllKeys('accounts');
+    await db.put('accounts', { publicKey: key, balance: 'lots', stake: null, stakeOrder: null });
+    db.close();
+    store = await openIndexedDbStore(nodeId);
+    loaded = await store.load();
+    expect(loaded.accounts).toBeNull();
+    expect(loaded.notices).toEqual([expect.stringMatching(/account state was damaged.*balance.*replaying/)]);
+    await store.close();
+  });
+
+  it('a damaged checkpoint is removed and an older one (or genesis) is the base', async () => {
+    const nodeId = freshId();
+    const store = await openIndexedDbStore(nodeId);
+    await store.writeChain({
+      ...writeOf(mainChain(), 1, 40),
+      checkpoints: [checkpointOf(stateAt(10)), checkpointOf(stateAt(20))],
+    });
+    await store.close();
     const db = await raw(nodeId);
-    await db.put('meta', headAt(11), 'head');
+    await db.put('checkpoints', { ...checkpointOf(stateAt(20)), balances: 'gone' });
+    db.close();
+    const again = await openIndexedDbStore(nodeId);
+    const loaded = await again.load({ recentBlocks: 5 });
+    expect(loaded.base).toEqual(checkpointOf(stateAt(10)));
+    expect(loaded.blocks).toEqual(heights(mainChain(), 11, 40));
+    expect(loaded.notices).toEqual([
+      expect.stringMatching(/checkpoint at block 20 was damaged and was removed/),
+    ]);
+    expect(await again.readCheckpoint(30)).toEqual(checkpointOf(stateAt(10)));
+    await again.close();
+  });
+
+  it('a damaged old block read on demand gives the valid prefix and a notice, never a throw', async () => {
+    const nodeId = freshId();
+    const writer = await openIndexedDbStore(nodeId);
+    await writer.writeChain({ ...writeOf(mainChain(), 1, 30), checkpoints: [checkpointOf(stateAt(20))] });
+    await writer.close();
+    const db = await raw(nodeId);
+    await db.put('blocks', { height: 8, block: 'damaged' });
+    db.close();
+    const store = await openIndexedDbStore(nodeId);
+    // Recent blocks only: block 8 is not read at load.
+    const loaded = await store.load({ recentBlocks: 5 });
+    expect(loaded.notices).toEqual([]);
+    const range = await store.readBlocks(5, 12);
+    expect(range.blocks).toEqual(heights(mainChain(), 5, 7));
+    expect(range.problem).toMatch(/stored block 8.*damaged/);
+    await store.close();
+  });
+
+  it('pool entries and the wallet are decoded: a damaged entry keeps those before it; a damaged wallet is ignored', async () => {
+    const nodeId = await storedChain(3);
+    const pool = heights(mainChain(), 4, 6)
+      .flatMap((s) => s.block.transactions)
+      .slice(0, 3);
+    const db = await raw(nodeId);
+    await db.put(
+      'meta',
+      [
+        { transaction: pool[0], receivedAt: 1 },
+        { transaction: { ...pool[1], amount: 'ten' }, receivedAt: 2 },
+        { transaction: pool[2], receivedAt: 3 },
+      ],
+      'pool',
+    );
+    await db.put('meta', { publicKeyPem: 42, privateKey: null, extractable: 'yes' }, 'wallet');
     db.close();
     const store = await openIndexedDbStore(nodeId);
     const loaded = await store.load();
-    expect(loaded.blocks).toEqual(heights(mainChain(), 1, 12));
-    expect(loaded.head).toBeNull();
+    expect(loaded.pool).toEqual([{ transaction: pool[0], receivedAt: 1 }]);
+    expect(loaded.wallet).toBeNull();
     expect(loaded.notices).toEqual([
-      expect.stringMatching(/account state does not match.*block 12.*replaying/),
+      expect.stringMatching(/pool entry 1 is damaged.*kept 1 pending transaction/),
+      expect.stringMatching(/wallet record is damaged.*ignored/),
     ]);
     await store.close();
   });
@@ -197,35 +376,101 @@ describe('IndexedDB store: integrity check on load', () => {
     expect(loaded.blocks[9]).toEqual(tampered);
     await store.close();
   });
-
-  it('rebuilds a transaction index that does not match the chain', async () => {
-    const nodeId = await storedChain(12);
-    const db = await raw(nodeId);
-    const [firstId] = (await db.getAllKeys('txIndex')) as string[];
-    await db.delete('txIndex', firstId as string);
-    await db.put('txIndex', { id: 'stray', height: 99 });
-    await db.put('txIndex', { id: 'stray2', height: 98 });
-    db.close();
-    const store = await openIndexedDbStore(nodeId);
-    expect((await store.load()).notices).toEqual([expect.stringMatching(/transaction index .* rebuilt/)]);
-    await store.close();
-    expect(await txIndexOf(nodeId)).toEqual(expectedTxIndex(12));
-  });
 });
 
 describe('IndexedDB store: atomic writes', () => {
-  it('an append whose third block cannot be cloned writes none of its blocks or index entries', async () => {
+  it('an append whose third block cannot be cloned writes none of its blocks, hashes, index entries or accounts', async () => {
     const nodeId = await storedChain(10);
     const store = await openIndexedDbStore(nodeId);
-    const [b11, b12, b13] = heights(mainChain(), 11, 13) as [StoredBlock, StoredBlock, StoredBlock];
+    const write = writeOf(mainChain(), 11, 13);
+    const [b11, b12, b13] = write.blocks as [StoredBlock, StoredBlock, StoredBlock];
     const uncloneable = { ...b13, block: { ...b13.block, timestamp: () => 0 } } as unknown as StoredBlock;
-    await expect(store.appendBlocks([b11, b12, uncloneable], headAt(13))).rejects.toThrow(/clone/i);
+    const before = await raw(nodeId).then(async (db) => {
+      const accounts = await db.getAll('accounts');
+      db.close();
+      return accounts;
+    });
+    await expect(store.writeChain({ ...write, blocks: [b11, b12, uncloneable] })).rejects.toThrow(/clone/i);
     await store.close();
     const db = await raw(nodeId);
     expect(await db.getAllKeys('blocks')).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    expect(await db.get('meta', 'head')).toEqual(headAt(10));
+    expect(await db.getAllKeys('hashes')).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(await db.get('meta', 'head')).toEqual(pointerAt(10));
+    expect(await db.getAll('accounts')).toEqual(before);
     db.close();
     expect(await txIndexOf(nodeId)).toEqual(expectedTxIndex(10));
+  });
+});
+
+describe('IndexedDB store: migration from layout version 1 (a recorded database)', () => {
+  it('keeps the chain, the head state, the pool and the wallet', async () => {
+    const nodeId = freshId();
+    await writeV1Database(nodeId);
+    const store = await openIndexedDbStore(nodeId);
+    const loaded = await store.load();
+    expect(loaded).toMatchObject(expectedChain(heights(mainChain(), 1, 12)));
+    expect(loaded.notices).toEqual([expect.stringMatching(/upgraded to the new storage format/)]);
+    // The head state comes from the migrated accounts, and is the chain's.
+    expect(await loadedHeadState(loaded)).toEqual(plainState(stateAt(12)));
+    const oldHead = recordedValue('meta', 'head') as { balances: unknown; stakes: unknown };
+    const migrated = await stateOfAccounts(
+      genesis(),
+      pointerAt(12),
+      loaded.accounts ?? [],
+      ImmutableSet(),
+      runLotteryAtOnce,
+    );
+    expect([...migrated.stakes.entries()]).toEqual(oldHead.stakes);
+    // The old head record became a checkpoint.
+    expect(await store.readCheckpoint(12)).toEqual(
+      oldHead && { height: 12, hash: stateAt(12).headHash, ...oldHead },
+    );
+    // The pool survives, each entry decoded.
+    expect(loaded.pool).toEqual(recordedValue('meta', 'pool'));
+    expect(loaded.pool).toHaveLength(9);
+    // The wallet survives: its (non-extractable) CryptoKey still signs what the public key verifies.
+    const wallet = loaded.wallet;
+    const key = wallet?.privateKey as webcrypto.CryptoKey;
+    expect(wallet?.publicKeyPem).toBe('fixture-public-key');
+    expect(key.extractable).toBe(false);
+    const message = new TextEncoder().encode('migrated');
+    const signature = await webcrypto.subtle.sign('RSASSA-PKCS1-v1_5', key, message);
+    expect(
+      await webcrypto.subtle.verify('RSASSA-PKCS1-v1_5', await recordedPublicKey(), signature, message),
+    ).toBe(true);
+    // The migrated store takes the next block.
+    await store.writeChain(writeOf(mainChain(), 13, 14));
+    expect(await loadedHeadState(await store.load())).toEqual(plainState(stateAt(14)));
+    await store.close();
+    const db = await raw(nodeId);
+    expect(db.version).toBe(SCHEMA_VERSION);
+    expect([...db.transaction('blocks').store.indexNames]).toEqual([]);
+    expect(await db.get('meta', 'schema')).toEqual({ version: SCHEMA_VERSION });
+    db.close();
+    expect(await txIndexOf(nodeId)).toEqual(expectedTxIndex(14));
+  });
+
+  it('a version-1 head record that does not match its chain is dropped: the head state is rebuilt', async () => {
+    const nodeId = freshId();
+    await writeV1Database(nodeId, (db) => {
+      const meta = db.stores.meta;
+      if (!meta) throw new Error('no meta store recorded');
+      const records = meta.records.map((r) =>
+        r.key === 'head' ? { ...r, value: { ...(r.value as object), height: 11 } } : r,
+      );
+      return { ...db, stores: { ...db.stores, meta: { ...meta, records } } };
+    });
+    const store = await openIndexedDbStore(nodeId);
+    const loaded = await store.load();
+    expect(loaded).toMatchObject({ ...expectedChain(heights(mainChain(), 1, 12)), accounts: null });
+    expect(loaded.wallet).not.toBeNull();
+    expect(loaded.pool).toHaveLength(9);
+    expect(loaded.notices).toEqual([
+      expect.stringMatching(/upgraded/),
+      expect.stringMatching(/account state does not match.*replaying/),
+    ]);
+    expect(recordedV1().version).toBe(1);
+    await store.close();
   });
 });
 
@@ -243,14 +488,14 @@ describe('IndexedDB store: schema versions', () => {
     store = await openIndexedDbStore(nodeId);
     const loaded = await store.load();
     expect(loaded).toEqual({
-      blocks: [],
-      head: null,
+      ...expectedChain([]),
+      accounts: [],
       pool: [],
       wallet: sampleWallet('erin'),
       notices: [expect.stringMatching(/older storage format.*resync.*wallet was kept/)],
     });
     expect((await store.load()).notices).toEqual([]);
-    await store.appendBlocks(heights(mainChain(), 1, 2), headAt(2));
+    await appendMain(store, 1, 2);
     await store.close();
     expect(await txIndexOf(nodeId)).toEqual(expectedTxIndex(2));
   });
@@ -280,7 +525,7 @@ describe('IndexedDB store: schema versions', () => {
     const loaded = await store.load();
     expect(loaded.blocks).toEqual([]);
     expect(loaded.notices).toEqual([expect.stringMatching(/layout.*resync/)]);
-    await store.appendBlocks(heights(mainChain(), 1, 3), headAt(3));
+    await appendMain(store, 1, 3);
     expect((await store.load()).blocks).toHaveLength(3);
     await store.close();
   });
@@ -324,7 +569,7 @@ describe('IndexedDB store: storage refused', () => {
     const store = await openIndexedDbStore(nodeId);
     const before = await store.load();
     quotaOnPut(2);
-    const error = await store.appendBlocks(heights(mainChain(), 11, 14), headAt(14)).catch((e: unknown) => e);
+    const error = await store.writeChain(writeOf(mainChain(), 11, 14)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StorageUnavailableError);
     expect((error as StorageUnavailableError).reason).toBe('quota');
     expect((error as Error).message).toMatch(/storage for this site is full/);
@@ -380,7 +625,7 @@ describe('IndexedDB store: storage refused', () => {
     const fallback = await openBestStore(freshId());
     expect(fallback.persistent).toBe(false);
     expect(fallback.notice).toMatch(/IndexedDB is not available.*in memory only.*lost when the tab reloads/);
-    await fallback.store.appendBlocks(heights(mainChain(), 1, 2), headAt(2));
+    await appendMain(fallback.store, 1, 2);
     expect((await fallback.store.load()).blocks).toHaveLength(2);
   });
 });
@@ -431,7 +676,7 @@ describe('node ids and node databases', () => {
     const factory = new IDBFactory();
     const a = await openIndexedDbStore('aaaa', { indexedDB: factory });
     const b = await openIndexedDbStore('bbbb', { indexedDB: factory });
-    await a.appendBlocks(heights(mainChain(), 1, 2), headAt(2));
+    await appendMain(a, 1, 2);
     await wrapClose(factory.open('someone-else'));
     expect(await listNodeDatabases(factory)).toEqual([
       { nodeId: 'aaaa', name: 'tabchain-node-aaaa' },

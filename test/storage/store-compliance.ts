@@ -1,8 +1,10 @@
 /**
  * The one compliance suite of the `Store` port: every implementation (IndexedDB, in-memory) runs
  * it, so they cannot drift apart. Chains are real: the blocks of test/vectors/chain-long.json,
- * hashed with the core's `blockHash`, with head states from the core's `applyBlock`.
+ * hashed with the core's `blockHash`, with states from the core's `applyBlock`; the writes are
+ * the node's own (`chainWriteOf`), so what is tested is what a node writes.
  */
+import { Set as ImmutableSet } from 'immutable';
 import { describe, expect, it } from 'vitest';
 import {
   applyBlock,
@@ -13,8 +15,11 @@ import {
   genesisState,
   nextForgerOf,
 } from '../../src/core';
+import { runLotteryAtOnce } from '../../src/core/lottery';
+import { accountRecords, chainWriteOf, checkpointOf, stateOfAccounts } from '../../src/node/persistence';
 import type {
-  HeadRecord,
+  ChainWrite,
+  CheckpointRecord,
   Store,
   StoredBlock,
   StoredNode,
@@ -24,27 +29,15 @@ import type {
 import { StoreWriteError } from '../../src/storage/write-checks';
 import { type ChainVector, readVector, VECTOR_GENESIS_KEY } from '../helpers/vectors';
 
-/** A chain as a store holds it: `blocks[i]` is height i + 1, `heads[h]` the state after height h. */
+/** A chain as a store holds it: `blocks[i]` is height `first + i`, `states[i]` the state after it. */
 export interface ChainFixture {
+  readonly first: number;
   readonly blocks: readonly StoredBlock[];
-  readonly heads: readonly HeadRecord[];
-}
-
-/** The head record of a core state. */
-export function headRecordOf(state: ChainState): HeadRecord {
-  return {
-    height: state.height,
-    hash: state.headHash,
-    balances: [...state.balances.entries()],
-    stakes: [...state.stakes.entries()],
-  };
+  readonly states: readonly ChainState[];
 }
 
 /** Applies `blocks` from `state` (failing loudly: fixtures must be valid chains), hashing each. */
-function extend(
-  state: ChainState,
-  blocks: readonly Block[],
-): { stored: StoredBlock[]; states: ChainState[] } {
+function extend(state: ChainState, blocks: readonly Block[]): ChainFixture {
   const stored: StoredBlock[] = [];
   const states: ChainState[] = [];
   let current = state;
@@ -55,57 +48,104 @@ function extend(
     stored.push({ height: block.blockCount, hash: blockHash(block), block });
     states.push(current);
   }
-  return { stored, states };
+  return { first: state.height + 1, blocks: stored, states };
 }
 
-let cached: { main: ChainFixture; states: ChainState[] } | undefined;
+let cached: ChainFixture | undefined;
 
-/** The 40 blocks of chain-long.json with their hashes and head states (`heads[0]` is genesis). */
+/** The genesis state of the vectors' network. */
+export function genesis(): ChainState {
+  return genesisState({ genesisPublicKey: VECTOR_GENESIS_KEY() });
+}
+
+/** The 40 blocks of chain-long.json with their hashes and states. */
 export function mainChain(): ChainFixture {
   if (!cached) {
     const { chain } = readVector<ChainVector>('chain-long.json');
-    const genesis = genesisState({ genesisPublicKey: VECTOR_GENESIS_KEY() });
-    const { stored, states } = extend(genesis, (chain.blocks as Block[]).slice(1));
-    cached = {
-      main: { blocks: stored, heads: [genesis, ...states].map(headRecordOf) },
-      states: [genesis, ...states],
-    };
+    cached = extend(genesis(), (chain.blocks as Block[]).slice(1));
   }
-  return cached.main;
+  return cached;
+}
+
+/** The main chain's state after `height` (0: genesis). */
+export function stateAt(height: number): ChainState {
+  if (height === 0) return genesis();
+  const state = mainChain().states[height - 1];
+  if (!state) throw new Error(`no main-chain state at ${height}`);
+  return state;
 }
 
 /**
- * A competing branch: `length` empty blocks forged by each height's lottery winner after height
- * `forkAfter` of the main chain, so it is valid, links by real hashes, and differs from the main
- * chain from height `forkAfter + 1` on.
+ * A competing branch: `length` blocks after height `forkAfter` of the main chain, each forged by
+ * its height's lottery winner (a branch of `from`, the main chain by default); the first `withTransactions` carry the main chain's next blocks'
+ * transactions (so a reorg moves accounts both ways), the rest are empty.
  */
-export function forkChain(forkAfter: number, length: number): ChainFixture {
-  mainChain();
-  const base = cached?.states[forkAfter];
-  if (!base) throw new Error(`no main-chain state at height ${forkAfter}`);
+export function forkChain(
+  forkAfter: number,
+  length: number,
+  withTransactions = 0,
+  from: ChainFixture = mainChain(),
+): ChainFixture {
+  const base = fixtureState(from, forkAfter);
   const blocks: Block[] = [];
   let state = base;
   for (let i = 1; i <= length; i++) {
-    const block = createBlock([], state.headHash, nextForgerOf(state), forkAfter + i, 2_000_000_000 + i);
+    const body =
+      i <= withTransactions
+        ? (heights(mainChain(), forkAfter + i, forkAfter + i)[0]?.block.transactions ?? [])
+        : [];
+    const block = createBlock(
+      [...body],
+      state.headHash,
+      nextForgerOf(state),
+      forkAfter + i,
+      2_000_000_000 + i,
+    );
     const next = applyBlock(state, block);
     if (!next.ok) throw new Error(next.error.message);
     blocks.push(block);
     state = next.value;
   }
-  const { stored, states } = extend(base, blocks);
-  return { blocks: stored, heads: [headRecordOf(base), ...states.map(headRecordOf)] };
+  return extend(base, blocks);
 }
 
-/** Blocks `from..to` (heights, inclusive) of a fixture whose first block is height `first`. */
-export function heights(fixture: ChainFixture, from: number, to: number, first = 1): StoredBlock[] {
-  return fixture.blocks.slice(from - first, to - first + 1);
+/** Blocks `from..to` (heights, inclusive) of a fixture. */
+export function heights(fixture: ChainFixture, from: number, to: number): StoredBlock[] {
+  return fixture.blocks.slice(from - fixture.first, to - fixture.first + 1);
 }
 
-/** The main chain's head record at `height`. */
-export function headAt(height: number): HeadRecord {
-  const head = mainChain().heads[height];
-  if (!head) throw new Error(`no head at ${height}`);
-  return head;
+/** A fixture's state after `height`. */
+export function fixtureState(fixture: ChainFixture, height: number): ChainState {
+  if (height === fixture.first - 1) return height === 0 ? genesis() : stateAt(height);
+  const state = fixture.states[height - fixture.first];
+  if (!state) throw new Error(`no fixture state at ${height}`);
+  return state;
+}
+
+/**
+ * The node's write for blocks `from..to` of `fixture` over a stored chain whose tip is
+ * `storedTip` (blocks above `from - 1` are orphaned: taken from `previous`).
+ */
+export function writeOf(
+  fixture: ChainFixture,
+  from: number,
+  to: number,
+  previous: { fixture: ChainFixture; tip: number } | null = null,
+): ChainWrite {
+  const blocks = heights(fixture, from, to);
+  const orphaned = previous ? heights(previous.fixture, from, previous.tip).map((s) => s.block) : [];
+  return chainWriteOf({
+    forkHeight: from - 1,
+    orphaned,
+    blocks: blocks.map((s) => s.block),
+    states: blocks.map((s) => fixtureState(fixture, s.height)),
+    head: fixtureState(fixture, to < from ? from - 1 : to),
+  });
+}
+
+/** Writes main-chain blocks 1..`height` in one append. */
+export async function appendMain(store: Store, from: number, to: number): Promise<void> {
+  await store.writeChain(writeOf(mainChain(), from, to));
 }
 
 /** A structured-clone copy with `field` replaced, for building bad inputs from good ones. */
@@ -144,20 +184,71 @@ function scribble(value: unknown): void {
   }
 }
 
-/** What `load` should return, notices aside. */
-function expected(
-  blocks: readonly StoredBlock[],
-  head: HeadRecord | null,
-  pool: readonly StoredPoolEntry[] = [],
-  wallet: WalletRecord | null = null,
-): Omit<StoredNode, 'notices'> {
-  return { blocks, head, pool, wallet };
+/** The head state a load describes (from its account records), as comparable plain data. */
+export async function loadedHeadState(loaded: StoredNode): Promise<{
+  height: number;
+  hash: string;
+  balances: unknown;
+  stakes: unknown;
+}> {
+  if (!loaded.accounts) throw new Error('the load has no accounts');
+  const head = loaded.head ?? { height: 0, hash: genesis().headHash };
+  const state = await stateOfAccounts(
+    genesis(),
+    head,
+    loaded.accounts,
+    ImmutableSet(loaded.txIds),
+    runLotteryAtOnce,
+  );
+  return plainState(state);
 }
 
-/** `load` without its notices, which the checks compare separately. */
-async function contents(store: Store): Promise<Omit<StoredNode, 'notices'>> {
-  const { notices: _notices, ...rest } = await store.load();
-  return rest;
+/** A state as comparable data: balances sorted by key, stakes in lottery order. */
+export function plainState(state: ChainState): {
+  height: number;
+  hash: string;
+  balances: unknown;
+  stakes: unknown;
+} {
+  return {
+    height: state.height,
+    hash: state.headHash,
+    balances: [...state.balances.entries()].sort(([a], [b]) => (a < b ? -1 : 1)),
+    stakes: [...state.stakes.entries()],
+  };
+}
+
+/** What a chain of `fixture` blocks up to `tip` loads as, with every block loaded (no checkpoint base). */
+export function expectedChain(
+  blocks: readonly StoredBlock[],
+  base: CheckpointRecord | null = null,
+): Pick<StoredNode, 'head' | 'hashes' | 'txIds' | 'base' | 'blocks'> {
+  const last = blocks[blocks.length - 1];
+  return {
+    head: last ? { height: last.height, hash: last.hash } : null,
+    hashes: blocks.map((s) => s.hash),
+    txIds: blocks.flatMap((s) => s.block.transactions.map((tx) => tx.id)).sort(),
+    base,
+    blocks: blocks.slice(base?.height ?? 0),
+  };
+}
+
+/** Expects the store to hold `blocks` (all loaded) with the head state `state`. */
+async function expectChain(
+  store: Store,
+  blocks: readonly StoredBlock[],
+  state: ChainState,
+): Promise<StoredNode> {
+  const loaded = await store.load();
+  expect({ ...loaded, accounts: null, pool: [], wallet: null, notices: [] }).toEqual({
+    ...expectedChain(blocks),
+    accounts: null,
+    pool: [],
+    wallet: null,
+    notices: [],
+  });
+  expect(await loadedHeadState(loaded)).toEqual(plainState(state));
+  return loaded;
 }
 
 /** Expects `write` to reject with a `StoreWriteError` of `code` and the store to be unchanged. */
@@ -190,206 +281,259 @@ export function storeCompliance(
         await store.close();
       }
     };
+    const main = mainChain;
 
     it(
       'an empty store loads genesis alone, with no pool, wallet or notices',
       withStore(async (store) => {
-        expect(await store.load()).toEqual({ blocks: [], head: null, pool: [], wallet: null, notices: [] });
+        expect(await store.load()).toEqual({
+          head: null,
+          hashes: [],
+          txIds: [],
+          base: null,
+          blocks: [],
+          accounts: [],
+          pool: [],
+          wallet: null,
+          notices: [],
+        });
       }),
     );
 
     it(
-      'append then load returns the same blocks, head, pool and wallet',
+      'a write then load returns the blocks, hashes, ids, head state, pool and wallet',
       withStore(async (store) => {
-        const blocks = heights(mainChain(), 1, 40);
         const pool = samplePool(3);
         const wallet = sampleWallet('alice');
-        await store.appendBlocks(blocks, headAt(40));
+        await appendMain(store, 1, 40);
         await store.savePool(pool);
         await store.saveWallet(wallet);
         const loaded = await store.load();
-        expect(loaded).toEqual({ blocks, head: headAt(40), pool, wallet, notices: [] });
-        expect(loaded.blocks.map((b) => b.hash)).toEqual(
-          mainChain()
-            .heads.slice(1)
-            .map((h) => h.hash),
+        expect(loaded).toMatchObject({ ...expectedChain(heights(main(), 1, 40)), pool, wallet, notices: [] });
+        expect(await loadedHeadState(loaded)).toEqual(plainState(stateAt(40)));
+      }),
+    );
+
+    it(
+      'each write stores only the accounts its blocks touched, and they add up to the head state',
+      withStore(async (store) => {
+        for (const [from, to] of [
+          [1, 1],
+          [2, 25],
+          [26, 40],
+        ] as const) {
+          const write = writeOf(main(), from, to);
+          const touched = new Set(
+            heights(main(), from, to).flatMap((s) =>
+              s.block.transactions.flatMap((tx) => [tx.senderPublicKey, tx.receiverPublicKey]),
+            ),
+          );
+          expect(new Set(write.accounts.map((a) => a.publicKey))).toEqual(touched);
+          expect(write.resetAccounts).toBe(false);
+          await store.writeChain(write);
+          await expectChain(store, heights(main(), 1, to), stateAt(to));
+        }
+        // A write with no account records leaves the stored accounts as they were.
+        const before = (await store.load()).accounts;
+        await store.writeChain({ ...writeOf(main(), 41, 40), accounts: [] });
+        expect((await store.load()).accounts).toEqual(before);
+      }),
+    );
+
+    it(
+      'a write with no blocks may reset the accounts to a whole state',
+      withStore(async (store) => {
+        await appendMain(store, 1, 10);
+        const state = stateAt(10);
+        const all = accountRecords(state, new Set([...state.balances.keys(), ...state.stakes.keys()]));
+        await store.writeChain({ ...writeOf(main(), 11, 10), accounts: all, resetAccounts: true });
+        const loaded = await expectChain(store, heights(main(), 1, 10), state);
+        expect(loaded.accounts).toHaveLength(all.length);
+        await expectRefused(store, 'BAD_HEAD', () =>
+          store.writeChain({ ...writeOf(main(), 11, 10), head: { height: 9, hash: stateAt(9).headHash } }),
         );
       }),
     );
 
     it(
-      'appends continue the chain across calls',
+      'a write that does not start at the stored height + 1 (or below) is refused and changes nothing',
       withStore(async (store) => {
-        await store.appendBlocks(heights(mainChain(), 1, 1), headAt(1));
-        await store.appendBlocks(heights(mainChain(), 2, 25), headAt(25));
-        await store.appendBlocks(heights(mainChain(), 26, 40), headAt(40));
-        expect(await contents(store)).toEqual(expected(heights(mainChain(), 1, 40), headAt(40)));
-      }),
-    );
-
-    it(
-      'an append with no blocks saves the head state for the stored tip (after a replay)',
-      withStore(async (store) => {
-        await store.appendBlocks(heights(mainChain(), 1, 10), headAt(10));
-        await store.appendBlocks([], headAt(10));
-        expect(await contents(store)).toEqual(expected(heights(mainChain(), 1, 10), headAt(10)));
-        await expectRefused(store, 'BAD_HEAD', () => store.appendBlocks([], headAt(9)));
-      }),
-    );
-
-    it(
-      'an append that does not start at the stored height + 1 is refused and changes nothing',
-      withStore(async (store) => {
+        await expectRefused(store, 'BAD_FROM_HEIGHT', () => store.writeChain(writeOf(main(), 2, 3)));
+        await appendMain(store, 1, 10);
+        await expectRefused(store, 'BAD_FROM_HEIGHT', () => store.writeChain(writeOf(main(), 12, 12)));
+        const eleven = heights(main(), 11, 11)[0] as StoredBlock;
         await expectRefused(store, 'BAD_HEIGHT', () =>
-          store.appendBlocks(heights(mainChain(), 2, 3), headAt(3)),
-        );
-        await store.appendBlocks(heights(mainChain(), 1, 10), headAt(10));
-        // A gap, a repeat, and a block whose blockCount disagrees with its height.
-        await expectRefused(store, 'BAD_HEIGHT', () =>
-          store.appendBlocks(heights(mainChain(), 12, 12), headAt(12)),
-        );
-        await expectRefused(store, 'BAD_HEIGHT', () =>
-          store.appendBlocks(heights(mainChain(), 10, 11), headAt(11)),
-        );
-        const eleven = heights(mainChain(), 11, 11)[0] as StoredBlock;
-        await expectRefused(store, 'BAD_HEIGHT', () =>
-          store.appendBlocks([withField(eleven, 'height', 12)], headAt(11)),
+          store.writeChain({ ...writeOf(main(), 11, 11), blocks: [withField(eleven, 'height', 12)] }),
         );
         // A batch that skips a height halfway writes none of it.
-        const skipping = [...heights(mainChain(), 11, 12), ...heights(mainChain(), 14, 14)];
-        await expectRefused(store, 'BAD_HEIGHT', () => store.appendBlocks(skipping, headAt(14)));
-      }),
-    );
-
-    it(
-      'an append whose lastHash does not link to the stored hash is refused and changes nothing',
-      withStore(async (store) => {
-        await store.appendBlocks(heights(mainChain(), 1, 10), headAt(10));
-        const eleven = heights(mainChain(), 11, 11)[0] as StoredBlock;
-        const unlinked = withField(eleven, 'block', { ...eleven.block, lastHash: '00'.repeat(32) });
-        await expectRefused(store, 'BAD_LINK', () => store.appendBlocks([unlinked], headAt(11)));
-        // The break is in the batch's third block: the first two are not written either.
-        const [b11, b12, b13] = heights(mainChain(), 11, 13) as [StoredBlock, StoredBlock, StoredBlock];
-        const broken = withField(b13, 'block', { ...b13.block, lastHash: b11.hash });
-        await expectRefused(store, 'BAD_LINK', () => store.appendBlocks([b11, b12, broken], headAt(13)));
-        // A block from the competing branch does not link to the main chain either.
-        const fork = forkChain(9, 3);
-        await expectRefused(store, 'BAD_LINK', () =>
-          store.appendBlocks(heights(fork, 11, 11, 10), fork.heads[2] as HeadRecord),
+        const skipping = [...heights(main(), 11, 12), ...heights(main(), 14, 14)];
+        await expectRefused(store, 'BAD_HEIGHT', () =>
+          store.writeChain({ ...writeOf(main(), 11, 14), blocks: skipping }),
         );
-      }),
-    );
-
-    it(
-      'an append whose head state is not for the new tip is refused and changes nothing',
-      withStore(async (store) => {
-        await store.appendBlocks(heights(mainChain(), 1, 10), headAt(10));
-        await expectRefused(store, 'BAD_HEAD', () =>
-          store.appendBlocks(heights(mainChain(), 11, 12), headAt(11)),
-        );
-        await expectRefused(store, 'BAD_HEAD', () =>
-          store.appendBlocks(heights(mainChain(), 11, 12), { ...headAt(12), hash: headAt(11).hash }),
-        );
-      }),
-    );
-
-    it(
-      'replaceBlocks (a reorg) deletes the tail and appends the branch in one write',
-      withStore(async (store) => {
-        await store.appendBlocks(heights(mainChain(), 1, 40), headAt(40));
-        const fork = forkChain(30, 14);
-        const forkHead = fork.heads[14] as HeadRecord;
-        await store.replaceBlocks(31, fork.blocks, forkHead);
-        const afterReorg = [...heights(mainChain(), 1, 30), ...fork.blocks];
-        expect(await contents(store)).toEqual(expected(afterReorg, forkHead));
-        // And back: the main chain's tail replaces the branch.
-        await store.replaceBlocks(31, heights(mainChain(), 31, 40), headAt(40));
-        expect(await contents(store)).toEqual(expected(heights(mainChain(), 1, 40), headAt(40)));
-        // Appending after a reorg continues from the new tip.
-        await store.replaceBlocks(
-          35,
-          heights(forkChain(34, 2), 35, 35, 35),
-          forkChain(34, 2).heads[1] as HeadRecord,
-        );
-        await store.appendBlocks(
-          heights(forkChain(34, 2), 36, 36, 35),
-          forkChain(34, 2).heads[2] as HeadRecord,
-        );
-        expect((await store.load()).head).toEqual(forkChain(34, 2).heads[2]);
-        expect((await store.load()).blocks).toHaveLength(36);
-      }),
-    );
-
-    it(
-      'replaceBlocks at the tip + 1 appends, and from height 1 with no blocks returns to genesis',
-      withStore(async (store) => {
-        await store.appendBlocks(heights(mainChain(), 1, 5), headAt(5));
-        await store.replaceBlocks(6, heights(mainChain(), 6, 8), headAt(8));
-        expect(await contents(store)).toEqual(expected(heights(mainChain(), 1, 8), headAt(8)));
-        await store.replaceBlocks(4, [], headAt(3));
-        expect(await contents(store)).toEqual(expected(heights(mainChain(), 1, 3), headAt(3)));
-        await store.replaceBlocks(1, [], headAt(0));
-        expect(await contents(store)).toEqual(expected([], null));
-        await store.appendBlocks(heights(mainChain(), 1, 2), headAt(2));
-        expect(await contents(store)).toEqual(expected(heights(mainChain(), 1, 2), headAt(2)));
-      }),
-    );
-
-    it(
-      'replaceBlocks outside 1..tip + 1, or not linking at the cut, is refused and deletes nothing',
-      withStore(async (store) => {
-        await store.appendBlocks(heights(mainChain(), 1, 20), headAt(20));
-        for (const fromHeight of [0, -1, 22, 1.5, Number.NaN]) {
+        for (const fromHeight of [0, -1, 12, 1.5, Number.NaN]) {
           await expectRefused(store, 'BAD_FROM_HEIGHT', () =>
-            store.replaceBlocks(fromHeight, heights(mainChain(), 21, 21), headAt(21)),
+            store.writeChain({ ...writeOf(main(), 11, 11), fromHeight }),
           );
         }
-        const fork = forkChain(15, 5);
-        // The branch starts after 15, so it does not link at a cut at 12 (it would at 16).
-        await expectRefused(store, 'BAD_HEIGHT', () =>
-          store.replaceBlocks(12, fork.blocks, fork.heads[5] as HeadRecord),
-        );
+      }),
+    );
+
+    it(
+      'a write whose lastHash does not link, or whose head is not its tip, is refused and changes nothing',
+      withStore(async (store) => {
+        await appendMain(store, 1, 10);
+        const eleven = heights(main(), 11, 11)[0] as StoredBlock;
+        const unlinked = withField(eleven, 'block', { ...eleven.block, lastHash: '00'.repeat(32) });
         await expectRefused(store, 'BAD_LINK', () =>
-          store.replaceBlocks(
-            16,
-            [
-              withField(fork.blocks[0] as StoredBlock, 'block', {
-                ...(fork.blocks[0] as StoredBlock).block,
-                lastHash: 'x',
-              }),
-            ],
-            fork.heads[1] as HeadRecord,
-          ),
+          store.writeChain({ ...writeOf(main(), 11, 11), blocks: [unlinked] }),
         );
-        await expectRefused(store, 'BAD_HEAD', () => store.replaceBlocks(16, fork.blocks, headAt(20)));
+        const [b11, b12, b13] = heights(main(), 11, 13) as [StoredBlock, StoredBlock, StoredBlock];
+        const broken = withField(b13, 'block', { ...b13.block, lastHash: b11.hash });
+        await expectRefused(store, 'BAD_LINK', () =>
+          store.writeChain({ ...writeOf(main(), 11, 13), blocks: [b11, b12, broken] }),
+        );
+        // A block of a competing branch does not link at the main chain's height 10 either.
+        await expectRefused(store, 'BAD_LINK', () => store.writeChain(writeOf(forkChain(9, 3), 11, 11)));
+        await expectRefused(store, 'BAD_HEAD', () =>
+          store.writeChain({ ...writeOf(main(), 11, 12), head: { height: 11, hash: b11.hash } }),
+        );
+      }),
+    );
+
+    it(
+      'a reorg deletes the tail, writes the branch and restores the accounts exactly, in one write',
+      withStore(async (store) => {
+        await appendMain(store, 1, 40);
+        // The branch carries blocks 31..33's transactions, then empty blocks: accounts move back.
+        const fork = forkChain(30, 14, 3);
+        const toFork = writeOf(fork, 31, 44, { fixture: main(), tip: 40 });
+        await store.writeChain(toFork);
+        await expectChain(store, [...heights(main(), 1, 30), ...fork.blocks], fixtureState(fork, 44));
+        // And back: the main chain's tail replaces the branch.
+        await store.writeChain(writeOf(main(), 31, 40, { fixture: fork, tip: 44 }));
+        await expectChain(store, heights(main(), 1, 40), stateAt(40));
+        // A reorg whose orphaned blocks are not all known rewrites every account.
+        const deep = { ...writeOf(forkChain(20, 21), 21, 41, { fixture: main(), tip: 40 }) };
+        const partial = chainWriteOf({
+          forkHeight: 20,
+          orphaned: heights(main(), 35, 40).map((s) => s.block),
+          blocks: forkChain(20, 21).blocks.map((s) => s.block),
+          states: forkChain(20, 21).states,
+          head: fixtureState(forkChain(20, 21), 41),
+        });
+        expect(partial.resetAccounts).toBe(true);
+        expect(deep.resetAccounts).toBe(false);
+        await store.writeChain(partial);
+        await expectChain(
+          store,
+          [...heights(main(), 1, 20), ...forkChain(20, 21).blocks],
+          fixtureState(forkChain(20, 21), 41),
+        );
+      }),
+    );
+
+    it(
+      'a write from height 1 with no blocks returns to genesis',
+      withStore(async (store) => {
+        await appendMain(store, 1, 5);
+        await store.writeChain(writeOf(main(), 4, 3, { fixture: main(), tip: 5 }));
+        await expectChain(store, heights(main(), 1, 3), stateAt(3));
+        await store.writeChain(writeOf(main(), 1, 0, { fixture: main(), tip: 3 }));
+        await expectChain(store, [], genesis());
+        await appendMain(store, 1, 2);
+        await expectChain(store, heights(main(), 1, 2), stateAt(2));
+      }),
+    );
+
+    it(
+      'checkpoints: kept where written, chosen as the load base, cut by a reorg, checked on write',
+      withStore(async (store) => {
+        const checkpoints = [10, 20, 30].map((h) => checkpointOf(stateAt(h)));
+        await store.writeChain({ ...writeOf(main(), 1, 40), checkpoints });
+        // The base is the newest checkpoint at least `recentBlocks` below the tip.
+        const recent5 = await store.load({ recentBlocks: 5 });
+        expect(recent5).toMatchObject(expectedChain(heights(main(), 1, 40), checkpoints[2]));
+        expect(recent5.blocks.map((s) => s.height)).toEqual(heights(main(), 31, 40).map((s) => s.height));
+        expect((await store.load({ recentBlocks: 15 })).base).toEqual(checkpoints[1]);
+        expect((await store.load({ recentBlocks: 40 })).base).toBeNull();
+        expect(await store.readCheckpoint(25)).toEqual(checkpoints[1]);
+        expect(await store.readCheckpoint(30)).toEqual(checkpoints[2]);
+        expect(await store.readCheckpoint(9)).toBeNull();
+        // A reorg from 21 removes the checkpoint at 30 with the blocks.
+        await store.writeChain(writeOf(forkChain(20, 22), 21, 42, { fixture: main(), tip: 40 }));
+        expect(await store.readCheckpoint(40)).toEqual(checkpoints[1]);
+        // A checkpoint must be for a block of the chain after the write.
+        await expectRefused(store, 'BAD_CHECKPOINT', () =>
+          store.writeChain({
+            ...writeOf(forkChain(20, 22), 43, 42),
+            checkpoints: [checkpointOf(stateAt(30))],
+          }),
+        );
+        await expectRefused(store, 'BAD_CHECKPOINT', () =>
+          store.writeChain({
+            ...writeOf(forkChain(20, 22), 43, 42),
+            checkpoints: [{ ...checkpointOf(fixtureState(forkChain(20, 22), 42)), height: 43 }],
+          }),
+        );
+        // Backfilling a checkpoint below the tip, as a node does after a migration.
+        const at15 = checkpointOf(stateAt(15));
+        await store.writeChain({ ...writeOf(forkChain(20, 22), 43, 42), checkpoints: [at15] });
+        expect(await store.readCheckpoint(19)).toEqual(at15);
+      }),
+    );
+
+    it(
+      'lazy reads: block ranges (clamped), a transaction height, the ids of a range',
+      withStore(async (store) => {
+        expect(await store.readBlocks(1, 10)).toEqual({ blocks: [], problem: null });
+        await appendMain(store, 1, 40);
+        expect(await store.readBlocks(5, 12)).toEqual({ blocks: heights(main(), 5, 12), problem: null });
+        expect(await store.readBlocks(-3, 2)).toEqual({ blocks: heights(main(), 1, 2), problem: null });
+        expect(await store.readBlocks(39, 100)).toEqual({ blocks: heights(main(), 39, 40), problem: null });
+        expect(await store.readBlocks(12, 5)).toEqual({ blocks: [], problem: null });
+        const [tx] = heights(main(), 7, 7)[0]?.block.transactions ?? [];
+        if (!tx) throw new Error('block 7 has no transaction');
+        expect(await store.readTransactionHeight(tx.id)).toBe(7);
+        expect(await store.readTransactionHeight('0'.repeat(32))).toBeUndefined();
+        const ids = (from: number, to: number) =>
+          heights(main(), from, to).flatMap((s) => s.block.transactions.map((t) => t.id).sort());
+        expect(await store.readTransactionIds(3, 6)).toEqual(ids(3, 6));
+        expect(await store.readTransactionIds(6, 3)).toEqual([]);
+        // After a reorg the orphaned transactions are gone from the index.
+        await store.writeChain(writeOf(main(), 7, 6, { fixture: main(), tip: 40 }));
+        expect(await store.readTransactionHeight(tx.id)).toBeUndefined();
+        expect(await store.readBlocks(1, 40)).toEqual({ blocks: heights(main(), 1, 6), problem: null });
       }),
     );
 
     it(
       'a write that fails midway (a value that cannot be cloned) changes nothing',
       withStore(async (store) => {
-        await store.appendBlocks(heights(mainChain(), 1, 10), headAt(10));
-        const [b11, b12, b13] = heights(mainChain(), 11, 13) as [StoredBlock, StoredBlock, StoredBlock];
+        await appendMain(store, 1, 10);
+        const [b11, b12, b13] = heights(main(), 11, 13) as [StoredBlock, StoredBlock, StoredBlock];
         // Block 12 carries a function: structured clone refuses it after block 11 was queued.
         const uncloneable = {
           ...b12,
           block: { ...b12.block, signature: () => 'not data' },
         } as unknown as StoredBlock;
         const before = await store.load();
-        await expect(store.appendBlocks([b11, uncloneable, b13], headAt(13))).rejects.toThrow();
+        await expect(
+          store.writeChain({ ...writeOf(main(), 11, 13), blocks: [b11, uncloneable, b13] }),
+        ).rejects.toThrow();
         expect(await store.load()).toEqual(before);
         // A reorg that fails midway keeps the old tail.
         const fork = forkChain(5, 3);
+        const write = writeOf(fork, 6, 8, { fixture: main(), tip: 10 });
         const badFork = [
-          fork.blocks[0],
-          { ...fork.blocks[1], block: { ...(fork.blocks[1] as StoredBlock).block, forger: () => 'x' } },
-          fork.blocks[2],
+          write.blocks[0],
+          { ...write.blocks[1], block: { ...(write.blocks[1] as StoredBlock).block, forger: () => 'x' } },
+          write.blocks[2],
         ] as unknown as StoredBlock[];
-        await expect(store.replaceBlocks(6, badFork, fork.heads[3] as HeadRecord)).rejects.toThrow();
+        await expect(store.writeChain({ ...write, blocks: badFork })).rejects.toThrow();
         expect(await store.load()).toEqual(before);
         // The store still takes good writes afterwards.
-        await store.appendBlocks([b11, b12, b13], headAt(13));
-        expect((await store.load()).blocks).toHaveLength(13);
+        await appendMain(store, 11, 13);
+        expect((await store.load()).hashes).toHaveLength(13);
       }),
     );
 
@@ -410,33 +554,33 @@ export function storeCompliance(
       'the wallet is saved, replaced and forgotten, independently of the chain',
       withStore(async (store) => {
         await store.saveWallet(sampleWallet('alice'));
-        await store.appendBlocks(heights(mainChain(), 1, 3), headAt(3));
+        await appendMain(store, 1, 3);
         expect((await store.load()).wallet).toEqual(sampleWallet('alice'));
         await store.saveWallet({ ...sampleWallet('bob'), extractable: true });
         expect((await store.load()).wallet).toEqual({ ...sampleWallet('bob'), extractable: true });
         await store.saveWallet(null);
-        expect(await contents(store)).toEqual(expected(heights(mainChain(), 1, 3), headAt(3)));
+        expect((await store.load()).wallet).toBeNull();
+        await expectChain(store, heights(main(), 1, 3), stateAt(3));
       }),
     );
 
     it(
       'values read back and values written are copies: mutating them changes nothing stored',
       withStore(async (store) => {
-        const blocks = structuredClone(heights(mainChain(), 1, 12));
-        const head = structuredClone(headAt(12));
+        const write = structuredClone(writeOf(main(), 1, 12));
         const pool = samplePool(2);
         const wallet = sampleWallet('carol');
-        await store.appendBlocks(blocks, head);
+        await store.writeChain(write);
         await store.savePool(pool);
         await store.saveWallet(wallet);
-        const want = expected(heights(mainChain(), 1, 12), headAt(12), samplePool(2), sampleWallet('carol'));
-        scribble(blocks);
-        scribble(head);
+        const want = await store.load();
+        scribble(write);
         scribble(pool);
         scribble(wallet);
-        expect(await contents(store)).toEqual(want);
+        expect(await store.load()).toEqual(want);
         scribble(await store.load());
-        expect(await contents(store)).toEqual(want);
+        scribble(await store.readBlocks(1, 12));
+        expect(await store.load()).toEqual(want);
       }),
     );
 
@@ -444,25 +588,19 @@ export function storeCompliance(
       it('closing and opening again keeps everything', async () => {
         let store = await makeStore();
         try {
-          await store.appendBlocks(heights(mainChain(), 1, 30), headAt(30));
-          await store.replaceBlocks(21, forkChain(20, 4).blocks, forkChain(20, 4).heads[4] as HeadRecord);
+          await appendMain(store, 1, 30);
+          const fork = forkChain(20, 4, 2);
+          await store.writeChain(writeOf(fork, 21, 24, { fixture: main(), tip: 30 }));
           await store.savePool(samplePool(5));
           await store.saveWallet(sampleWallet('dave'));
-          const want = expected(
-            [...heights(mainChain(), 1, 20), ...forkChain(20, 4).blocks],
-            forkChain(20, 4).heads[4] as HeadRecord,
-            samplePool(5),
-            sampleWallet('dave'),
-          );
-          expect(await contents(store)).toEqual(want);
+          const want = await store.load();
+          expect(await loadedHeadState(want)).toEqual(plainState(fixtureState(fork, 24)));
           store = await reopen(store);
-          expect(await store.load()).toEqual({ ...want, notices: [] });
+          expect(await store.load()).toEqual(want);
           // The reopened store continues the stored chain.
-          await store.replaceBlocks(21, heights(mainChain(), 21, 40), headAt(40));
+          await store.writeChain(writeOf(main(), 21, 40, { fixture: fork, tip: 24 }));
           store = await reopen(store);
-          expect(await contents(store)).toEqual(
-            expected(heights(mainChain(), 1, 40), headAt(40), samplePool(5), sampleWallet('dave')),
-          );
+          await expectChain(store, heights(main(), 1, 40), stateAt(40));
         } finally {
           await store.close();
         }

@@ -110,13 +110,13 @@ describe('chain export', () => {
     });
     renderApp(makeServices(node), '#/network');
     fireEvent.click(screen.getByTestId('export-chain'));
-    expect(click).toHaveBeenCalledOnce();
+    await vi.waitFor(() => expect(click).toHaveBeenCalledOnce());
     const text = await new Promise<string>((resolve) => {
       const reader = new FileReader();
       reader.onload = () => resolve(String(reader.result));
       reader.readAsText(blob as Blob);
     });
-    expect(JSON.parse(text)).toEqual(node.exportChain());
+    expect(JSON.parse(text)).toEqual(await node.exportChain());
     expect(Object.keys(JSON.parse(text))).toEqual(['blocks']);
   });
 });

@@ -154,7 +154,10 @@ function ChainFileCard() {
   // The reference's own text (`json.dumps`, as it serves GET /blockchain): a chain imported from
   // it, whole-number floats included, exports byte for byte.
   const exportChain = () => {
-    downloadText(`${devnet.network}-chain-${snapshot.height}.json`, canonicalJson(node.exportChain()));
+    // Older blocks may come from the store: the download starts once they are read.
+    void node.exportChain().then((chain) => {
+      downloadText(`${devnet.network}-chain-${snapshot.height}.json`, canonicalJson(chain));
+    });
   };
 
   const importChain = async (event: ChangeEvent<HTMLInputElement>) => {
