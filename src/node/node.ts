@@ -1,7 +1,7 @@
 import { blockSigningBytes } from '../core/block';
 import { decodeBlock } from '../core/decode';
 import type { ChainError } from '../core/errors';
-import { type LotteryRunner, runLottery, runLotteryAtOnce } from '../core/lottery';
+import { type LotteryResult, type LotteryRunner, runLotteryAtOnce } from '../core/lottery';
 import { type ChainState, nextForgerOf, stakeEntries } from '../core/state';
 import type { Block, ChainJSON, GenesisConfig, Transaction } from '../core/types';
 import { extendChain, validateBlock, validateChain } from '../core/validate';
@@ -83,6 +83,12 @@ export interface NodeOptions {
 /** Pending transactions gossiped again per heartbeat, at most. */
 const REGOSSIP_PER_HEARTBEAT = 64;
 
+/** A lottery as the explorer shows it: the state it was drawn over and its result. */
+export interface LotteryReading {
+  readonly state: ChainState;
+  readonly result: LotteryResult | null;
+}
+
 /** A running tabchain node. */
 export class TabchainNode {
   private readonly transport: Transport;
@@ -97,6 +103,8 @@ export class TabchainNode {
   private readonly pool: TransactionPool;
   private readonly verified: VerifiedSignatureCache;
   private readonly lottery: LotteryRunner;
+  /** Lotteries drawn for the explorer, per state (states are immutable, so a WeakMap). */
+  private readonly lotteries = new WeakMap<ChainState, LotteryReading>();
   private readonly peers: PeerTable;
   /** Blocks found valid, by `blockSeenKey`: later copies are dropped before they are decoded. */
   private readonly seenBlocks = new Set<string>();
@@ -263,11 +271,6 @@ export class TabchainNode {
     return this.chain.findTransaction(id);
   }
 
-  /** The state after block `height` (balances and stakes then). */
-  stateAt(height: number): ChainState {
-    return this.chain.stateAt(Math.max(0, Math.min(height, this.chain.height)));
-  }
-
   /** Blocks `from`..`to` inclusive. */
   blocks(from: number, to: number): Block[] {
     return this.chain.range(from, to);
@@ -300,10 +303,19 @@ export class TabchainNode {
     return this.chain.readTransaction(id);
   }
 
-  /** The lottery over the head: the winning lot and each staker's lot count, for the explorer. */
-  lotteryAt(height: number): ReturnType<typeof runLottery> {
-    const state = this.stateAt(height);
-    return runLottery(stakeEntries(state), state.headHash);
+  /**
+   * The lottery drawn after block `height` (it named block `height + 1`'s forger), with the
+   * state it was drawn over, for the explorer. The state may come from the store (an old block
+   * on a restored node), and the draw runs through the node's lottery runner, in slices in a
+   * page, so showing an old block's lottery never freezes it. Drawn once per state.
+   */
+  async readLottery(height: number): Promise<LotteryReading> {
+    const state = await this.chain.readStateAt(Math.max(0, Math.min(height, this.chain.height)));
+    const known = this.lotteries.get(state);
+    if (known) return known;
+    const reading = { state, result: await this.lottery(stakeEntries(state), state.headHash) };
+    this.lotteries.set(state, reading);
+    return reading;
   }
 
   // ---------------------------------------------------------------- commands
@@ -838,6 +850,16 @@ export class TabchainNode {
       return;
     }
     const { from, blocks, height } = message;
+    // The sync machine reads the state at a fork point synchronously. On a restored node a fork
+    // below the blocks held in memory needs a checkpoint and blocks from the store: read it now
+    // (it stays cached in the chain view), so a deep fork is judged like a shallow one.
+    if (from >= 1 && from - 1 < this.chain.height) {
+      try {
+        await this.chain.readStateAt(from - 1);
+      } catch (error) {
+        this.log({ kind: 'store', message: `fork state at ${from - 1}: ${String(error)}` });
+      }
+    }
     await this.driveSync({ kind: 'reply', peer, from, blocks, height });
   }
 

@@ -11,7 +11,7 @@ import type { DevnetConfig, DevnetKeyName } from './decoders';
  * The node methods the UI uses: a real `TabchainNode`, or a fake with these in tests. Chain
  * contents beyond the snapshot are read only through the asynchronous reads (`readBlocks`,
  * `readBlock`, `readTransaction`), which may reach storage, and never while rendering (see
- * `chain-reads.ts`). `stateAt` feeds the block page's lottery, off the render path; `heightOf`
+ * `chain-reads.ts`). `readLottery` feeds the block page's lottery, drawn by the node off the render path; `heightOf`
  * resolves a searched hash when the user submits the search.
  */
 export type NodeApi = Pick<
@@ -27,7 +27,7 @@ export type NodeApi = Pick<
   | 'readBlock'
   | 'readTransaction'
   | 'heightOf'
-  | 'stateAt'
+  | 'readLottery'
 >;
 
 /** This browser's node databases, for the "old nodes" view. */

@@ -6,10 +6,10 @@
  * renders everything it shows from that one answer, so no render mixes two chain states.
  */
 import { useEffect, useState } from 'react';
-import { type LotteryResult, runLottery, type StakeEntry } from '../core/lottery';
+import type { LotteryResult, StakeEntry } from '../core/lottery';
 import { type ChainState, stakeEntries } from '../core/state';
 import type { Block, Transaction } from '../core/types';
-import type { NodeSnapshot } from '../node/node';
+import type { LotteryReading, NodeSnapshot } from '../node/node';
 import type { NodeApi } from './app-services';
 import { errorMessage } from './decoders';
 import { memoPerObject, pooledIds } from './selectors';
@@ -216,31 +216,23 @@ export interface LotteryView {
 }
 
 /**
- * The lottery drawn after the block whose state is `state` (it chose the next block's forger).
- * Memoised per state: it hashes once per staked coin, and is drawn once however often a page
- * showing it renders or reloads.
+ * The explorer's view of a lottery the node drew over `state` (the node draws it once per state,
+ * through its sliced runner). Memoised per state: the stakers list is built once.
  */
-export const lotteryAfter = memoPerObject((state: ChainState): LotteryView => {
-  const stakers = stakeEntries(state);
+export const lotteryView = memoPerObject((reading: LotteryReading): LotteryView => {
+  const stakers = stakeEntries(reading.state);
   return {
-    result: runLottery(stakers, state.headHash),
-    seed: state.headHash,
+    result: reading.result,
+    seed: reading.state.headHash,
     stakers,
     totalStake: stakers.reduce((sum, [, stake]) => sum + stake, 0),
   };
 });
 
-/** Lets the browser paint before a long computation. */
-const afterPaint = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-
 /**
- * The lottery that chose block `height`'s forger: drawn over the state after block `height - 1`
- * (the snapshot's own when that is the head), after the first paint and off the render path.
+ * The lottery that chose block `height`'s forger: drawn over the state after block `height - 1`,
+ * by the node (off the render path, in slices in a page; the state may come from storage).
  */
 export function useBlockLottery(height: number): ChainRead<LotteryView> {
-  return useChainRead(`lottery:${height}`, async (node, snapshot) => {
-    const state = height - 1 === snapshot.height ? snapshot.state : await node.stateAt(height - 1);
-    if (!lotteryAfter.has(state)) await afterPaint();
-    return lotteryAfter(state);
-  });
+  return useChainRead(`lottery:${height}`, async (node) => lotteryView(await node.readLottery(height - 1)));
 }

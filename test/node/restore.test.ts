@@ -91,6 +91,12 @@ describe('a node restored from its store', () => {
     const old = chain[9]?.transactions[0];
     expect(await tab.readTransaction(old?.id ?? '')).toEqual({ transaction: old, height: 10 });
     expect((await tab.exportChain()).blocks).toEqual([GENESIS_BLOCK, ...chain]);
+    // The lottery of an old block: its state comes from a checkpoint and the store, and it names
+    // the forger the chain holds next.
+    const lottery = await tab.readLottery(99);
+    expect(lottery.state.height).toBe(99);
+    expect(lottery.result?.forger).toBe(chain[99]?.forger);
+    expect(stateToJSON((await first.readLottery(99)).state)).toEqual(stateToJSON(lottery.state));
     // A fresh peer syncs the whole chain from it (BLOCKCHAINREQUESTs for old heights).
     const peer = sim.addNode('peer');
     await sim.start(['peer']);

@@ -138,6 +138,6 @@ export function withSnapshot(node: NodeApi, patch: Partial<NodeSnapshot>): NodeA
     readBlock: (height) => node.readBlock(height),
     readTransaction: (id) => node.readTransaction(id),
     heightOf: (hash) => node.heightOf(hash),
-    stateAt: (height) => node.stateAt(height),
+    readLottery: (height) => node.readLottery(height),
   };
 }
