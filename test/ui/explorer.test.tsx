@@ -199,7 +199,7 @@ describe('search by part of a hash', () => {
     );
     const read = {
       readBlocks: async (from: number, to: number) => blocks.slice(from, to + 1),
-      heightOf: async (hash: string) => {
+      heightOf: (hash: string) => {
         const height = hashes.indexOf(hash);
         return height < 0 ? undefined : height;
       },
@@ -232,7 +232,10 @@ describe('search by part of a hash', () => {
       ok: false,
       error: 'There is no block 8765432 yet: the chain is at height 1.',
     });
-    expect(await resolveSearch('1', read, snapshot, [])).toEqual({ ok: true, value: { page: 'block', height: 1 } });
+    expect(await resolveSearch('1', read, snapshot, [])).toEqual({
+      ok: true,
+      value: { page: 'block', height: 1 },
+    });
   });
 
   it('tells the two apart by a longer prefix or by the suffix', async () => {
