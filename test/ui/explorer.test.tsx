@@ -1,4 +1,6 @@
 // @vitest-environment jsdom
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Block, Transaction } from '../../src/core/types';
@@ -13,6 +15,7 @@ import {
   devnetKeyPair,
   devnetPem,
   makeServices,
+  ROOT,
   renderApp,
   startNode,
 } from './helpers';
@@ -326,6 +329,16 @@ describe('explorer pages', () => {
     expect(cells[0]?.textContent).toBe(shortHash(tx.id, 8));
     expect(cells[4]?.textContent).toBe('7');
     expect(cells[4]?.className).toBe('num');
+  });
+
+  it('has the narrow-screen rules that stack a table and label its cells', () => {
+    // jsdom lays nothing out: this checks the stylesheet carries what the component relies on
+    // (the 375 px result itself was checked in Chromium).
+    const css = readFileSync(join(ROOT, 'src', 'ui', 'styles.css'), 'utf8');
+    const narrow = css.slice(css.indexOf('@media (max-width: 36rem)'));
+    expect(narrow).toMatch(/\.table-stacked thead \{[^}]*position: absolute;/);
+    expect(narrow).toMatch(/\.table-stacked td::before \{[^}]*content: attr\(data-label\);/);
+    expect(css).toMatch(/\.table code \{[^}]*white-space: nowrap;/);
   });
 
   it('says when a block does not exist', async () => {
