@@ -85,7 +85,12 @@ function ChainStatus() {
         </a>
       </StatusItem>
       <StatusItem label="Head">
-        <HashText hash={snapshot.headHash} testId="head-hash" />
+        <a
+          href={hrefFor({ page: 'block', height: snapshot.height })}
+          aria-label={`Head block ${snapshot.height}, hash ${snapshot.headHash}`}
+        >
+          <HashText hash={snapshot.headHash} testId="head-hash" />
+        </a>
       </StatusItem>
       <StatusItem label="Next forger">
         <AccountLabel pem={snapshot.nextForger} testId="next-forger" copy={false} />

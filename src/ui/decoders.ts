@@ -55,7 +55,19 @@ export function decodeAmount(text: string, bounds: AmountBounds = {}): Decoded<n
   const value = text.trim();
   if (value === '') return fail('Enter an amount.');
   if (/^[-−]/.test(value)) return fail('The amount must be positive.');
-  if (/^\+?\d*[.,]\d*$/.test(value) || /^\+?\d+(?:\.\d*)?e/i.test(value)) {
+  // Exponent notation first: `1e30` has no decimal point, and calling it "decimals" misleads.
+  if (/^\+?(?:\d+\.?\d*|\.\d+)e[+-]?\d+$/i.test(value)) {
+    const written = Number(value.replace(/^\+/, ''));
+    if (!Number.isSafeInteger(written)) {
+      return fail(
+        Number.isInteger(written) || written > Number.MAX_SAFE_INTEGER
+          ? `The amount ${value} is written in exponent notation and is too large: at most ${Number.MAX_SAFE_INTEGER}.`
+          : `The amount ${value} is written in exponent notation and is not a whole number of coins: write whole coins in digits, like 25.`,
+      );
+    }
+    return fail(`The amount ${value} is written in exponent notation: write it in digits, ${written}.`);
+  }
+  if (/^\+?\d*[.,]\d*$/.test(value)) {
     return fail('The amount must be a whole number of coins (no decimals).');
   }
   if (!/^\d+$/.test(value)) return fail('The amount must be a whole number written in digits, like 25.');

@@ -40,7 +40,9 @@ const AMOUNT_CASES: readonly [string, RegExp][] = [
   ['0', /at least 1/],
   ['-5', /must be positive/],
   ['1.5', /whole number of coins/],
-  ['2e3', /whole number of coins/],
+  ['2e3', /exponent notation: write it in digits, 2000/],
+  ['1E5', /exponent notation: write it in digits, 100000/],
+  ['1e30', /exponent notation and is too large/],
   ['ten', /whole number written in digits/],
   ['99999999999999999999', /too large/],
 ];
@@ -258,6 +260,49 @@ describe('transfers', () => {
       true,
     );
     expect(node.getSnapshot().state.balances.get(devnetConfig().stakerPublicKey ?? '')).toBe(12);
+  });
+
+  it('warns before sending to the wallet itself, and sends on a second click', async () => {
+    const { node, keyPair } = await renderWithWallet('genesis');
+    submit('exchange', '10');
+    await waitFor(() => expect(screen.getByTestId('my-balance').textContent).toBe('10'));
+    submit('transfer', '4', keyPair?.publicKeyPem);
+    const warning = await screen.findByTestId('transfer-warning');
+    expect(warning.getAttribute('role')).toBe('alert');
+    expect(warning.textContent).toMatch(/your own key/);
+    expect(screen.getByTestId('transfer-receiver').getAttribute('aria-invalid')).toBe('true');
+    expect(screen.getByTestId('transfer-submit').textContent).toBe('Send to myself anyway');
+    expect(node.getSnapshot().pool).toHaveLength(0);
+    expect(node.getSnapshot().height).toBe(1);
+    // The second click sends it: it lands, and the balance stays what it was.
+    fireEvent.click(screen.getByTestId('transfer-submit'));
+    await waitFor(() => expect(node.getSnapshot().height).toBe(2));
+    expect(node.blockAt(2)?.transactions[0]).toMatchObject({
+      type: 'TRANSFER',
+      amount: 4,
+      senderPublicKey: keyPair?.publicKeyPem,
+      receiverPublicKey: keyPair?.publicKeyPem,
+    });
+    expect(screen.getByTestId('my-balance').textContent).toBe('10');
+    expect(screen.queryByTestId('transfer-warning')).toBeNull();
+    expect(screen.getByTestId('transfer-submit').textContent).toBe('Send');
+  });
+
+  it('warns again for the next transfer to itself, and not at all for another receiver', async () => {
+    const { node, keyPair } = await renderWithWallet('genesis');
+    submit('exchange', '10');
+    await waitFor(() => expect(screen.getByTestId('my-balance').textContent).toBe('10'));
+    submit('transfer', '1', keyPair?.publicKeyPem);
+    await screen.findByTestId('transfer-warning');
+    fireEvent.click(screen.getByTestId('transfer-submit'));
+    await waitFor(() => expect(node.getSnapshot().height).toBe(2));
+    submit('transfer', '1', keyPair?.publicKeyPem);
+    await screen.findByTestId('transfer-warning');
+    expect(node.getSnapshot().height).toBe(2);
+    // Another receiver goes at the first click, warning or not.
+    submit('transfer', '2', devnetPem('staker', 'Public'));
+    await waitFor(() => expect(node.getSnapshot().height).toBe(3));
+    expect(node.blockAt(3)?.transactions[0]?.receiverPublicKey).toBe(devnetConfig().stakerPublicKey);
   });
 
   it('picks the receiver from the known accounts', async () => {

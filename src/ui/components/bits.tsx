@@ -149,18 +149,24 @@ export interface Column {
   readonly className?: string;
 }
 
-/** A data table: one row of column headings over the rows given as children. */
+/**
+ * A data table: one row of column headings over the rows given as children. A `stacked` table
+ * turns each row into a card on narrow screens (styles.css): its cells then need `data-label`
+ * (see `Cell`), which the stylesheet shows in place of the hidden column headings.
+ */
 export function Table({
   columns,
   testId,
+  stacked = false,
   children,
 }: {
   readonly columns: readonly Column[];
   readonly testId?: string;
+  readonly stacked?: boolean;
   readonly children: ReactNode;
 }) {
   return (
-    <table className="table" data-testid={testId}>
+    <table className={stacked ? 'table table-stacked' : 'table'} data-testid={testId}>
       <thead>
         <tr>
           {columns.map(({ label, className }) => (
@@ -172,6 +178,15 @@ export function Table({
       </thead>
       <tbody>{children}</tbody>
     </table>
+  );
+}
+
+/** A cell of a stacked `Table`: it carries its column's heading, shown beside it on narrow screens. */
+export function Cell({ column, children }: { readonly column: Column; readonly children: ReactNode }) {
+  return (
+    <td className={column.className} data-label={column.label}>
+      {children}
+    </td>
   );
 }
 

@@ -12,6 +12,7 @@ import {
 import {
   AccountLabel,
   BlockLink,
+  Cell,
   type Column,
   CopyButton,
   HashText,
@@ -53,15 +54,18 @@ export function ReadPending({ read, what }: { readonly read: ChainRead<unknown>;
   );
 }
 
-const TRANSACTION_COLUMNS: readonly Column[] = [
-  { label: 'Id' },
-  { label: 'Type' },
-  { label: 'From' },
-  { label: 'To' },
-  { label: 'Amount', className: 'num' },
-];
+const TX_ID: Column = { label: 'Id' };
+const TX_TYPE: Column = { label: 'Type' };
+const TX_FROM: Column = { label: 'From' };
+const TX_TO: Column = { label: 'To' };
+const TX_AMOUNT: Column = { label: 'Amount', className: 'num' };
+const TRANSACTION_COLUMNS: readonly Column[] = [TX_ID, TX_TYPE, TX_FROM, TX_TO, TX_AMOUNT];
 
-/** Transactions as a table: id, type, sender, receiver, amount. */
+/**
+ * Transactions as a table: id, type, sender, receiver, amount. Five columns do not fit a phone:
+ * below 36rem each transaction becomes a card of labelled lines (`table-stacked`), and ids and
+ * fingerprints stay on one line each instead of breaking a letter per line.
+ */
 export function TransactionsTable({
   transactions,
   testId,
@@ -72,26 +76,26 @@ export function TransactionsTable({
   if (transactions.length === 0) return <p className="muted">No transactions.</p>;
   return (
     <div className="table-scroll">
-      <Table columns={TRANSACTION_COLUMNS} testId={testId}>
+      <Table columns={TRANSACTION_COLUMNS} testId={testId} stacked>
         {transactions.map((tx) => (
-          <tr key={tx.id}>
-            <td>
+          <tr key={tx.id} data-testid="transaction-row">
+            <Cell column={TX_ID}>
               <TxLink id={tx.id} />
-            </td>
-            <td>
+            </Cell>
+            <Cell column={TX_TYPE}>
               <TypeBadge type={tx.type} />
-            </td>
-            <td>
+            </Cell>
+            <Cell column={TX_FROM}>
               <AccountLabel pem={tx.senderPublicKey} copy={false} />
-            </td>
-            <td>
+            </Cell>
+            <Cell column={TX_TO}>
               {tx.type === 'STAKE' ? (
                 <span className="muted">(stake)</span>
               ) : (
                 <AccountLabel pem={tx.receiverPublicKey} copy={false} />
               )}
-            </td>
-            <td className="num">{tx.amount}</td>
+            </Cell>
+            <Cell column={TX_AMOUNT}>{tx.amount}</Cell>
           </tr>
         ))}
       </Table>

@@ -23,6 +23,8 @@ type FormState =
   | { readonly status: 'idle' }
   | { readonly status: 'busy' }
   | { readonly status: 'error'; readonly field: 'amount' | 'receiver' | null; readonly message: string }
+  /** Valid but likely a mistake: a second submit while this shows sends anyway. */
+  | { readonly status: 'warning'; readonly field: 'receiver'; readonly message: string }
   | { readonly status: 'sent'; readonly id: string };
 
 const NO_WALLET = 'Set up a wallet first: create a key pair or import one in the Wallet section.';
@@ -45,6 +47,13 @@ function Feedback({
   if (state.status === 'error') {
     return (
       <p className="field-error" role="alert" id={errorId} data-testid={`${prefix}-error`}>
+        {state.message}
+      </p>
+    );
+  }
+  if (state.status === 'warning') {
+    return (
+      <p className="field-warning" role="alert" id={errorId} data-testid={`${prefix}-warning`}>
         {state.message}
       </p>
     );
@@ -99,6 +108,8 @@ type Check = (input: {
   readonly amount: string;
   /** The head state the form checks the chain's bounds against. */
   readonly state: ChainState;
+  /** What the form shows now (a warning the user submits again is confirmed). */
+  readonly shown: FormState;
 }) => Ready | FormState;
 
 /** The amount typed, decoded within `bounds` and covered by what the wallet can spend. */
@@ -137,7 +148,7 @@ function useTransactionForm(check: Check) {
   const onSubmit = async (event: FormEvent) => {
     event.preventDefault();
     if (!wallet || available === null) return setState(invalid(null, NO_WALLET));
-    const ready = check({ wallet, available, amount, state: snapshot.state });
+    const ready = check({ wallet, available, amount, state: snapshot.state, shown: state });
     if (!('draft' in ready)) return setState(ready);
     setState({ status: 'busy' });
     const key = typeof ready.key === 'function' ? await ready.key() : { ok: true as const, value: ready.key };
@@ -172,6 +183,7 @@ function TransactionFormCard({
   /** The start of every data-testid in the form (`exchange-amount`, `exchange-submit`…). */
   readonly prefix: 'exchange' | 'stake' | 'transfer';
   readonly title: string;
+  /** The submit button's label. */
   readonly submit: string;
   /** Whether the amount field's hint says what the wallet can spend. */
   readonly showSpendable?: boolean;
@@ -262,18 +274,30 @@ export function StakeForm() {
   );
 }
 
+const SEND_TO_SELF = 'Send to myself anyway';
+
+const SELF_TRANSFER_WARNING: FormState = {
+  status: 'warning',
+  field: 'receiver',
+  message: `This is your own key: a transfer to yourself lands in a block, but your balance stays the same. Click “${SEND_TO_SELF}” to send it, or enter another receiver.`,
+};
+
 /** Sends coins: a TRANSFER from the wallet to a known account or a pasted public key. */
 export function TransferForm() {
   const node = useNode();
   const snapshot = useSnapshot();
   const accounts = useKnownAccounts();
   const [receiver, setReceiver] = useState('');
-  const form = useTransactionForm(({ available, amount, state }) => {
+  const form = useTransactionForm(({ wallet, available, amount, state, shown }) => {
     const to = decodeReceiver(
       receiver,
       accounts.map((account) => account.publicKeyPem),
     );
     if (!to.ok) return invalid('receiver', to.error);
+    // The chain accepts a transfer to oneself (the balance stays as it was), and a class may
+    // want to see one land, so it is not refused; but it is nearly always a pasted own key, so
+    // it takes a second, deliberate click while the warning shows.
+    if (to.value === wallet.publicKeyPem && shown.status !== 'warning') return SELF_TRANSFER_WARNING;
     const decoded = decodeSpend(amount, available, { receiverBalance: balanceOf(state, to.value) });
     if (!decoded.ok) return invalid('amount', decoded.error);
     const draft = { receiverPublicKey: to.value, amount: decoded.value, type: 'TRANSFER' } as const;
@@ -281,10 +305,17 @@ export function TransferForm() {
   });
   const { id, errorId, state } = form;
   const choices = accounts.filter((account) => account.publicKeyPem !== snapshot.wallet?.publicKeyPem);
-  const receiverWrong = state.status === 'error' && state.field === 'receiver';
+  const receiverWrong =
+    (state.status === 'error' || state.status === 'warning') && state.field === 'receiver';
 
   return (
-    <TransactionFormCard form={form} prefix="transfer" title="Transfer" submit="Send" showSpendable>
+    <TransactionFormCard
+      form={form}
+      prefix="transfer"
+      title="Transfer"
+      submit={state.status === 'warning' ? SEND_TO_SELF : 'Send'}
+      showSpendable
+    >
       <div className="field">
         <label htmlFor={`${id}-known`}>Known account</label>
         <select
