@@ -421,9 +421,9 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
       Array.isArray(raw) ? Buffer.concat(raw) : raw instanceof ArrayBuffer ? Buffer.from(raw) : raw
     ).toString('utf8');
     const decoded = decodeClientMessage(text);
-    if (!decoded.ok) return strike(client, decoded.code, decoded.reason);
-    if (decoded.message.type === 'join') join(client, decoded.message);
-    else relay(client, decoded.message);
+    if (!decoded.ok) return strike(client, decoded.error.code, decoded.error.reason);
+    if (decoded.value.type === 'join') join(client, decoded.value);
+    else relay(client, decoded.value);
   };
 
   const onClose = (client: Client) => {

@@ -241,7 +241,7 @@ export class SignalingClient {
     const decoded = decodeServerMessage(text);
     // A server that sends nonsense is not worth a crash; the frame is ignored.
     if (!decoded.ok) return;
-    const message = decoded.message;
+    const message = decoded.value;
     switch (message.type) {
       case 'welcome':
         this.token = message.token;

@@ -13,6 +13,7 @@
  *   {type:'error', code, message}
  */
 import { z } from 'zod';
+import { err, ok, type Result } from '../core/result';
 
 /** Cap on one frame in either direction (UTF-8 bytes on the server, characters in the browser). */
 export const MAX_SIGNALING_MESSAGE_BYTES = 64 * 1024;
@@ -101,28 +102,32 @@ export type ClientMessage = z.infer<typeof clientMessageSchema>;
 /** A frame the server sends. */
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 
-/** The outcome of decoding one frame: the message, or why it was refused. */
-export type Decoded<T> =
-  | { readonly ok: true; readonly message: T }
-  | { readonly ok: false; readonly code: 'too-large' | 'bad-json' | 'bad-message'; readonly reason: string };
+/** Why a frame was refused. */
+export interface FrameError {
+  readonly code: 'too-large' | 'bad-json' | 'bad-message';
+  readonly reason: string;
+}
+
+/** The outcome of decoding one frame: the project's one result shape (`Result`). */
+export type Decoded<T> = Result<T, FrameError>;
 
 function decodeWith<T>(schema: z.ZodType<T>, text: string, maxChars: number): Decoded<T> {
   // Checked before parsing so that a huge frame costs nothing; the server's `ws` maxPayload
   // enforces the same cap in bytes before a frame is even buffered.
-  if (text.length > maxChars) return { ok: false, code: 'too-large', reason: `over ${maxChars} characters` };
+  if (text.length > maxChars) return err({ code: 'too-large', reason: `over ${maxChars} characters` });
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return { ok: false, code: 'bad-json', reason: 'not JSON' };
+    return err({ code: 'bad-json', reason: 'not JSON' });
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue?.path.map(String).join('.') ?? '';
-    return { ok: false, code: 'bad-message', reason: `${path === '' ? '' : `${path}: `}${issue?.message}` };
+    return err({ code: 'bad-message', reason: `${path === '' ? '' : `${path}: `}${issue?.message}` });
   }
-  return { ok: true, message: parsed.data };
+  return ok(parsed.data);
 }
 
 /** Decodes an untrusted frame from a client (server side). */

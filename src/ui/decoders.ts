@@ -6,16 +6,14 @@
 import { decodeChainEnvelope } from '../core/decode';
 import { parseJson } from '../core/json';
 import { MAX_PUBLIC_KEY_CHARS, PUBLIC_KEY_PATTERN } from '../core/limits';
+import { err, ok, type Result } from '../core/result';
 import { canonicalPublicKeyPem, KeyFormatError, MAX_PEM_LENGTH } from '../crypto';
 import { fingerprint } from './format';
 
-/** A decoded value, or why the input was refused (a whole sentence, shown as is). */
-export type Decoded<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: string };
+/** A decoded value, or why the input was refused (a whole sentence, shown as is): the one `Result` shape. */
+export type Decoded<T> = Result<T, string>;
 
-const ok = <T>(value: T): Decoded<T> => ({ ok: true, value });
-const fail = <T>(error: string): Decoded<T> => ({ ok: false, error });
+const fail = <T>(error: string): Decoded<T> => err(error);
 
 /** Text with `\r\n` and `\r` line endings made `\n`, and outer whitespace removed. */
 function normaliseText(text: string): string {
