@@ -1,4 +1,3 @@
-import { decodeTransaction } from '../../core/decode';
 import type { TransactionDraft } from '../../core/transaction';
 import type { Transaction } from '../../core/types';
 import type { KeyPair } from '../../crypto/types';
@@ -22,8 +21,8 @@ export function spendable(
 }
 
 /**
- * Signs a transaction with `keyPair`, checks it has the shape peers accept, and submits it to
- * the node. The node validates it (signature, rules, balance) and may refuse it.
+ * Signs a transaction with `keyPair` and submits it to the node, which decodes it like any
+ * peer's (one decoder for every input) and validates it (signature, rules, quota).
  */
 export async function signAndSubmit(
   services: Pick<AppServices, 'crypto' | 'node' | 'now'>,
@@ -36,9 +35,6 @@ export async function signAndSubmit(
   } catch (error) {
     return { ok: false, error: `Signing failed: ${errorMessage(error)}.` };
   }
-  const shape = decodeTransaction(transaction);
-  if (!shape.ok)
-    return { ok: false, error: `The signed transaction would be refused by peers: ${shape.error.message}.` };
   let result: Awaited<ReturnType<AppServices['node']['submitTransaction']>>;
   try {
     result = await services.node.submitTransaction(transaction);
