@@ -98,15 +98,6 @@ type MetaKey = 'head' | 'pool' | 'wallet' | 'schema';
 type NodeDb = IDBPDatabase<NodeSchema>;
 type WriteTx = IDBPTransaction<NodeSchema, StoreNames<NodeSchema>[], 'readwrite'>;
 
-const ALL_STORES: StoreNames<NodeSchema>[] = [
-  'blocks',
-  'hashes',
-  'txIndex',
-  'accounts',
-  'checkpoints',
-  'chunks',
-  'meta',
-];
 /** The stores that hold the chain (cleared for a resync; `meta` keeps the wallet). */
 const CHAIN_STORES: StoreNames<NodeSchema>[] = [
   'blocks',
@@ -116,6 +107,7 @@ const CHAIN_STORES: StoreNames<NodeSchema>[] = [
   'checkpoints',
   'chunks',
 ];
+const ALL_STORES: StoreNames<NodeSchema>[] = [...CHAIN_STORES, 'meta'];
 
 /**
  * Layout migrations: `MIGRATIONS[n]` turns a version-n database into version n + 1 inside the
