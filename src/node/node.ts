@@ -76,6 +76,11 @@ export interface NodeOptions {
    * browser page passes `slicedLotteryRunner`, so the draw never blocks the page.
    */
   readonly lottery?: LotteryRunner;
+  /**
+   * Whether the wallet may forge at start (default true). A browser tab starts with false and
+   * allows it once it holds its key's forging lock (`setForging`).
+   */
+  readonly forging?: boolean;
 }
 
 /** Why a local transaction was not accepted. */
@@ -108,6 +113,8 @@ export class TabchainNode {
   private readonly equivocations = new EquivocationLog();
   private readonly notices: string[] = [];
   private wallet: KeyPair | null;
+  /** Forging allowed by the tab's forging lock (`setForging`); the wallet forges only when true. */
+  private forgingAllowed: boolean;
   private readonly sync: SyncMachine;
   private cancelSyncTimer: () => void = () => {};
   private headSince: number;
@@ -144,6 +151,7 @@ export class TabchainNode {
       timeoutMs: this.limits.syncTimeoutMs,
     });
     this.wallet = options.wallet ?? null;
+    this.forgingAllowed = options.forging ?? true;
     this.headSince = this.clock.now();
     this.transportStatus = this.transport.status();
   }
@@ -225,6 +233,7 @@ export class TabchainNode {
       sync: this.sync.progress(),
       equivocations: this.equivocations.list(),
       wallet: this.wallet,
+      forgingAllowed: this.forgingAllowed,
       transport: this.transportStatus,
       notices: this.notices,
       now: this.clock.now(),
@@ -323,6 +332,19 @@ export class TabchainNode {
    */
   walletKeyPair(): KeyPair | null {
     return this.wallet;
+  }
+
+  /**
+   * Allows or denies forging with the wallet. Queued like every command, so once the promise
+   * resolves no block is being forged any more (a denied tab can acknowledge a handover).
+   */
+  setForging(allowed: boolean): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.forgingAllowed === allowed) return;
+      this.forgingAllowed = allowed;
+      this.changed();
+      await this.maybeForge();
+    });
   }
 
   /** Sets (or forgets) the wallet this node forges with. */
@@ -671,7 +693,13 @@ export class TabchainNode {
    * a mere claim, however high, never does. Every sync's end calls this again.
    */
   private async maybeForge(): Promise<void> {
-    while (this.running && this.wallet && this.pool.size > 0 && !this.sync.holdsForging) {
+    while (
+      this.running &&
+      this.wallet &&
+      this.forgingAllowed &&
+      this.pool.size > 0 &&
+      !this.sync.holdsForging
+    ) {
       const state = this.chain.headState;
       if (nextForgerOf(state) !== this.wallet.publicKeyPem) return;
       const chosen = chooseTransactions(state, this.pool.list(), this.limits.maxBlockTransactions);
