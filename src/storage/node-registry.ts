@@ -165,7 +165,7 @@ export interface OldNode {
   readonly nodeId: string;
   readonly name: string;
   readonly height: number | null;
-  /** Its wallet's public key, when the registry knows it. */
+  /** Its wallet's public key: '' when it has none, null when the registry does not know. */
   readonly publicKey: string | null;
   /** Other nodes of this browser whose wallet holds the same key. */
   readonly keyAlsoIn: readonly string[];
@@ -195,12 +195,11 @@ export async function listOldNodes(input: {
       name: names.get(id) ?? `tabchain-node-${id}`,
       height: entry?.height ?? null,
       publicKey,
-      keyAlsoIn:
-        publicKey === null
-          ? []
-          : entries
-              .filter((other) => other.id !== id && other.publicKey === publicKey)
-              .map((other) => other.id),
+      keyAlsoIn: !publicKey
+        ? []
+        : entries
+            .filter((other) => other.id !== id && other.publicKey === publicKey)
+            .map((other) => other.id),
     });
   }
   return old;

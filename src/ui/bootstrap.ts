@@ -4,6 +4,14 @@
  * snapshot's `phase`.)
  */
 import {
+  broadcastLeaseChannel,
+  createLeaseLocks,
+  type LeaseChannel,
+  type LeaseStorage,
+} from '../locks/lease';
+import { createWebLocks, hasWebLocks } from '../locks/web-locks';
+import type { Locks } from '../ports/locks';
+import {
   type Decoded,
   type DevnetConfig,
   type DevnetKeyName,
@@ -76,4 +84,66 @@ export function iceServersFromSettings(
     // Storage can throw (disabled cookies): use none.
   }
   return decodeIceServers(raw);
+}
+
+/** A page storage area, or none where reading it throws (sandboxed frames, disabled cookies). */
+export function tabStorage(area: 'localStorage' | 'sessionStorage'): Storage | undefined {
+  try {
+    return globalThis[area] ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A storage that refuses everything: leases over it are never free, so nothing is shared or forged. */
+const NO_STORAGE: LeaseStorage = {
+  length: 0,
+  key: () => null,
+  getItem: () => {
+    throw new Error('no storage');
+  },
+  setItem: () => {
+    throw new Error('no storage');
+  },
+  removeItem: () => {},
+};
+
+/**
+ * This tab's locks: Web Locks where the browser has them; else a localStorage lease with a
+ * notice that says so. Also the channel over which a forging take-over is acknowledged.
+ */
+export function createTabLocks(): {
+  locks: Locks;
+  notice: string | null;
+  forgingChannel: LeaseChannel | undefined;
+} {
+  const forgingChannel = broadcastLeaseChannel('tabchain.forging');
+  if (hasWebLocks()) return { locks: createWebLocks(), notice: null, forgingChannel };
+  return {
+    locks: createLeaseLocks({
+      storage: tabStorage('localStorage') ?? NO_STORAGE,
+      channel: broadcastLeaseChannel(),
+    }),
+    notice:
+      'This browser has no Web Locks: tabs claim nodes and forging keys with a lease in localStorage, renewed every second. ' +
+      'A node or key whose lease cannot be proven free is not used: this tab then opens a new node, and does not forge with that key.',
+    forgingChannel,
+  };
+}
+
+/**
+ * Reads and removes the "open this node" parameter from the address, so that a reload or a
+ * duplicate of this tab does not ask for that node again.
+ */
+export function takeOpenNodeParam(param: string, location: Location = window.location): string | null {
+  const url = new URL(location.href);
+  const value = url.searchParams.get(param);
+  if (value === null) return null;
+  url.searchParams.delete(param);
+  try {
+    window.history.replaceState(window.history.state, '', url.toString());
+  } catch {
+    // The address keeps the parameter: a busy node is not opened anyway.
+  }
+  return value;
 }
