@@ -48,9 +48,16 @@ async function nodeIdOf(page: Page): Promise<string> {
 /** The old nodes the Network page lists, after a refresh. */
 async function oldNodesOf(page: Page): Promise<string[]> {
   await show(page, '#/network');
+  const card = page.getByTestId('old-nodes');
+  await card.waitFor();
+  const before = Number(await card.getAttribute('data-answers'));
   await page.getByTestId('refresh-old-nodes').click();
-  // The list settles once the refresh's answer rendered: wait for the heading's card to be stable.
-  await page.waitForTimeout(300);
+  // A fresh answer, not the list shown before the click.
+  await page.waitForFunction(
+    (count) =>
+      Number(document.querySelector('[data-testid="old-nodes"]')?.getAttribute('data-answers')) > count,
+    before,
+  );
   const ids = await page
     .getByTestId('old-node')
     .evaluateAll((items) => items.map((item) => item.getAttribute('data-value') ?? ''));
@@ -228,6 +235,15 @@ describe('one forger per key in a browser', () => {
     await waitForHeight(other.page, before + 1);
     await waitForHeight(holder.page, before + 1);
     expect(await headHash(holder.page)).toBe(await headHash(other.page));
+    // A purchase sent from the old holder's tab is forged too, once: by the new holder only.
+    await act(holder.page, 'exchange', 5);
+    await waitForHeight(other.page, before + 2);
+    await waitForHeight(holder.page, before + 2);
+    expect(await headHash(holder.page)).toBe(await headHash(other.page));
+    for (const tab of [p, q]) {
+      await show(tab.page, '#/network');
+      expect(await tab.page.getByTestId('equivocations').count()).toBe(0);
+    }
     expectClean([p, q]);
   });
 });

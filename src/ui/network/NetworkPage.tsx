@@ -278,6 +278,8 @@ function DatabasesCard() {
   const [list, setList] = useState<readonly SavedNode[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
+  /** Answers shown so far: lets a reader (an e2e test) tell a fresh list from the previous one. */
+  const [answers, setAnswers] = useState(0);
   const refresh = useCallback(async () => {
     try {
       setList(await databases.list());
@@ -285,6 +287,7 @@ function DatabasesCard() {
     } catch (cause) {
       setError(`Could not list the saved nodes: ${errorMessage(cause)}.`);
     }
+    setAnswers((count) => count + 1);
   }, [databases]);
   useEffect(() => {
     void refresh();
@@ -302,7 +305,12 @@ function DatabasesCard() {
   };
   const others = (list ?? []).filter((entry) => entry.nodeId !== nodeId);
   return (
-    <section className="card" aria-labelledby="databases-heading">
+    <section
+      className="card"
+      aria-labelledby="databases-heading"
+      data-testid="old-nodes"
+      data-answers={answers}
+    >
       <h2 id="databases-heading">Old nodes in this browser</h2>
       <p className="muted">
         A node outlives its tab: a new tab reopens the most recently used node that no tab runs. These are the
