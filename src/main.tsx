@@ -70,6 +70,7 @@ async function boot(): Promise<BootState> {
     databaseIds: (saved ?? []).map((db) => db.nodeId),
     requested: takeOpenNodeParam(OPEN_NODE_PARAM),
     previous: session?.getItem(SESSION_NODE_KEY) ?? null,
+    previousWaitMs: 1_500,
   });
   const nodeId = choice.nodeId;
   try {
@@ -133,6 +134,10 @@ async function boot(): Promise<BootState> {
     if (key === recorded) return;
     recorded = key;
     registry.touch(nodeId, { height: snapshot.height, publicKey });
+  });
+  // A page restored from the back-forward cache gave its locks back when it was hidden: start over.
+  window.addEventListener('pageshow', (event) => {
+    if (event.persisted) window.location.reload();
   });
   window.addEventListener('pagehide', () => {
     unloading = true;

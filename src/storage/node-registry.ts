@@ -117,6 +117,11 @@ export interface NodeChoiceInput {
   readonly requested?: string | null;
   /** The node this tab ran before a reload (sessionStorage), if any. */
   readonly previous?: string | null;
+  /**
+   * How long to keep trying the previous node's lock (ms): on a reload the old document's locks
+   * may be released a moment after the new one asks. A duplicated tab waits this long in vain.
+   */
+  readonly previousWaitMs?: number;
   readonly newId?: () => string;
 }
 
@@ -149,7 +154,10 @@ export async function chooseNode(input: NodeChoiceInput): Promise<NodeChoice> {
 
   let notice: string | null = null;
   for (const id of candidates) {
-    const lock = await locks.tryAcquire(nodeLockName(id));
+    const lock =
+      id === input.previous && id !== input.requested
+        ? await retryAcquire(locks, nodeLockName(id), input.previousWaitMs ?? 0)
+        : await locks.tryAcquire(nodeLockName(id));
     if (lock) return { nodeId: id, lock, resumed: true, notice };
     if (id === input.requested) {
       notice = `Node ${id} is open in another tab (or its lease could not be proven free): this tab opened another node.`;
@@ -158,6 +166,16 @@ export async function chooseNode(input: NodeChoiceInput): Promise<NodeChoice> {
   const nodeId = (input.newId ?? newNodeId)();
   const lock = await locks.tryAcquire(nodeLockName(nodeId));
   return { nodeId, lock, resumed: false, notice };
+}
+
+/** Tries `name` now and then every 100 ms for up to `waitMs`. */
+async function retryAcquire(locks: Locks, name: string, waitMs: number): Promise<HeldLock | null> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const lock = await locks.tryAcquire(name);
+    if (lock || Date.now() >= deadline) return lock;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(100, Math.max(1, deadline - Date.now()))));
+  }
 }
 
 /** A saved node no live tab holds. */

@@ -104,6 +104,28 @@ describe('choosing a node', () => {
     expect(duplicate.nodeId).toBe(NEW);
   });
 
+  it("a reload gets its own node back even when the old page's lock is released a moment late", async () => {
+    const hub = new MemoryLockHub();
+    const { registry, advance } = registryAt();
+    registry.touch(A, {});
+    advance(10);
+    registry.touch(B, {});
+    const oldPage = hub.tab();
+    await oldPage.tryAcquire(nodeLockName(A));
+    setTimeout(() => oldPage.close(), 150);
+    const reloaded = await chooseNode({
+      locks: hub.tab(),
+      registry,
+      databaseIds: [A, B],
+      previous: A,
+      previousWaitMs: 1_000,
+    });
+    expect(reloaded.nodeId).toBe(A);
+    // Without the wait it would have taken another node.
+    const other = await chooseNode({ locks: hub.tab(), registry, databaseIds: [A, B], previous: A });
+    expect(other.nodeId).toBe(B);
+  });
+
   it('two tabs opening at once with one free node: exactly one gets it', async () => {
     const hub = new MemoryLockHub();
     const { registry } = registryAt();
