@@ -201,6 +201,20 @@ describe('a node belongs to one live tab and outlives it', () => {
     expect(await nodeIdOf(f.page)).toBe(idD);
     await waitForHeight(f.page, heightF, 15_000);
     expectClean(tabs.filter((tab) => tab.page !== f.page));
+
+    // "Open this node": F closes, and C reloads into F's saved node; C's own node is then old.
+    const idC = await nodeIdOf(c.page);
+    await f.page.close();
+    tabs.splice(tabs.indexOf(f), 1);
+    await expect.poll(() => oldNodesOf(c.page), { timeout: 10_000 }).toContain(idD);
+    await c.page.locator(`[data-testid="open-old-node"][data-node-id="${idD}"]`).click();
+    await c.page.waitForURL(
+      (url) => url.searchParams.get('node') === null && url.href.startsWith(devnet.url),
+    );
+    await c.page.getByTestId('head-height').first().waitFor();
+    await expect.poll(() => nodeIdOf(c.page), { timeout: 10_000 }).toBe(idD);
+    await waitForHeight(c.page, heightF, 15_000);
+    expect(await oldNodesOf(c.page)).toContain(idC);
   });
 });
 
