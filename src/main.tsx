@@ -1,12 +1,28 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createCryptoProvider } from './crypto';
+import { createTabLocks, tabStorage } from './locks';
+import { ForgingClaim } from './locks/forging-claim';
 import { createTransport, transportKindFromSettings } from './net';
 import { slicedLotteryRunner, yieldThroughMessageChannel } from './node/lottery-slices';
 import { TabchainNode } from './node/node';
-import { deleteNodeDatabase, getNodeId, listNodeDatabases, openBestStore } from './storage';
+import { deleteNodeDatabase, listNodeDatabases, openBestStore } from './storage';
+import {
+  chooseNode,
+  createNodeRegistry,
+  deleteOldNode,
+  listOldNodes,
+  OPEN_NODE_PARAM,
+  SESSION_NODE_KEY,
+} from './storage/node-registry';
 import { App, type BootState } from './ui/App';
-import { devnetKeyLoader, iceServersFromSettings, loadDevnet, MissingDevnetError } from './ui/bootstrap';
+import {
+  devnetKeyLoader,
+  iceServersFromSettings,
+  loadDevnet,
+  MissingDevnetError,
+  takeOpenNodeParam,
+} from './ui/bootstrap';
 import { errorMessage } from './ui/decoders';
 import './ui/styles.css';
 
@@ -35,7 +51,39 @@ async function boot(): Promise<BootState> {
   render({ status: 'loading', message: 'Opening this tab’s node…' });
 
   const startupNotices: string[] = [];
-  const nodeId = getNodeId();
+  // Which node this tab runs: one no live tab holds (its lock), most recently used first, else a
+  // new one. The lock is held until the tab closes, so a duplicated tab never shares the node.
+  const { locks, notice: locksNotice, forgingChannel } = createTabLocks();
+  if (locksNotice) startupNotices.push(locksNotice);
+  const registry = createNodeRegistry(tabStorage('localStorage'));
+  const saved = await listNodeDatabases().catch(() => null);
+  if (saved && saved.length > 0) {
+    // The browser lists its databases: entries whose database is gone (deleted elsewhere) go too.
+    const existing = new Set(saved.map((db) => db.nodeId));
+    for (const entry of registry.entries()) if (!existing.has(entry.id)) registry.remove(entry.id);
+  }
+  const session = tabStorage('sessionStorage');
+  const choice = await chooseNode({
+    locks,
+    registry,
+    databaseIds: (saved ?? []).map((db) => db.nodeId),
+    requested: takeOpenNodeParam(OPEN_NODE_PARAM),
+    previous: session?.getItem(SESSION_NODE_KEY) ?? null,
+    previousWaitMs: 1_500,
+  });
+  const nodeId = choice.nodeId;
+  try {
+    session?.setItem(SESSION_NODE_KEY, nodeId);
+  } catch {
+    // Storage full or denied: a reload picks the most recently used free node, likely this one.
+  }
+  registry.touch(nodeId, {});
+  if (choice.notice) startupNotices.push(choice.notice);
+  if (!choice.lock) {
+    startupNotices.push(
+      'This tab could not prove that no other tab runs its node (the lock could not be held): it does not forge.',
+    );
+  }
   const best = await openBestStore(nodeId);
   if (best.notice) startupNotices.push(best.notice);
   const store = best.store;
@@ -64,6 +112,38 @@ async function boot(): Promise<BootState> {
     store,
     // Each next-forger draw runs in slices of the main thread, never one long task.
     lottery: slicedLotteryRunner({ now: () => performance.now(), yieldToPage: yieldThroughMessageChannel }),
+    // Forging waits for this tab to hold its key's forging lock (one forger per key in a browser).
+    forging: false,
+  });
+  let unloading = false;
+  const forging = new ForgingClaim({ locks, node, ...(forgingChannel ? { channel: forgingChannel } : {}) });
+  if (choice.lock) forging.start();
+  // A node lock that is lost (a lease expired while the tab slept) means another tab may run
+  // this node now: stop forging at once.
+  choice.lock?.signal.addEventListener('abort', () => {
+    if (!unloading) void forging.stop();
+  });
+  // The registry follows the node's height and wallet, for "old nodes" and the next tab's choice.
+  let recorded = '';
+  node.subscribe(() => {
+    const snapshot = node.getSnapshot();
+    if (snapshot.phase === 'stopped' || snapshot.phase === 'restoring') return;
+    const publicKey = snapshot.wallet?.publicKeyPem ?? '';
+    const key = `${snapshot.height}:${publicKey}`;
+    if (key === recorded) return;
+    recorded = key;
+    registry.touch(nodeId, { height: snapshot.height, publicKey });
+  });
+  // A page restored from the back-forward cache gave its locks back when it was hidden: start over.
+  window.addEventListener('pageshow', (event) => {
+    if (event.persisted) window.location.reload();
+  });
+  window.addEventListener('pagehide', () => {
+    unloading = true;
+    registry.touch(nodeId, {});
+    // Web Locks free themselves with the page; a lease is given back now rather than left to expire.
+    void forging.stop();
+    void choice.lock?.release();
   });
   node.start().catch((error: unknown) => {
     console.error('tabchain: the node stopped starting', error);
@@ -79,7 +159,23 @@ async function boot(): Promise<BootState> {
       devnet,
       nodeId,
       loadDevnetKey: devnetKeyLoader(devnet),
-      databases: { list: () => listNodeDatabases(), remove: (id) => deleteNodeDatabase(id) },
+      databases: {
+        list: async () =>
+          listOldNodes({
+            locks,
+            registry,
+            databases: await listNodeDatabases().catch(() => []),
+            selfId: nodeId,
+          }),
+        remove: (id) =>
+          deleteOldNode({ locks, registry, deleteDatabase: (target) => deleteNodeDatabase(target) }, id),
+        open: (id) => {
+          const url = new URL(window.location.href);
+          url.searchParams.set(OPEN_NODE_PARAM, id);
+          window.location.assign(url.toString());
+        },
+      },
+      forging,
       startupNotices,
       now: () => Date.now(),
     },

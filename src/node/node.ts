@@ -78,6 +78,11 @@ export interface NodeOptions {
    * browser page passes `slicedLotteryRunner`, so the draw never blocks the page.
    */
   readonly lottery?: LotteryRunner;
+  /**
+   * Whether the wallet may forge at start (default true). A browser tab starts with false and
+   * allows it once it holds its key's forging lock (`setForging`).
+   */
+  readonly forging?: boolean;
 }
 
 /** Pending transactions gossiped again per heartbeat, at most. */
@@ -114,6 +119,8 @@ export class TabchainNode {
   private readonly equivocations = new EquivocationLog();
   private readonly notices: string[] = [];
   private wallet: KeyPair | null;
+  /** Forging allowed by the tab's forging lock (`setForging`); the wallet forges only when true. */
+  private forgingAllowed: boolean;
   private readonly sync: SyncMachine;
   private cancelSyncTimer: () => void = () => {};
   private headSince: number;
@@ -155,6 +162,7 @@ export class TabchainNode {
       timeoutMs: this.limits.syncTimeoutMs,
     });
     this.wallet = options.wallet ?? null;
+    this.forgingAllowed = options.forging ?? true;
     this.headSince = this.clock.now();
     this.transportStatus = this.transport.status();
   }
@@ -236,6 +244,7 @@ export class TabchainNode {
       sync: this.sync.progress(),
       equivocations: this.equivocations.list(),
       wallet: this.wallet,
+      forgingAllowed: this.forgingAllowed,
       transport: this.transportStatus,
       notices: this.notices,
       now: this.clock.now(),
@@ -341,6 +350,19 @@ export class TabchainNode {
    */
   walletKeyPair(): KeyPair | null {
     return this.wallet;
+  }
+
+  /**
+   * Allows or denies forging with the wallet. Queued like every command, so once the promise
+   * resolves no block is being forged any more (a denied tab can acknowledge a handover).
+   */
+  setForging(allowed: boolean): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.forgingAllowed === allowed) return;
+      this.forgingAllowed = allowed;
+      this.changed();
+      await this.maybeForge();
+    });
   }
 
   /** Sets (or forgets) the wallet this node forges with. */
@@ -741,7 +763,13 @@ export class TabchainNode {
    */
   private async maybeForge(): Promise<void> {
     this.syncPoolToHead();
-    while (this.running && this.wallet && this.pool.coveredCount > 0 && !this.sync.holdsForging) {
+    while (
+      this.running &&
+      this.wallet &&
+      this.forgingAllowed &&
+      this.pool.coveredCount > 0 &&
+      !this.sync.holdsForging
+    ) {
       const state = this.chain.headState;
       if (nextForgerOf(state) !== this.wallet.publicKeyPem) return;
       // The rules run once, here; the forged block is checked for its signature only.

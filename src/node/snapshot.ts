@@ -16,6 +16,7 @@ export interface SnapshotParts {
   readonly sync: SyncProgress | null;
   readonly equivocations: readonly Equivocation[];
   readonly wallet: KeyPair | null;
+  readonly forgingAllowed: boolean;
   readonly transport: TransportStatus;
   readonly notices: readonly string[];
   /** The time now (ms). */
@@ -54,6 +55,7 @@ export function buildSnapshot(parts: SnapshotParts): NodeSnapshot {
     sync: parts.sync,
     equivocations: [...parts.equivocations],
     wallet: wallet ? { publicKeyPem: wallet.publicKeyPem, extractable: wallet.extractable } : null,
+    forgingAllowed: parts.forgingAllowed,
     transport: parts.transport,
     notices: [...parts.notices],
   });

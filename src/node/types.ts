@@ -147,6 +147,8 @@ export interface NodeSnapshot {
   readonly sync: SyncProgress | null;
   readonly equivocations: readonly Equivocation[];
   readonly wallet: { readonly publicKeyPem: string; readonly extractable: boolean } | null;
+  /** Whether the wallet may forge: a browser tab allows it only while it holds its key's forging lock. */
+  readonly forgingAllowed: boolean;
   /** The transport's status as it last reported it (`TransportHandlers.onStatus`). */
   readonly transport: TransportStatus;
   /** Messages for the user (storage trouble, a repaired store). */

@@ -5,6 +5,7 @@
  */
 import type { CryptoProvider } from '../crypto/types';
 import type { TabchainNode } from '../node/node';
+import type { ForgingControl } from '../ports/locks';
 import type { DevnetConfig, DevnetKeyName } from './decoders';
 
 /**
@@ -30,12 +31,26 @@ export type NodeApi = Pick<
   | 'readLottery'
 >;
 
-/** This browser's node databases, for the "old nodes" view. */
+/** A saved node of this browser, as the "old nodes" view lists it. */
+export interface SavedNode {
+  readonly nodeId: string;
+  readonly name: string;
+  /** Its chain's height when it last ran, if known. */
+  readonly height?: number | null;
+  /** Its wallet's public key: '' for no wallet, null or absent when unknown. */
+  readonly publicKey?: string | null;
+  /** Other nodes of this browser whose wallet holds the same key. */
+  readonly keyAlsoIn?: readonly string[];
+}
+
+/** This browser's saved nodes, for the "old nodes" view. */
 export interface DatabaseAdmin {
-  /** Every tabchain node database in this browser. */
-  list(): Promise<readonly { readonly nodeId: string; readonly name: string }[]>;
-  /** Deletes one node's database. */
+  /** The saved nodes that no live tab runs (the real one asks the locks). */
+  list(): Promise<readonly SavedNode[]>;
+  /** Deletes one node's database; the real one refuses (rejects) a node a live tab runs. */
   remove(nodeId: string): Promise<void>;
+  /** Reloads this tab into a saved node (honoured only if no tab runs it by then). */
+  open?(nodeId: string): void;
 }
 
 /** Everything the UI is built from; the composition root (src/main.tsx) makes the real ones. */
@@ -48,6 +63,8 @@ export interface AppServices {
   /** Fetches a published devnet private key's PEM text. */
   readonly loadDevnetKey: (name: DevnetKeyName) => Promise<string>;
   readonly databases: DatabaseAdmin;
+  /** Whether this tab forges with its key (one tab per key in a browser); absent: the node's own flag. */
+  readonly forging?: ForgingControl;
   /** Messages from start-up (storage fallback, ignored settings), shown with the node's notices. */
   readonly startupNotices: readonly string[];
   /** Wall-clock milliseconds, for transaction timestamps. */

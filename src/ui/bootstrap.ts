@@ -77,3 +77,20 @@ export function iceServersFromSettings(
   }
   return decodeIceServers(raw);
 }
+
+/**
+ * Reads and removes the "open this node" parameter from the address, so that a reload or a
+ * duplicate of this tab does not ask for that node again.
+ */
+export function takeOpenNodeParam(param: string, location: Location = window.location): string | null {
+  const url = new URL(location.href);
+  const value = url.searchParams.get(param);
+  if (value === null) return null;
+  url.searchParams.delete(param);
+  try {
+    window.history.replaceState(window.history.state, '', url.toString());
+  } catch {
+    // The address keeps the parameter: a busy node is not opened anyway.
+  }
+  return value;
+}

@@ -9,7 +9,7 @@ import type { NodeSnapshot } from '../node/node';
 import type { AppServices, NodeApi } from './app-services';
 import { createSession, type Session } from './session';
 
-export type { AppServices, DatabaseAdmin, NodeApi } from './app-services';
+export type { AppServices, DatabaseAdmin, NodeApi, SavedNode } from './app-services';
 
 interface Context {
   readonly services: AppServices;

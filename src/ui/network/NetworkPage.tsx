@@ -4,8 +4,8 @@ import type { TransportStatus } from '../../ports/transport';
 import { AccountLabel, type Column, HashText, Table, TaskFeedback, type TaskState } from '../components/bits';
 import { decodeChainFile, errorMessage, MAX_CHAIN_FILE_BYTES } from '../decoders';
 import { downloadText, readFileText } from '../files';
-import { plural } from '../format';
-import { useNode, useServices, useSnapshot } from '../services';
+import { fingerprint, plural } from '../format';
+import { type SavedNode, useNode, useServices, useSnapshot } from '../services';
 import { DevnetCard, GenesisCard } from './about';
 
 const SIGNALING_TEXT: Record<TransportStatus['signaling'], string> = {
@@ -55,8 +55,10 @@ function NodeCard() {
       <dl className="fields">
         <dt>Node id</dt>
         <dd>
-          <code data-testid="node-id">{nodeId}</code>
-          <span className="muted"> (this tab's database)</span>
+          <code data-testid="node-id" data-value={nodeId}>
+            {nodeId}
+          </code>
+          <span className="muted"> (its database; it outlives this tab)</span>
         </dd>
         <dt>Peer id</dt>
         <dd>
@@ -254,48 +256,82 @@ export function NoticesCard() {
   );
 }
 
-/** Databases of old nodes (closed tabs) in this browser, with delete buttons; never this node's. */
+/** What deleting `entry` loses, said before the user confirms. */
+export function deletionWarning(entry: SavedNode): string {
+  const chain =
+    entry.height === null || entry.height === undefined ? 'its chain' : `its chain (height ${entry.height})`;
+  const key = entry.publicKey;
+  const wallet =
+    key === ''
+      ? 'It has no wallet.'
+      : key === null || key === undefined
+        ? 'Whether its wallet key exists anywhere else is unknown (it was saved by an older version): export it first if you need it.'
+        : (entry.keyAlsoIn ?? []).length > 0
+          ? `Its wallet key ${fingerprint(key)} is also held by node ${(entry.keyAlsoIn ?? []).join(', ')}: it is not lost.`
+          : `Its wallet key ${fingerprint(key)} exists in no other node of this browser: unless you exported it, it is lost for good.`;
+  return `Deleting node ${entry.nodeId} deletes ${chain}, its pool and its wallet. ${wallet}`;
+}
+
+/**
+ * Saved nodes of this browser that no live tab runs: open one here, or delete it (after a
+ * warning that says what is lost). A node a tab runs is never listed, and its deletion is refused.
+ */
 function DatabasesCard() {
   const { databases, nodeId } = useServices();
-  const [list, setList] = useState<readonly { nodeId: string; name: string }[] | null>(null);
+  const [list, setList] = useState<readonly SavedNode[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
+  /** Answers shown so far: lets a reader (an e2e test) tell a fresh list from the previous one. */
+  const [answers, setAnswers] = useState(0);
   const refresh = useCallback(async () => {
     try {
       setList(await databases.list());
       setError(null);
     } catch (cause) {
-      setError(`Could not list the databases: ${errorMessage(cause)}.`);
+      setError(`Could not list the saved nodes: ${errorMessage(cause)}.`);
     }
+    setAnswers((count) => count + 1);
   }, [databases]);
   useEffect(() => {
     void refresh();
   }, [refresh]);
   const remove = async (id: string) => {
     setConfirming(null);
+    let failure: string | null = null;
     try {
       await databases.remove(id);
     } catch (cause) {
-      setError(`Could not delete ${id}: ${errorMessage(cause)}.`);
+      failure = `Could not delete ${id}: ${errorMessage(cause)}`;
     }
     await refresh();
+    if (failure) setError(failure);
   };
   const others = (list ?? []).filter((entry) => entry.nodeId !== nodeId);
   return (
-    <section className="card" aria-labelledby="databases-heading">
+    <section
+      className="card"
+      aria-labelledby="databases-heading"
+      data-testid="old-nodes"
+      data-answers={answers}
+    >
       <h2 id="databases-heading">Old nodes in this browser</h2>
       <p className="muted">
-        Every tab is a node with its own database. Closed tabs leave theirs behind; delete them to free space.
+        A node outlives its tab: a new tab reopens the most recently used node that no tab runs. These are the
+        saved nodes no tab runs now.
       </p>
       {list === null ? null : others.length === 0 ? (
-        <p className="muted">No other node databases.</p>
+        <p className="muted">No other saved nodes.</p>
       ) : (
         <ul className="db-list" data-testid="old-databases">
           {others.map((entry) => (
-            <li key={entry.nodeId}>
+            <li key={entry.nodeId} data-testid="old-node" data-value={entry.nodeId}>
               <code>{entry.name}</code>
+              {entry.height !== null && entry.height !== undefined ? (
+                <span className="muted"> height {entry.height}</span>
+              ) : null}
               {confirming === entry.nodeId ? (
-                <>
+                <div className="confirm">
+                  <p data-testid="delete-database-warning">{deletionWarning(entry)}</p>
                   <button
                     type="button"
                     className="danger"
@@ -307,26 +343,38 @@ function DatabasesCard() {
                   <button type="button" onClick={() => setConfirming(null)}>
                     Cancel
                   </button>
-                </>
+                </div>
               ) : (
-                <button
-                  type="button"
-                  data-testid="delete-database"
-                  data-node-id={entry.nodeId}
-                  onClick={() => setConfirming(entry.nodeId)}
-                >
-                  Delete…
-                </button>
+                <>
+                  {databases.open ? (
+                    <button
+                      type="button"
+                      data-testid="open-old-node"
+                      data-node-id={entry.nodeId}
+                      onClick={() => databases.open?.(entry.nodeId)}
+                    >
+                      Open this node
+                    </button>
+                  ) : null}
+                  <button
+                    type="button"
+                    data-testid="delete-database"
+                    data-node-id={entry.nodeId}
+                    onClick={() => setConfirming(entry.nodeId)}
+                  >
+                    Delete…
+                  </button>
+                </>
               )}
             </li>
           ))}
         </ul>
       )}
-      <button type="button" onClick={() => void refresh()}>
+      <button type="button" data-testid="refresh-old-nodes" onClick={() => void refresh()}>
         Refresh
       </button>
       {error ? (
-        <p className="field-error" role="alert">
+        <p className="field-error" role="alert" data-testid="old-node-error">
           {error}
         </p>
       ) : null}

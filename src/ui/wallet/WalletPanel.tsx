@@ -4,6 +4,7 @@ import { errorMessage } from '../decoders';
 import { downloadText } from '../files';
 import { fingerprint } from '../format';
 import { useNode, useServices, useSnapshot, useWalletKey } from '../services';
+import { ForgingStatus } from './ForgingStatus';
 import { KeySetup, KeySetupFeedback } from './KeySetup';
 import { spendable } from './submit';
 
@@ -160,6 +161,7 @@ export function WalletPanel() {
           <KeySetup state={setup} onState={setSetup} />
         </>
       )}
+      <ForgingStatus />
       <KeySetupFeedback state={setup} />
     </section>
   );
