@@ -773,11 +773,23 @@ export class TabchainNode {
     await this.driveSync({ kind: 'reply', peer, from, blocks, height });
   }
 
-  /** Starts a sync with the best peer claiming more than we hold, unless one runs. */
+  /**
+   * Starts a sync with the best peer claiming more than we hold, unless one runs; failing that,
+   * with a peer at our height whose head differs and has not been judged yet (`tie`: the fork
+   * choice decides, see src/core/fork-choice.ts), so two branches of one height never stay split.
+   */
   private async maybeSync(): Promise<void> {
     if (!this.running || this.sync.active) return;
-    const target = this.peers.syncTarget(this.chain.height, this.clock.now());
-    if (target) await this.driveSync({ kind: 'start', peer: target.peer, claimedHeight: target.height });
+    const now = this.clock.now();
+    const target = this.peers.syncTarget(this.chain.height, now);
+    if (target) {
+      await this.driveSync({ kind: 'start', peer: target.peer, claimedHeight: target.height });
+      return;
+    }
+    const tie = this.peers.tieTarget(this.chain.height, this.chain.headHash, now, (head) =>
+      this.sync.hasJudged(head),
+    );
+    if (tie) await this.driveSync({ kind: 'tie', peer: tie.peer, height: tie.height, head: tie.head });
   }
 
   /**
@@ -827,6 +839,9 @@ export class TabchainNode {
         return null;
       case 'proven':
         this.peers.proven(command.peer, command.height);
+        return null;
+      case 'kept':
+        await this.checkEquivocation(command.rival);
         return null;
       case 'armTimer': {
         this.cancelSyncTimer();

@@ -195,6 +195,26 @@ export class PeerTable {
     return best && { peer: best[0], height: best[1].height };
   }
 
+  /**
+   * A peer at exactly `height` whose claimed head is not `ourHead` and not yet `judged`, and not
+   * benched at `now`: its branch is worth fetching for the fork choice. Best as `syncTarget`.
+   */
+  tieTarget(
+    height: number,
+    ourHead: string,
+    now: number,
+    judged: (head: string) => boolean,
+  ): { readonly peer: PeerId; readonly height: number; readonly head: string } | null {
+    let best: [PeerId, PeerRecord, string] | null = null;
+    for (const [peer, record] of this.records) {
+      const head = record.head;
+      if (record.height !== height || head === null || head === ourHead) continue;
+      if (record.benchedUntil > now || judged(head)) continue;
+      if (!best || syncPreference(record, best[1]) > 0) best = [peer, record, head];
+    }
+    return best && { peer: best[0], height, head: best[2] };
+  }
+
   /** Notes a PING sent now to `peer`; returns its nonce. */
   pingSent(peer: PeerId, now: number): number {
     const nonce = this.nextNonce++;
