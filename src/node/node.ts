@@ -162,6 +162,7 @@ export class TabchainNode {
     // take a while, or never happen on a lone tab).
     this.every(this.limits.heartbeatMs, () => this.heartbeat());
     this.every(this.limits.discoveryMs, () => this.discover());
+    this.every(this.limits.pingMs, () => this.checkLiveness());
     signal?.addEventListener('abort', () => void this.stop(), { once: true });
     this.changed();
     void this.enqueue(() => this.maybeForge());
@@ -423,7 +424,7 @@ export class TabchainNode {
   }
 
   private async onPeerConnected(peer: PeerId): Promise<void> {
-    if (!this.peers.connected(peer)) {
+    if (!this.peers.connected(peer, this.clock.now())) {
       this.transport.disconnect(peer);
       return;
     }
@@ -488,8 +489,27 @@ export class TabchainNode {
     return encodeMessage({ type: 'DISCOVERY', peers: [this.transport.localId, ...peers] });
   }
 
+  /**
+   * Peer liveness: a peer silent for `peerSilenceMs` (no PONG, no message at all) is dropped
+   * as if its channel had closed; one quiet for `pingMs` gets a PING, which a live peer answers.
+   * So a tab that vanished without a close is gone from the peer list within a few seconds.
+   */
+  private async checkLiveness(): Promise<void> {
+    const now = this.clock.now();
+    for (const peer of this.peers.silentSince(now - this.limits.peerSilenceMs)) {
+      this.log({ kind: 'peer', peer, message: `silent for ${this.limits.peerSilenceMs} ms: dropped` });
+      this.transport.disconnect(peer);
+      await this.onPeerDisconnected(peer);
+    }
+    for (const peer of this.peers.silentSince(now - this.limits.pingMs)) {
+      const nonce = this.peers.pingSent(peer, now);
+      this.sendTo(peer, encodeMessage({ type: 'PING', nonce }));
+    }
+  }
+
   private async heartbeat(): Promise<void> {
     const now = this.clock.now();
+    // Every peer's round-trip time, for the peer list (liveness pings only go to quiet peers).
     for (const peer of this.peers.ids()) {
       const nonce = this.peers.pingSent(peer, now);
       this.sendTo(peer, encodeMessage({ type: 'PING', nonce }));
@@ -525,6 +545,7 @@ export class TabchainNode {
 
   private async onMessage(peer: PeerId, data: string): Promise<void> {
     if (this.peers.isBanned(peer) || !this.peers.has(peer)) return;
+    this.peers.heard(peer, this.clock.now());
     const decoded = decodeMessage(data);
     if (!decoded.ok) {
       this.penalize(peer, PENALTY.malformed, decoded.error.message);

@@ -40,6 +40,8 @@ interface PeerRecord {
   forgerKey: string | null;
   rttMs: number | null;
   pingSentAt: Map<number, number>;
+  /** When we last heard anything from the peer (ms): liveness, see `silentSince`. */
+  lastHeardAt: number;
 }
 
 /** Positive when `a` is the better peer to sync from than `b` (see `PeerTable.syncTarget`). */
@@ -80,8 +82,11 @@ export class PeerTable {
     return this.records.keys();
   }
 
-  /** Records a new channel with a fresh score; returns false (recording nothing) if `peer` is banned. */
-  connected(peer: PeerId): boolean {
+  /**
+   * Records a new channel, opened at `now`, with a fresh score; returns false (recording
+   * nothing) if `peer` is banned.
+   */
+  connected(peer: PeerId, now: number): boolean {
     if (this.banned.has(peer)) return false;
     this.known.add(peer);
     this.records.set(peer, {
@@ -94,8 +99,20 @@ export class PeerTable {
       forgerKey: null,
       rttMs: null,
       pingSentAt: new Map(),
+      lastHeardAt: now,
     });
     return true;
+  }
+
+  /** Something (any message) arrived from `peer` at `now`: it is alive. */
+  heard(peer: PeerId, now: number): void {
+    const record = this.records.get(peer);
+    if (record) record.lastHeardAt = Math.max(record.lastHeardAt, now);
+  }
+
+  /** Connected peers not heard from since before `since` (ms): silent ones. */
+  silentSince(since: number): PeerId[] {
+    return [...this.records].filter(([, record]) => record.lastHeardAt < since).map(([peer]) => peer);
   }
 
   /** Forgets a closed channel and the replies still expected over it. */
