@@ -500,6 +500,7 @@ export class TabchainNode {
       this.log({ kind: 'peer', peer, message: `silent for ${this.limits.peerSilenceMs} ms: dropped` });
       this.transport.disconnect(peer);
       await this.onPeerDisconnected(peer);
+      this.peers.markLost(peer, now + this.limits.lostPeerRedialMs);
     }
     for (const peer of this.peers.silentSince(now - this.limits.pingMs)) {
       const nonce = this.peers.pingSent(peer, now);
@@ -539,6 +540,8 @@ export class TabchainNode {
   private async discover(): Promise<void> {
     this.broadcast(this.discoveryMessage());
     this.dialMore();
+    // Peers lost to silence are redialled beyond the slot count (the transport's cap bounds it).
+    for (const peer of this.peers.lostCandidates(this.clock.now())) this.transport.connect(peer);
   }
 
   // ---------------------------------------------------------------- messages

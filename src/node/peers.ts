@@ -23,6 +23,9 @@ export const PENALTY = { malformed: 100, invalid: 100, timeout: 20, useless: 20,
 /** Peer ids remembered for dialling, at most. */
 export const MAX_KNOWN_PEERS = 256;
 
+/** Peers dropped for silence that are redialled, at most. */
+export const MAX_LOST_PEERS = 16;
+
 /** Unanswered pings older than this many nonces are forgotten. */
 const PING_ROUNDS_KEPT = 4;
 
@@ -55,6 +58,13 @@ export class PeerTable {
   private readonly banned = new Set<PeerId>();
   /** Ids to dial, connected or not; bounded by `MAX_KNOWN_PEERS`. */
   readonly known = new Set<PeerId>();
+  /**
+   * Peers dropped for silence, with the time (ms) until which they are redialled. A silent
+   * peer may be across a network split rather than gone; by the time the split heals, every
+   * node may have filled its slots with peers on its own side, leaving two islands that never
+   * dial each other. Redialling the lost ones, beyond the slot count, bridges them again.
+   */
+  private readonly lost = new Map<PeerId, number>();
   /** `peer:from` of BLOCKCHAINREQUESTs sent and not yet answered. */
   private readonly expectedReplies = new Set<string>();
   private nextNonce = 1;
@@ -89,6 +99,7 @@ export class PeerTable {
   connected(peer: PeerId, now: number): boolean {
     if (this.banned.has(peer)) return false;
     this.known.add(peer);
+    this.lost.delete(peer);
     this.records.set(peer, {
       score: 0,
       height: 0,
@@ -108,6 +119,23 @@ export class PeerTable {
   heard(peer: PeerId, now: number): void {
     const record = this.records.get(peer);
     if (record) record.lastHeardAt = Math.max(record.lastHeardAt, now);
+  }
+
+  /** `peer` was dropped for silence: redial it until `until` (ms), beside the usual dialling. */
+  markLost(peer: PeerId, until: number): void {
+    if (this.banned.has(peer)) return;
+    this.lost.delete(peer);
+    this.lost.set(peer, until);
+    if (this.lost.size > MAX_LOST_PEERS) {
+      const oldest = this.lost.keys().next();
+      if (!oldest.done) this.lost.delete(oldest.value);
+    }
+  }
+
+  /** Peers lost to silence that are worth redialling at `now` (unconnected, not banned, not expired). */
+  lostCandidates(now: number): PeerId[] {
+    for (const [peer, until] of this.lost) if (until <= now || this.banned.has(peer)) this.lost.delete(peer);
+    return [...this.lost.keys()].filter((peer) => !this.records.has(peer));
   }
 
   /** Connected peers not heard from since before `since` (ms): silent ones. */

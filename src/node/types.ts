@@ -38,6 +38,11 @@ export interface NodeLimits {
    * longest task (a node answers PING from its serial queue), hence a few pings' worth.
    */
   readonly peerSilenceMs: number;
+  /**
+   * A peer dropped for silence is redialled at every discovery round for this long (ms), even
+   * with every slot taken: it may be across a network split that heals (see `PeerTable.markLost`).
+   */
+  readonly lostPeerRedialMs: number;
   /** DISCOVERY to every peer this often (ms). */
   readonly discoveryMs: number;
   /** A peer whose score falls to this is dropped and never dialled again. */
@@ -60,6 +65,7 @@ export const DEFAULT_LIMITS: NodeLimits = {
   heartbeatMs: 5_000,
   pingMs: 1_000,
   peerSilenceMs: 5_000,
+  lostPeerRedialMs: 5 * 60_000,
   discoveryMs: 10_000,
   banScore: -100,
   stallAfterMs: 15_000,

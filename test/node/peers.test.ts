@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_KNOWN_PEERS, PENALTY, PeerTable } from '../../src/node/peers';
+import { MAX_KNOWN_PEERS, MAX_LOST_PEERS, PENALTY, PeerTable } from '../../src/node/peers';
 import { Simulation } from '../sim/harness';
 
 const BAN_SCORE = -100;
@@ -140,6 +140,28 @@ describe('peer liveness', () => {
   });
 });
 
+describe('peers lost to silence', () => {
+  it('are redialled until their time runs out, unless connected again or banned', () => {
+    const table = new PeerTable(BAN_SCORE);
+    table.markLost('split', 10_000);
+    table.markLost('gone', 2_000);
+    table.markLost('cheat', 10_000);
+    table.penalize('cheat', 100);
+    expect(table.lostCandidates(1_000)).toEqual(['split', 'gone']);
+    expect(table.lostCandidates(5_000)).toEqual(['split']);
+    table.connected('split', 6_000);
+    expect(table.lostCandidates(6_000)).toEqual([]);
+  });
+
+  it('are kept to MAX_LOST_PEERS, the oldest forgotten first', () => {
+    const table = new PeerTable(BAN_SCORE);
+    for (let i = 0; i <= MAX_LOST_PEERS; i++) table.markLost(`p${i}`, 1_000);
+    const lost = table.lostCandidates(0);
+    expect(lost).toHaveLength(MAX_LOST_PEERS);
+    expect(lost).not.toContain('p0');
+  });
+});
+
 describe('a node drops a peer', () => {
   const quiet = { pingMs: 1_000, peerSilenceMs: 5_000 };
 
@@ -177,6 +199,9 @@ describe('a node drops a peer', () => {
     const gone = sim.clock.now() - joined;
     expect(gone).toBeGreaterThanOrEqual(quiet.peerSilenceMs - 100);
     expect(gone).toBeLessThanOrEqual(quiet.peerSilenceMs + quiet.pingMs + 100);
+    // A peer dropped for silence may be across a split that heals: it is dialled again.
+    sim.network.heal();
+    expect(await sim.runUntil(() => sim.node('a').getSnapshot().peers.length === 1, 15_000)).toBe(true);
     await mute.stop();
     await sim.stop();
   });
