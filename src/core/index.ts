@@ -3,6 +3,7 @@ export * from './block';
 export * from './canonical-json';
 export * from './decode';
 export * from './errors';
+export * from './fork-choice';
 export * from './hash';
 export * from './json';
 export * from './limits';

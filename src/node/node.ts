@@ -181,6 +181,7 @@ export class TabchainNode {
     // take a while, or never happen on a lone tab).
     this.every(this.limits.heartbeatMs, () => this.heartbeat());
     this.every(this.limits.discoveryMs, () => this.discover());
+    this.every(this.limits.pingMs, () => this.checkLiveness());
     signal?.addEventListener('abort', () => void this.stop(), { once: true });
     this.changed();
     void this.enqueue(() => this.maybeForge());
@@ -464,7 +465,7 @@ export class TabchainNode {
   }
 
   private async onPeerConnected(peer: PeerId): Promise<void> {
-    if (!this.peers.connected(peer)) {
+    if (!this.peers.connected(peer, this.clock.now())) {
       this.transport.disconnect(peer);
       return;
     }
@@ -530,8 +531,28 @@ export class TabchainNode {
     return encodeMessage({ type: 'DISCOVERY', peers: [this.transport.localId, ...peers] });
   }
 
+  /**
+   * Peer liveness: a peer silent for `peerSilenceMs` (no PONG, no message at all) is dropped
+   * as if its channel had closed; one quiet for `pingMs` gets a PING, which a live peer answers.
+   * So a tab that vanished without a close is gone from the peer list within a few seconds.
+   */
+  private async checkLiveness(): Promise<void> {
+    const now = this.clock.now();
+    for (const peer of this.peers.silentSince(now - this.limits.peerSilenceMs)) {
+      this.log({ kind: 'peer', peer, message: `silent for ${this.limits.peerSilenceMs} ms: dropped` });
+      this.transport.disconnect(peer);
+      await this.onPeerDisconnected(peer);
+      this.peers.markLost(peer, now + this.limits.lostPeerRedialMs);
+    }
+    for (const peer of this.peers.silentSince(now - this.limits.pingMs)) {
+      const nonce = this.peers.pingSent(peer, now);
+      this.sendTo(peer, encodeMessage({ type: 'PING', nonce }));
+    }
+  }
+
   private async heartbeat(): Promise<void> {
     const now = this.clock.now();
+    // Every peer's round-trip time, for the peer list (liveness pings only go to quiet peers).
     for (const peer of this.peers.ids()) {
       const nonce = this.peers.pingSent(peer, now);
       this.sendTo(peer, encodeMessage({ type: 'PING', nonce }));
@@ -563,12 +584,15 @@ export class TabchainNode {
   private async discover(): Promise<void> {
     this.broadcast(this.discoveryMessage());
     this.dialMore();
+    // Peers lost to silence are redialled beyond the slot count (the transport's cap bounds it).
+    for (const peer of this.peers.lostCandidates(this.clock.now())) this.transport.connect(peer);
   }
 
   // ---------------------------------------------------------------- messages
 
   private async onMessage(peer: PeerId, data: string): Promise<void> {
     if (this.peers.isBanned(peer) || !this.peers.has(peer)) return;
+    this.peers.heard(peer, this.clock.now());
     const decoded = decodeMessage(data);
     if (!decoded.ok) {
       this.penalize(peer, PENALTY.malformed, decoded.error.message);
@@ -891,11 +915,23 @@ export class TabchainNode {
     await this.driveSync({ kind: 'reply', peer, from, blocks, height });
   }
 
-  /** Starts a sync with the best peer claiming more than we hold, unless one runs. */
+  /**
+   * Starts a sync with the best peer claiming more than we hold, unless one runs; failing that,
+   * with a peer at our height whose head differs and has not been judged yet (`tie`: the fork
+   * choice decides, see src/core/fork-choice.ts), so two branches of one height never stay split.
+   */
   private async maybeSync(): Promise<void> {
     if (!this.running || this.sync.active) return;
-    const target = this.peers.syncTarget(this.chain.height, this.clock.now());
-    if (target) await this.driveSync({ kind: 'start', peer: target.peer, claimedHeight: target.height });
+    const now = this.clock.now();
+    const target = this.peers.syncTarget(this.chain.height, now);
+    if (target) {
+      await this.driveSync({ kind: 'start', peer: target.peer, claimedHeight: target.height });
+      return;
+    }
+    const tie = this.peers.tieTarget(this.chain.height, this.chain.headHash, now, (head) =>
+      this.sync.hasJudged(head),
+    );
+    if (tie) await this.driveSync({ kind: 'tie', peer: tie.peer, height: tie.height, head: tie.head });
   }
 
   /**
@@ -945,6 +981,9 @@ export class TabchainNode {
         return null;
       case 'proven':
         this.peers.proven(command.peer, command.height);
+        return null;
+      case 'kept':
+        await this.checkEquivocation(command.rival);
         return null;
       case 'armTimer': {
         this.cancelSyncTimer();

@@ -23,6 +23,9 @@ export const PENALTY = { malformed: 100, invalid: 100, timeout: 20, useless: 20,
 /** Peer ids remembered for dialling, at most. */
 export const MAX_KNOWN_PEERS = 256;
 
+/** Peers dropped for silence that are redialled, at most. */
+export const MAX_LOST_PEERS = 16;
+
 /** Unanswered pings older than this many nonces are forgotten. */
 const PING_ROUNDS_KEPT = 4;
 
@@ -40,6 +43,8 @@ interface PeerRecord {
   forgerKey: string | null;
   rttMs: number | null;
   pingSentAt: Map<number, number>;
+  /** When we last heard anything from the peer (ms): liveness, see `silentSince`. */
+  lastHeardAt: number;
 }
 
 /** Positive when `a` is the better peer to sync from than `b` (see `PeerTable.syncTarget`). */
@@ -53,6 +58,13 @@ export class PeerTable {
   private readonly banned = new Set<PeerId>();
   /** Ids to dial, connected or not; bounded by `MAX_KNOWN_PEERS`. */
   readonly known = new Set<PeerId>();
+  /**
+   * Peers dropped for silence, with the time (ms) until which they are redialled. A silent
+   * peer may be across a network split rather than gone; by the time the split heals, every
+   * node may have filled its slots with peers on its own side, leaving two islands that never
+   * dial each other. Redialling the lost ones, beyond the slot count, bridges them again.
+   */
+  private readonly lost = new Map<PeerId, number>();
   /** `peer:from` of BLOCKCHAINREQUESTs sent and not yet answered. */
   private readonly expectedReplies = new Set<string>();
   private nextNonce = 1;
@@ -80,10 +92,14 @@ export class PeerTable {
     return this.records.keys();
   }
 
-  /** Records a new channel with a fresh score; returns false (recording nothing) if `peer` is banned. */
-  connected(peer: PeerId): boolean {
+  /**
+   * Records a new channel, opened at `now`, with a fresh score; returns false (recording
+   * nothing) if `peer` is banned.
+   */
+  connected(peer: PeerId, now: number): boolean {
     if (this.banned.has(peer)) return false;
     this.known.add(peer);
+    this.lost.delete(peer);
     this.records.set(peer, {
       score: 0,
       height: 0,
@@ -94,8 +110,37 @@ export class PeerTable {
       forgerKey: null,
       rttMs: null,
       pingSentAt: new Map(),
+      lastHeardAt: now,
     });
     return true;
+  }
+
+  /** Something (any message) arrived from `peer` at `now`: it is alive. */
+  heard(peer: PeerId, now: number): void {
+    const record = this.records.get(peer);
+    if (record) record.lastHeardAt = Math.max(record.lastHeardAt, now);
+  }
+
+  /** `peer` was dropped for silence: redial it until `until` (ms), beside the usual dialling. */
+  markLost(peer: PeerId, until: number): void {
+    if (this.banned.has(peer)) return;
+    this.lost.delete(peer);
+    this.lost.set(peer, until);
+    if (this.lost.size > MAX_LOST_PEERS) {
+      const oldest = this.lost.keys().next();
+      if (!oldest.done) this.lost.delete(oldest.value);
+    }
+  }
+
+  /** Peers lost to silence that are worth redialling at `now` (unconnected, not banned, not expired). */
+  lostCandidates(now: number): PeerId[] {
+    for (const [peer, until] of this.lost) if (until <= now || this.banned.has(peer)) this.lost.delete(peer);
+    return [...this.lost.keys()].filter((peer) => !this.records.has(peer));
+  }
+
+  /** Connected peers not heard from since before `since` (ms): silent ones. */
+  silentSince(since: number): PeerId[] {
+    return [...this.records].filter(([, record]) => record.lastHeardAt < since).map(([peer]) => peer);
   }
 
   /** Forgets a closed channel and the replies still expected over it. */
@@ -193,6 +238,26 @@ export class PeerTable {
       if (!best || syncPreference(record, best[1]) > 0) best = entry;
     }
     return best && { peer: best[0], height: best[1].height };
+  }
+
+  /**
+   * A peer at exactly `height` whose claimed head is not `ourHead` and not yet `judged`, and not
+   * benched at `now`: its branch is worth fetching for the fork choice. Best as `syncTarget`.
+   */
+  tieTarget(
+    height: number,
+    ourHead: string,
+    now: number,
+    judged: (head: string) => boolean,
+  ): { readonly peer: PeerId; readonly height: number; readonly head: string } | null {
+    let best: [PeerId, PeerRecord, string] | null = null;
+    for (const [peer, record] of this.records) {
+      const head = record.head;
+      if (record.height !== height || head === null || head === ourHead) continue;
+      if (record.benchedUntil > now || judged(head)) continue;
+      if (!best || syncPreference(record, best[1]) > 0) best = [peer, record, head];
+    }
+    return best && { peer: best[0], height, head: best[2] };
   }
 
   /** Notes a PING sent now to `peer`; returns its nonce. */

@@ -1,5 +1,6 @@
 import { blockHash } from '../core/block';
 import { decodeBlock } from '../core/decode';
+import { prefersBranch } from '../core/fork-choice';
 import type { ChainState } from '../core/state';
 import type { Block } from '../core/types';
 import type { ExtendResult } from '../core/validate';
@@ -12,7 +13,14 @@ import type { SyncProgress } from './types';
  * where the peer's chain forks from ours, then validating forward and adopting the candidate
  * as soon as it is the longer chain. `SyncMachine.step` takes an event and returns commands;
  * the node carries them out (sends, validates, commits, penalizes, arms timers) and feeds the
- * results back as events. The machine reads our chain (through `SyncChainReader`) but never
+ * results back as events.
+ *
+ * Which chain wins is `prefersBranch` (src/core/fork-choice.ts): the longer one, and between
+ * equal lengths the branch whose first block after the fork has the smaller hash. So a peer at
+ * our own height with a different head (two forgers holding one key each extended their own
+ * block) is worth a sync too: the `tie` event fetches its branch back to the fork point and
+ * adopts it only if the rule prefers it. Heads judged that way are remembered, so a losing head
+ * is fetched once, not at every STATUS. The machine reads our chain (through `SyncChainReader`) but never
  * changes anything outside itself, so its tests need no node, no network and no crypto.
  *
  * What counts against the peer (every sync peer is first a claim, see `peers.ts`):
@@ -46,6 +54,11 @@ export interface SyncReply {
 export type SyncEvent =
   /** Start syncing with `peer`, which claims `claimedHeight` (above ours). Ignored while one runs. */
   | { readonly kind: 'start'; readonly peer: PeerId; readonly claimedHeight: number }
+  /**
+   * `peer` says it is at our height with head `head`, not ours: fetch its branch and keep the
+   * one the fork choice prefers. Ignored while a sync runs, and for a head already judged.
+   */
+  | { readonly kind: 'tie'; readonly peer: PeerId; readonly height: number; readonly head: string }
   | ({ readonly kind: 'reply' } & SyncReply)
   /** The result of the last `validate` command. */
   | { readonly kind: 'validated'; readonly result: ExtendResult }
@@ -72,6 +85,11 @@ export type SyncCommand =
   | { readonly kind: 'penalize'; readonly peer: PeerId; readonly points: number; readonly reason: string }
   /** `peer` has shown a valid chain, linked to ours, up to `height`. */
   | { readonly kind: 'proven'; readonly peer: PeerId; readonly height: number }
+  /**
+   * A tie sync kept our branch over the peer's valid one; `rival` is the first block of the
+   * peer's branch (the node checks it for an equivocation: same forger, same height as ours).
+   */
+  | { readonly kind: 'kept'; readonly peer: PeerId; readonly rival: Block }
   /** (Re)arm the one sync timer; when it fires, feed back `timeout` with this `token`. */
   | { readonly kind: 'armTimer'; readonly token: number; readonly ms: number }
   | { readonly kind: 'cancelTimer' }
@@ -97,6 +115,8 @@ interface SyncRun {
   from: number;
   /** Highest `from` asked for so far (one request runs ahead while a chunk is validated). */
   requested: number;
+  /** For a `tie` sync, the head the peer claimed at our height (judged once the sync ends). */
+  tie: string | null;
   /** How far back to step when a reply does not link to our chain. */
   stepBack: number;
   linked: boolean;
@@ -116,12 +136,22 @@ interface SyncRun {
   timerToken: number;
 }
 
+/** Heads judged by a `tie` sync that are remembered (oldest forgotten first). */
+export const JUDGED_HEADS_KEPT = 256;
+
 /** The node's sync: at most one runs at a time. */
 export class SyncMachine {
   private run: SyncRun | null = null;
   private nextToken = 1;
+  /** Heads at our height that a `tie` sync has fetched and judged: never fetched again. */
+  private readonly judged = new Set<string>();
 
   constructor(private readonly settings: SyncSettings) {}
+
+  /** Whether `head` was already fetched and judged by a `tie` sync (so is not worth another). */
+  hasJudged(head: string): boolean {
+    return this.judged.has(head);
+  }
 
   /** Whether a sync runs. */
   get active(): boolean {
@@ -174,6 +204,8 @@ export class SyncMachine {
     switch (event.kind) {
       case 'start':
         return this.start(event.peer, event.claimedHeight, chain);
+      case 'tie':
+        return this.startTie(event.peer, event.height, event.head, chain);
       case 'reply':
         return this.onReply(event, chain);
       case 'validated':
@@ -196,13 +228,34 @@ export class SyncMachine {
 
   private start(peer: PeerId, claimedHeight: number, chain: SyncChainReader): SyncCommand[] {
     if (this.run || claimedHeight <= chain.height) return [];
-    const from = chain.height + 1;
+    return this.begin(peer, claimedHeight, chain.height + 1, null, chain);
+  }
+
+  /**
+   * A peer at our height with another head: ask for its head block first (`from` = our height),
+   * which steps back like any sync until it links, then validate its branch up to our height
+   * and let the fork choice decide (`adoptIfPreferred`).
+   */
+  private startTie(peer: PeerId, height: number, head: string, chain: SyncChainReader): SyncCommand[] {
+    if (this.run || height !== chain.height || height < 1) return [];
+    if (head === chain.hashAt(height) || this.judged.has(head)) return [];
+    return this.begin(peer, height, height, head, chain);
+  }
+
+  private begin(
+    peer: PeerId,
+    claimedHeight: number,
+    from: number,
+    tie: string | null,
+    chain: SyncChainReader,
+  ): SyncCommand[] {
     this.run = {
       peer,
       claim: claimedHeight,
       target: claimedHeight,
       from,
       requested: 0,
+      tie,
       stepBack: this.settings.chunk,
       linked: false,
       forkHeight: chain.height,
@@ -215,8 +268,9 @@ export class SyncMachine {
       provenAhead: false,
       timerToken: 0,
     };
+    const what = tie ? `judging its head ${tie.slice(0, 10)} at our height` : `syncing from ${from}`;
     return [
-      { kind: 'log', peer, message: `syncing from ${from} towards ${claimedHeight} (claimed)` },
+      { kind: 'log', peer, message: `${what} towards ${claimedHeight} (claimed)` },
       ...this.request(this.run, from),
     ];
   }
@@ -318,14 +372,14 @@ export class SyncMachine {
         reason: `invalid chain at block ${at}: ${result.error.message}`,
       });
       // The valid prefix still counts: the longest valid chain wins.
-      commands.push(...this.adoptIfLonger(run, chain));
+      commands.push(...this.adoptIfPreferred(run, chain));
       return [...commands, ...this.end('invalid block', true)];
     }
     run.from = validating.next;
     // Switch as soon as the validated candidate is longer than our chain, and from then on
     // adopt each validated chunk: a long sync shows progress on the head, and a tab closed
     // mid-sync keeps what it had validated.
-    commands.push(...this.adoptIfLonger(run, chain));
+    commands.push(...this.adoptIfPreferred(run, chain));
     if (this.run !== run) return commands;
     return [...commands, ...this.advance(run, chain)];
   }
@@ -334,10 +388,14 @@ export class SyncMachine {
   private advance(run: SyncRun, chain: SyncChainReader): SyncCommand[] {
     if (run.from > run.target) {
       const reached = run.forkHeight + run.candidate.length;
-      return [
-        ...this.adoptIfLonger(run, chain),
-        ...this.end(`reached ${Math.max(reached, chain.height)}`, false),
-      ];
+      const adopted = this.adoptIfPreferred(run, chain);
+      const commands: SyncCommand[] = [...adopted];
+      if (run.tie) {
+        this.judge(run.tie);
+        const rival = run.candidate[0];
+        if (adopted.length === 0 && rival) commands.push({ kind: 'kept', peer: run.peer, rival });
+      }
+      return [...commands, ...this.end(`reached ${Math.max(reached, chain.height)}`, false)];
     }
     const early = run.early;
     run.early = null;
@@ -355,14 +413,29 @@ export class SyncMachine {
     return chain.stateAt(run.forkHeight);
   }
 
+  /** Remembers a judged head, forgetting the oldest past `JUDGED_HEADS_KEPT`. */
+  private judge(head: string | undefined): void {
+    if (head === undefined) return;
+    this.judged.delete(head);
+    this.judged.add(head);
+    if (this.judged.size > JUDGED_HEADS_KEPT) {
+      const oldest = this.judged.values().next();
+      if (!oldest.done) this.judged.delete(oldest.value);
+    }
+  }
+
   /**
-   * Adopts the validated candidate if it is longer than our chain; afterwards the candidate is
+   * Adopts the validated candidate if the fork choice prefers it to our chain (`prefersBranch`:
+   * longer, or as long with a smaller first block after the fork); afterwards the candidate is
    * empty and forks from the adopted head, so later chunks simply extend it.
    */
-  private adoptIfLonger(run: SyncRun, chain: SyncChainReader): SyncCommand[] {
+  private adoptIfPreferred(run: SyncRun, chain: SyncChainReader): SyncCommand[] {
     const height = run.forkHeight + run.candidate.length;
     const head = run.candidateStates[run.candidateStates.length - 1];
-    if (height <= chain.height || !head) return [];
+    const first = run.candidateStates[0];
+    if (!head || !first || height < chain.height) return [];
+    const ours = { height: chain.height, firstHash: chain.hashAt(run.forkHeight + 1) ?? '' };
+    if (!prefersBranch(ours, { height, firstHash: first.headHash })) return [];
     // Something else (a chain import) may have replaced our blocks at the fork point meanwhile.
     // (The chain always shows our own earlier adopts here: the node carries out each command
     // before it feeds back the next event, and the candidate is empty right after an adopt.)
@@ -399,7 +472,7 @@ export class SyncMachine {
   private fail(run: SyncRun, chain: SyncChainReader, points: number, reason: string): SyncCommand[] {
     return [
       { kind: 'penalize', peer: run.peer, points, reason },
-      ...this.adoptIfLonger(run, chain),
+      ...this.adoptIfPreferred(run, chain),
       ...this.end(reason, true),
     ];
   }

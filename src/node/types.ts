@@ -27,8 +27,25 @@ export interface NodeLimits {
   readonly syncTimeoutMs: number;
   /** A peer whose sync failed (empty, useless or no reply) is not synced from for this long (ms). */
   readonly syncRetryAfterMs: number;
-  /** STATUS and PING to every peer this often (ms). */
+  /** STATUS to every peer this often (ms). */
   readonly heartbeatMs: number;
+  /**
+   * Liveness: a peer we have heard nothing from for this long gets a PING (ms); the check runs
+   * this often too. Any message counts, so a busy network sends no extra pings.
+   */
+  readonly pingMs: number;
+  /**
+   * A peer silent this long (no PONG, no message of any kind) is dropped (ms). A closed tab's
+   * channel normally reports its close at once; this catches the ones that vanish without a
+   * close (a crashed tab, a sleeping laptop, a lost network). It must outlast a busy peer's
+   * longest task (a node answers PING from its serial queue), hence a few pings' worth.
+   */
+  readonly peerSilenceMs: number;
+  /**
+   * A peer dropped for silence is redialled at every discovery round for this long (ms), even
+   * with every slot taken: it may be across a network split that heals (see `PeerTable.markLost`).
+   */
+  readonly lostPeerRedialMs: number;
   /** DISCOVERY to every peer this often (ms). */
   readonly discoveryMs: number;
   /** A peer whose score falls to this is dropped and never dialled again. */
@@ -56,6 +73,9 @@ export const DEFAULT_LIMITS: NodeLimits = {
   syncTimeoutMs: 10_000,
   syncRetryAfterMs: 30_000,
   heartbeatMs: 5_000,
+  pingMs: 1_000,
+  peerSilenceMs: 5_000,
+  lostPeerRedialMs: 5 * 60_000,
   discoveryMs: 10_000,
   banScore: -100,
   stallAfterMs: 15_000,
@@ -65,7 +85,7 @@ export const DEFAULT_LIMITS: NodeLimits = {
 
 /** A diagnostic event. */
 export interface NodeLogEvent {
-  readonly kind: 'penalty' | 'ban' | 'sync' | 'reorg' | 'forge' | 'equivocation' | 'store' | 'error';
+  readonly kind: 'penalty' | 'ban' | 'peer' | 'sync' | 'reorg' | 'forge' | 'equivocation' | 'store' | 'error';
   readonly message: string;
   readonly peer?: PeerId;
 }

@@ -1,9 +1,9 @@
 import wrtc from '@roamhq/wrtc';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { createSignalingServer, type SignalingServer } from '../../signaling/server';
 import { SimplePeerTransport } from '../../src/net/simple-peer';
-import type { Transport } from '../../src/ports/transport';
+import type { Transport, TransportHandlers } from '../../src/ports/transport';
 import { transportCompliance } from './transport-compliance';
 
 // The same compliance suite as the in-memory transport, run against the real simple-peer
@@ -67,4 +67,49 @@ transportCompliance('simple-peer over wrtc', async (options) => {
     },
     ...(own ? { signaling: { interrupt: own.interrupt, restore: own.restore } } : {}),
   };
+});
+
+describe('a page going away (its tab closed)', () => {
+  it("closes its channels at once: the peer's onPeerDisconnected comes within a second", async () => {
+    const name = `pagehide-${room++}`;
+    const make = () =>
+      new SimplePeerTransport({
+        serverUrl: url,
+        room: name,
+        autoConnect: false,
+        maxPeers: 8,
+        WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+        wrtc,
+      });
+    const disconnectedAt: number[] = [];
+    const connected = new Set<string>();
+    const handlers = (): TransportHandlers => ({
+      onPeerConnected: (peer) => connected.add(peer),
+      onPeerDisconnected: () => disconnectedAt.push(Date.now()),
+      onMessage: () => {},
+    });
+    const survivor = make();
+    await survivor.start(handlers());
+    // The closing page's window: a stand-in that the transport listens on for `pagehide`.
+    const page = new EventTarget();
+    const global = globalThis as { addEventListener?: unknown; removeEventListener?: unknown };
+    const saved = { add: global.addEventListener, remove: global.removeEventListener };
+    global.addEventListener = page.addEventListener.bind(page);
+    global.removeEventListener = page.removeEventListener.bind(page);
+    const closing = make();
+    try {
+      await closing.start(handlers());
+      closing.connect(survivor.localId);
+      await vi.waitFor(() => expect(connected.size).toBe(2), { timeout: 10_000, interval: 50 });
+      const hiddenAt = Date.now();
+      page.dispatchEvent(new Event('pagehide'));
+      await vi.waitFor(() => expect(disconnectedAt).toHaveLength(1), { timeout: 5_000, interval: 20 });
+      expect((disconnectedAt[0] as number) - hiddenAt).toBeLessThan(1_000);
+      expect(survivor.connectedPeers()).toEqual([]);
+    } finally {
+      global.addEventListener = saved.add;
+      global.removeEventListener = saved.remove;
+      await Promise.all([closing.stop(), survivor.stop()]);
+    }
+  });
 });

@@ -131,6 +131,30 @@ describe('the commit path', () => {
     ]);
   });
 
+  it('switches to a branch of equal length only when the fork choice prefers it', () => {
+    const base = extend(GENESIS, [['a', []]]);
+    const chain = chainWith(base);
+    const parent = base.states[0] as ChainState;
+    // Two blocks by one forger at height 2 (one key forging twice): the smaller hash wins.
+    const [low, high] = [extend(parent, [['k', [tx(1)]]]), extend(parent, [['k', [tx(2)]]])].sort((x, y) =>
+      (x.states[0]?.headHash ?? '') < (y.states[0]?.headHash ?? '') ? -1 : 1,
+    ) as [CommitInput, CommitInput];
+    chain.append(high.blocks[0] as Block, high.states[0]?.headHash as string, high.states[0] as ChainState);
+    const plan = planCommit(chain, low);
+    if (!plan) throw new Error('expected a plan');
+    expect(plan.orphaned).toEqual(high.blocks);
+    expect(plan.equivocations).toEqual([{ otherBlock: high.blocks[0], keptHash: low.states[0]?.headHash }]);
+    applyCommit(plan, parts(chain), 1);
+    expect(chain.headHash).toBe(low.states[0]?.headHash);
+    // Back to the larger hash at the same height: refused, nothing changes.
+    expect(planCommit(chain, high)).toBeNull();
+    // A shorter branch is refused too.
+    const longer = extend(low.states[0] as ChainState, [['a', []]]);
+    applyCommit(planCommit(chain, longer) as NonNullable<ReturnType<typeof planCommit>>, parts(chain), 2);
+    expect(planCommit(chain, high)).toBeNull();
+    expect(chain.height).toBe(3);
+  });
+
   it('records a replaced block by the same forger as an equivocation, once', () => {
     const ours = extend(GENESIS, [
       ['a', [tx(1)]],

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_KNOWN_PEERS, PENALTY, PeerTable } from '../../src/node/peers';
+import { MAX_KNOWN_PEERS, MAX_LOST_PEERS, PENALTY, PeerTable } from '../../src/node/peers';
+import { Simulation } from '../sim/harness';
 
 const BAN_SCORE = -100;
 
 describe('the peer table', () => {
   it('bans a peer whose score reaches the ban score, and forgets it', () => {
     const table = new PeerTable(BAN_SCORE);
-    expect(table.connected('a')).toBe(true);
+    expect(table.connected('a', 0)).toBe(true);
     expect(table.penalize('a', PENALTY.timeout)).toBe(false);
     expect(table.views()[0]?.score).toBe(-PENALTY.timeout);
     expect(table.penalize('a', 80)).toBe(true);
@@ -14,7 +15,7 @@ describe('the peer table', () => {
     expect(table.has('a')).toBe(false);
     expect(table.known.has('a')).toBe(false);
     // A banned peer gets no record again, nor is it dialled or learned.
-    expect(table.connected('a')).toBe(false);
+    expect(table.connected('a', 0)).toBe(false);
     table.learn(['a'], 'me');
     expect(table.dialCandidates('me')).toEqual([]);
   });
@@ -28,14 +29,14 @@ describe('the peer table', () => {
 
   it('dials known peers it has no channel with, never itself', () => {
     const table = new PeerTable(BAN_SCORE);
-    table.connected('a');
+    table.connected('a', 0);
     table.learn(['me', 'a', 'b', 'c'], 'me');
     expect(table.dialCandidates('me')).toEqual(['b', 'c']);
   });
 
   it('keeps at most MAX_KNOWN_PEERS ids, dropping the oldest unconnected ones', () => {
     const table = new PeerTable(BAN_SCORE);
-    table.connected('first');
+    table.connected('first', 0);
     table.learn(
       Array.from({ length: MAX_KNOWN_PEERS + 10 }, (_, i) => `p${i}`),
       'me',
@@ -48,7 +49,7 @@ describe('the peer table', () => {
 
   it('picks the highest claim above a height as sync target, the first to connect among equals', () => {
     const table = new PeerTable(BAN_SCORE);
-    for (const id of ['a', 'b', 'c']) table.connected(id);
+    for (const id of ['a', 'b', 'c']) table.connected(id, 0);
     table.noteStatus('a', 5, 'h5', null);
     table.noteStatus('b', 7, 'h7', null);
     table.noteHead('c', 7, 'h7');
@@ -62,8 +63,8 @@ describe('the peer table', () => {
 
   it('prefers a peer that has proven blocks before over a higher unproven claim', () => {
     const table = new PeerTable(BAN_SCORE);
-    table.connected('liar');
-    table.connected('honest');
+    table.connected('liar', 0);
+    table.connected('honest', 0);
     table.noteStatus('liar', 1_000_000, 'f'.repeat(64), null);
     table.noteStatus('honest', 12, 'h12', null);
     expect(table.syncTarget(10, 0)).toEqual({ peer: 'liar', height: 1_000_000 });
@@ -76,8 +77,8 @@ describe('the peer table', () => {
 
   it('does not pick a benched peer again until its bench ends', () => {
     const table = new PeerTable(BAN_SCORE);
-    table.connected('liar');
-    table.connected('honest');
+    table.connected('liar', 0);
+    table.connected('honest', 0);
     table.noteStatus('liar', 1_000_000, 'f'.repeat(64), null);
     table.noteStatus('honest', 12, 'h12', null);
     table.bench('liar', 30_000);
@@ -90,7 +91,7 @@ describe('the peer table', () => {
   it('tries peers that have not failed before those that have', () => {
     const table = new PeerTable(BAN_SCORE);
     for (const id of ['first', 'second', 'third']) {
-      table.connected(id);
+      table.connected(id, 0);
       table.noteStatus(id, 1_000_000, 'f'.repeat(64), null);
     }
     table.bench('first', 10);
@@ -103,7 +104,7 @@ describe('the peer table', () => {
 
   it('measures round trips from answered pings only', () => {
     const table = new PeerTable(BAN_SCORE);
-    table.connected('a');
+    table.connected('a', 0);
     const nonce = table.pingSent('a', 1000);
     expect(table.pongReceived('a', nonce + 1, 1010)).toBe(false);
     expect(table.pongReceived('a', nonce, 1042)).toBe(true);
@@ -113,12 +114,95 @@ describe('the peer table', () => {
 
   it('expects each BLOCKCHAIN reply once, and forgets them when the peer leaves', () => {
     const table = new PeerTable(BAN_SCORE);
-    table.connected('a');
+    table.connected('a', 0);
     table.expectReply('a', 1);
     table.expectReply('a', 33);
     expect(table.replyReceived('a', 1)).toBe(true);
     expect(table.replyReceived('a', 1)).toBe(false);
     table.disconnected('a');
     expect(table.replyReceived('a', 33)).toBe(false);
+  });
+});
+
+describe('peer liveness', () => {
+  it('lists the peers silent since a time; any message heard keeps a peer off the list', () => {
+    const table = new PeerTable(BAN_SCORE);
+    table.connected('a', 1_000);
+    table.connected('b', 1_000);
+    table.heard('b', 4_000);
+    table.heard('b', 3_000); // out of order: the latest counts
+    expect(table.silentSince(2_000)).toEqual(['a']);
+    expect(table.silentSince(5_000)).toEqual(['a', 'b']);
+    table.heard('a', 6_000);
+    expect(table.silentSince(5_000)).toEqual(['b']);
+    table.disconnected('b');
+    expect(table.silentSince(10_000)).toEqual(['a']);
+  });
+});
+
+describe('peers lost to silence', () => {
+  it('are redialled until their time runs out, unless connected again or banned', () => {
+    const table = new PeerTable(BAN_SCORE);
+    table.markLost('split', 10_000);
+    table.markLost('gone', 2_000);
+    table.markLost('cheat', 10_000);
+    table.penalize('cheat', 100);
+    expect(table.lostCandidates(1_000)).toEqual(['split', 'gone']);
+    expect(table.lostCandidates(5_000)).toEqual(['split']);
+    table.connected('split', 6_000);
+    expect(table.lostCandidates(6_000)).toEqual([]);
+  });
+
+  it('are kept to MAX_LOST_PEERS, the oldest forgotten first', () => {
+    const table = new PeerTable(BAN_SCORE);
+    for (let i = 0; i <= MAX_LOST_PEERS; i++) table.markLost(`p${i}`, 1_000);
+    const lost = table.lostCandidates(0);
+    expect(lost).toHaveLength(MAX_LOST_PEERS);
+    expect(lost).not.toContain('p0');
+  });
+});
+
+describe('a node drops a peer', () => {
+  const quiet = { pingMs: 1_000, peerSilenceMs: 5_000 };
+
+  it('at once when its channel closes, and within peerSilenceMs when it goes silent', async () => {
+    const sim = new Simulation({ seed: 7, nodeIds: ['a', 'b'], latency: { min: 5, max: 20 }, limits: quiet });
+    await sim.start();
+    expect(await sim.runUntil(() => sim.node('a').getSnapshot().peers.length === 1, 5_000)).toBe(true);
+    // A live peer answers the liveness pings and stays, however long nothing else happens.
+    await sim.runFor(30_000);
+    expect(
+      sim
+        .node('a')
+        .getSnapshot()
+        .peers.map((p) => p.id),
+    ).toEqual(['b']);
+
+    // A closed channel: gone as soon as the close arrives (one latency), not at the next check.
+    const closedAt = sim.clock.now();
+    await sim.node('b').stop();
+    expect(await sim.runUntil(() => sim.node('a').getSnapshot().peers.length === 0, 5_000)).toBe(true);
+    expect(sim.clock.now() - closedAt).toBeLessThanOrEqual(20);
+
+    // A silent peer (it answers nothing, its channel stays open): dropped once silent for
+    // peerSilenceMs, within one more check.
+    const mute = await sim.rawPeer('mute', ['a']);
+    const joined = sim.clock.now();
+    expect(
+      sim
+        .node('a')
+        .getSnapshot()
+        .peers.map((p) => p.id),
+    ).toEqual(['mute']);
+    sim.network.partition([['mute'], ['a']]); // nothing gets through, and no close either
+    expect(await sim.runUntil(() => sim.node('a').getSnapshot().peers.length === 0, 20_000)).toBe(true);
+    const gone = sim.clock.now() - joined;
+    expect(gone).toBeGreaterThanOrEqual(quiet.peerSilenceMs - 100);
+    expect(gone).toBeLessThanOrEqual(quiet.peerSilenceMs + quiet.pingMs + 100);
+    // A peer dropped for silence may be across a split that heals: it is dialled again.
+    sim.network.heal();
+    expect(await sim.runUntil(() => sim.node('a').getSnapshot().peers.length === 1, 15_000)).toBe(true);
+    await mute.stop();
+    await sim.stop();
   });
 });

@@ -336,3 +336,116 @@ describe('the sync state machine', () => {
     expect(idle.active).toBe(false);
   });
 });
+
+describe('the sync state machine at a tie (a peer at our height with another head)', () => {
+  /** Our chain and a peer's of the same height that forks after `forkAt`, split by the fork choice. */
+  function tie(height: number, forkAt: number) {
+    const ours = blocksOn(GENESIS.headHash, 0, height, 1);
+    // Tags until our branch's first block after the fork has the larger hash (so theirs wins).
+    const branches = [2, 3, 4, 5, 6, 7, 8, 9].map((tag) => {
+      const parent = forkAt === 0 ? GENESIS.headHash : blockHash(ours[forkAt - 1] as Block);
+      return [...ours.slice(0, forkAt), ...blocksOn(parent, forkAt, height - forkAt, tag)];
+    });
+    const firstHash = (chain: readonly Block[]) => blockHash(chain[forkAt] as Block);
+    const better = branches.find((b) => firstHash(b) < firstHash(ours));
+    const worse = branches.find((b) => firstHash(b) > firstHash(ours));
+    if (!better || !worse) throw new Error('no branch on each side of ours');
+    return { ours, better, worse, head: (b: readonly Block[]) => blockHash(b[height - 1] as Block) };
+  }
+
+  it('fetches the head block first, validates the branch and adopts it when the rule prefers it', () => {
+    const { ours, better, head } = tie(6, 5);
+    const chain = chainOf(ours);
+    const sync = machine();
+    const started = sync.step({ kind: 'tie', peer: 'p', height: 6, head: head(better) }, chain);
+    expect(only(started, 'request')).toEqual([{ kind: 'request', peer: 'p', from: 6, count: CHUNK }]);
+    expect(sync.holdsForging).toBe(false);
+    const got = sync.step(reply('p', 6, range(better, 6), 6), chain);
+    const [validate] = only(got, 'validate');
+    expect(validate?.base).toEqual(chain.stateAt(5));
+    expect(validate?.blocks).toEqual(range(better, 6));
+    const done = sync.step({ kind: 'validated', result: validated(range(better, 6)) }, chain);
+    expect(only(done, 'adopt')[0]).toMatchObject({ forkHeight: 5, blocks: range(better, 6) });
+    expect(only(done, 'kept')).toEqual([]);
+    expect(only(done, 'done')[0]).toMatchObject({ failed: false });
+    expect(sync.hasJudged(head(better))).toBe(true);
+  });
+
+  it('steps back to a deeper fork point and keeps our branch when the rule prefers it, once', () => {
+    const { ours, worse, head } = tie(20, 3);
+    const chain = chainOf(ours);
+    const sync = machine();
+    const requests: number[] = [];
+    const run = (commands: SyncCommand[]) => {
+      requests.push(...only(commands, 'request').map((r) => r.from));
+      return commands;
+    };
+    run(sync.step({ kind: 'tie', peer: 'p', height: 20, head: head(worse) }, chain));
+    run(sync.step(reply('p', 20, range(worse, 20), 20), chain)); // does not link: back 8
+    run(sync.step(reply('p', 12, range(worse, 12), 20), chain)); // back 16, clamped at 1
+    expect(requests).toEqual([20, 12, 1]);
+    const linked = run(sync.step(reply('p', 1, range(worse, 1), 20), chain));
+    expect(only(linked, 'validate')[0]?.blocks).toEqual(range(worse, 4, 5));
+    run(sync.step({ kind: 'validated', result: validated(range(worse, 4, 5)) }, chain));
+    run(sync.step(reply('p', 9, range(worse, 9), 20), chain));
+    run(sync.step({ kind: 'validated', result: validated(range(worse, 9)) }, chain));
+    run(sync.step(reply('p', 17, range(worse, 17), 20), chain));
+    const end = sync.step({ kind: 'validated', result: validated(range(worse, 17)) }, chain);
+    // Equally long, but its first block after the fork (4) has the larger hash: ours stays.
+    expect(only(end, 'adopt')).toEqual([]);
+    expect(only(end, 'kept')).toEqual([{ kind: 'kept', peer: 'p', rival: worse[3] }]);
+    expect(only(end, 'penalize')).toEqual([]);
+    expect(only(end, 'done')[0]).toMatchObject({ failed: false });
+    // The losing head is remembered: the same STATUS again starts nothing.
+    expect(sync.hasJudged(head(worse))).toBe(true);
+    expect(sync.step({ kind: 'tie', peer: 'p', height: 20, head: head(worse) }, chain)).toEqual([]);
+    expect(sync.step({ kind: 'tie', peer: 'q', height: 20, head: head(worse) }, chain)).toEqual([]);
+    expect(sync.active).toBe(false);
+  });
+
+  it('ignores a tie with our own head, at another height, or while a sync runs', () => {
+    const { ours, better, head } = tie(6, 5);
+    const chain = chainOf(ours);
+    const sync = machine();
+    expect(sync.step({ kind: 'tie', peer: 'p', height: 6, head: head(ours) }, chain)).toEqual([]);
+    expect(sync.step({ kind: 'tie', peer: 'p', height: 5, head: head(better) }, chain)).toEqual([]);
+    sync.step({ kind: 'start', peer: 'q', claimedHeight: 9 }, chain);
+    expect(sync.step({ kind: 'tie', peer: 'p', height: 6, head: head(better) }, chain)).toEqual([]);
+    expect(sync.peer).toBe('q');
+    // Not judged: once the running sync ends, the tie is still worth a look.
+    expect(sync.hasJudged(head(better))).toBe(false);
+  });
+
+  it('becomes an ordinary sync when the reply shows the peer has grown past us', () => {
+    const { ours, worse, head } = tie(6, 5);
+    const longer = [...worse, ...blocksOn(blockHash(worse[5] as Block), 6, 2, 4)];
+    const chain = chainOf(ours);
+    const sync = machine();
+    sync.step({ kind: 'tie', peer: 'p', height: 6, head: head(worse) }, chain);
+    const got = sync.step(reply('p', 6, range(longer, 6), 8), chain);
+    expect(only(got, 'validate')[0]?.blocks).toEqual(range(longer, 6));
+    const done = sync.step({ kind: 'validated', result: validated(range(longer, 6)) }, chain);
+    // Longer wins whatever its first hash.
+    expect(only(done, 'adopt')[0]).toMatchObject({ forkHeight: 5, blocks: range(longer, 6) });
+  });
+
+  it('an ordinary sync adopts an equal-length valid prefix the rule prefers, even if the rest fails', () => {
+    const { ours, better } = tie(6, 5);
+    const chain = chainOf(ours);
+    const sync = machine();
+    const theirs = [...better, ...blocksOn(blockHash(better[5] as Block), 6, 24, 5)];
+    sync.step({ kind: 'start', peer: 'p', claimedHeight: 30 }, chain);
+    sync.step(reply('p', 7, range(theirs, 7), 30), chain); // does not link: back to 1
+    sync.step(reply('p', 1, range(theirs, 1, 6), 30), chain);
+    // Blocks 1..5 are ours, 6 is the fork; block 7 then fails validation.
+    // As soon as the fork's block 6 is validated the branch is as long as ours and preferred.
+    const six = sync.step({ kind: 'validated', result: validated(range(theirs, 6, 1)) }, chain);
+    expect(only(six, 'adopt')[0]).toMatchObject({ forkHeight: 5, blocks: range(theirs, 6, 1) });
+    chain.blocks.splice(5, 1, theirs[5] as Block); // the node carries the adopt out
+    sync.step(reply('p', 7, range(theirs, 7), 30), chain);
+    const end = sync.step({ kind: 'validated', result: validated(range(theirs, 7), 0) }, chain);
+    expect(only(end, 'penalize')[0]).toMatchObject({ points: PENALTY.invalid });
+    expect(only(end, 'adopt')).toEqual([]);
+    expect(only(end, 'done')[0]).toMatchObject({ failed: true });
+  });
+});

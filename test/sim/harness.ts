@@ -177,6 +177,8 @@ export class Simulation {
         const decoded = decodeMessage(data);
         if (!decoded.ok) return;
         received.push({ from, message: decoded.value });
+        // Alive, as any peer that wants to stay connected is (nodes drop silent peers).
+        if (decoded.value.type === 'PING') send(from, { type: 'PONG', nonce: decoded.value.nonce });
         respond(from, decoded.value, (message) => send(from, message));
       },
     });

@@ -1,6 +1,7 @@
 // @vitest-environment jsdom
 import { fireEvent, screen, waitFor } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
+import { blockHash, createBlock } from '../../src/core';
 import {
   type ChainVector,
   type InvalidChainVector,
@@ -159,6 +160,33 @@ describe('the network view', () => {
     const rows = screen.getAllByTestId('peer-row');
     expect(rows[0]?.textContent).toMatch(/peer-a5 \(ahead\)12 ms0/);
     expect(rows[1]?.textContent).toMatch(/peer-b0—-20no key/);
+  });
+
+  it('shows an equivocation as one key forging twice at one height, with both blocks', async () => {
+    const node = await startNode();
+    const forger = devnetConfig().genesisPublicKey;
+    const otherBlock = { ...createBlock([], 'a'.repeat(64), forger, 3, 1234), signature: 'ab'.repeat(128) };
+    const keptHash = 'c'.repeat(64);
+    const fake = withSnapshot(node, {
+      equivocations: [{ forger, height: 3, keptHash, otherBlock, seenAt: 0 }],
+    });
+    renderApp(
+      makeServices({ ...fake, heightOf: (hash) => (hash === keptHash ? 3 : undefined) }),
+      '#/network',
+    );
+    expect(screen.getByRole('heading', { name: 'A key forged twice' })).toBeTruthy();
+    const [item] = screen.getAllByTestId('equivocation');
+    expect(item?.getAttribute('data-height')).toBe('3');
+    expect(item?.textContent).toMatch(/forged two blocks at height #3/);
+    const kept = screen.getByTestId('equivocation-kept');
+    expect(kept.getAttribute('data-value')).toBe(keptHash);
+    expect(kept.getAttribute('data-on-chain')).toBe('true');
+    expect(kept.querySelector('a')?.getAttribute('href')).toBe('#/block/3');
+    const other = screen.getByTestId('equivocation-other');
+    expect(other.getAttribute('data-value')).toBe(blockHash(otherBlock));
+    expect(other.getAttribute('data-on-chain')).toBe('false');
+    expect(other.querySelector('a')).toBeNull();
+    expect(other.textContent).toMatch(/not on this chain/);
   });
 
   it('shows sync progress as a progress bar', async () => {

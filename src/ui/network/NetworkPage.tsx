@@ -1,10 +1,12 @@
 import { type ChangeEvent, useCallback, useEffect, useState } from 'react';
+import { blockHash } from '../../core/block';
 import { canonicalJson } from '../../core/canonical-json';
 import type { TransportStatus } from '../../ports/transport';
 import { AccountLabel, type Column, HashText, Table, TaskFeedback, type TaskState } from '../components/bits';
 import { decodeChainFile, errorMessage, MAX_CHAIN_FILE_BYTES } from '../decoders';
 import { downloadText, readFileText } from '../files';
 import { fingerprint, plural } from '../format';
+import { hrefFor } from '../router';
 import { type SavedNode, useNode, useServices, useSnapshot } from '../services';
 import { DevnetCard, GenesisCard } from './about';
 
@@ -382,21 +384,70 @@ function DatabasesCard() {
   );
 }
 
-/** Two validly signed blocks from one forger at one height: evidence of a cheating forger. */
+/** One of an equivocation's two blocks: its hash, a link to its page while it is on our chain. */
+function EquivocationBlock({ hash, height, testId }: { hash: string; height: number; testId: string }) {
+  const node = useNode();
+  const onChain = node.heightOf(hash) === height;
+  return (
+    <span data-testid={testId} data-value={hash} data-on-chain={onChain}>
+      {onChain ? (
+        <a href={hrefFor({ page: 'block', height })}>
+          <HashText hash={hash} />
+        </a>
+      ) : (
+        <HashText hash={hash} />
+      )}{' '}
+      {onChain ? '(on this chain)' : '(not on this chain: dropped by the fork choice)'}
+    </span>
+  );
+}
+
+/**
+ * Two validly signed blocks from one key at one height: the key forged twice, usually because
+ * it is open in two browsers (or two tabs without the forging lock). The network keeps one by
+ * its fork choice (src/core/fork-choice.ts); the evidence is both blocks, kept here as proof.
+ */
 function EquivocationsCard() {
   const { equivocations } = useSnapshot();
   if (equivocations.length === 0) return null;
+  const download = () =>
+    downloadText(
+      'equivocations.json',
+      canonicalJson(
+        equivocations.map((e) => ({ height: e.height, keptHash: e.keptHash, otherBlock: e.otherBlock })),
+      ),
+    );
   return (
     <section className="card card-notice" aria-labelledby="equivocations-heading">
-      <h2 id="equivocations-heading">Equivocations</h2>
+      <h2 id="equivocations-heading">A key forged twice</h2>
+      <p>
+        Each key below signed two different blocks at the same height (it is open in two browsers or tabs that
+        both forge). The network keeps one of the two: the longer chain, and between equal ones the branch
+        whose first differing block has the smaller hash.
+      </p>
       <ul data-testid="equivocations">
         {equivocations.map((e) => (
-          <li key={`${e.height}:${e.forger}`}>
-            <AccountLabel pem={e.forger} copy={false} /> signed two blocks at height {e.height}; kept{' '}
-            <HashText hash={e.keptHash} />.
+          <li key={`${e.height}:${e.forger}`} data-testid="equivocation" data-height={e.height}>
+            <AccountLabel pem={e.forger} copy={false} /> forged two blocks at height{' '}
+            <a href={hrefFor({ page: 'block', height: e.height })}>#{e.height}</a>:
+            <ul>
+              <li>
+                <EquivocationBlock hash={e.keptHash} height={e.height} testId="equivocation-kept" />
+              </li>
+              <li>
+                <EquivocationBlock
+                  hash={blockHash(e.otherBlock)}
+                  height={e.height}
+                  testId="equivocation-other"
+                />
+              </li>
+            </ul>
           </li>
         ))}
       </ul>
+      <button type="button" onClick={download}>
+        Download the evidence (the dropped block, with the kept block's hash)
+      </button>
     </section>
   );
 }
