@@ -87,10 +87,8 @@ describe('two nodes share one forging key', () => {
       expect(stayed).toBe(true);
       const snapshots = ids.map((id) => sim.node(id).getSnapshot());
       // Every purchase is on the one chain.
-      const onChain = sim
-        .node('n2')
-        .exportChain()
-        .blocks.reduce((n, b) => n + b.transactions.length, 0);
+      const exported = await sim.node('n2').exportChain();
+      const onChain = exported.blocks.reduce((n, b) => n + b.transactions.length, 0);
       expect(onChain).toBe(TRANSACTIONS);
       // The key forged twice at some height, and nodes hold the evidence: two different blocks
       // by the genesis key at one height, the kept one on the chain.
@@ -106,7 +104,7 @@ describe('two nodes share one forging key', () => {
       // Nobody is punished for a fork: equivocation is the forger's doing, not the relaying peer's.
       expect(events.filter((e) => e.kind === 'ban')).toEqual([]);
       expect(events.filter((e) => e.kind === 'error')).toEqual([]);
-      const check = await validateChain(node.exportChain().blocks, devnetGenesis(), crypto);
+      const check = await validateChain((await node.exportChain()).blocks, devnetGenesis(), crypto);
       expect(check.valid).toBe(true);
     },
   );
