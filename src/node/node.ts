@@ -113,6 +113,8 @@ export class TabchainNode {
   private poolHead: string;
   private readonly equivocations = new EquivocationLog();
   private readonly notices: string[] = [];
+  /** Settles once a restored chain knows every hash and transaction id (and its pool is back). */
+  private indexLoaded: Promise<void> = Promise.resolve();
   private wallet: KeyPair | null;
   private readonly sync: SyncMachine;
   private cancelSyncTimer: () => void = () => {};
@@ -190,6 +192,14 @@ export class TabchainNode {
       signal,
     );
     if (this.running) this.setPhase('connected');
+  }
+
+  /**
+   * Resolves once the restored chain knows every older hash and transaction id, and its pool is
+   * back: what `start` leaves to load in the background, before anything is validated.
+   */
+  whenRestored(): Promise<void> {
+    return this.indexLoaded;
   }
 
   /** Stops timers and the transport, waits for queued work, and closes the store. */
@@ -943,6 +953,7 @@ export class TabchainNode {
   // ---------------------------------------------------------------- storage
 
   private async restore(): Promise<void> {
+    let pool: readonly { readonly transaction: Transaction; readonly receivedAt: number }[] = [];
     await this.store.use(async (store) => {
       const stored = await store.load({ recentBlocks: RECENT_BLOCKS });
       this.notices.push(...stored.notices);
@@ -954,11 +965,20 @@ export class TabchainNode {
       });
       const repair = await restoreChain(this.chain, stored, source, this.lottery);
       if (repair) await store.writeChain(repair);
-      for (const entry of stored.pool) {
+      pool = stored.pool;
+      if (stored.wallet && !this.wallet) this.wallet = { ...stored.wallet };
+    });
+    // The tab is interactive from here; every older hash and transaction id (what grows with the
+    // chain) loads now, as the queue's first task: nothing is validated, forged or pooled before
+    // the replay check has every id.
+    this.indexLoaded = this.enqueue(async () => {
+      const notice = await this.chain.loadIndex();
+      if (notice !== null) this.notices.push(notice);
+      for (const entry of pool) {
         if (!this.chain.headState.txIds.has(entry.transaction.id))
           this.pool.add(entry.transaction, entry.receivedAt);
       }
-      if (stored.wallet && !this.wallet) this.wallet = { ...stored.wallet };
+      this.changed();
     });
   }
 

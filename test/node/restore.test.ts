@@ -44,6 +44,7 @@ describe('a node restored from its store', () => {
 
     const reloaded = sim.addNode('tab-reloaded', undefined, { store: await openIndexedDbStore('tab') });
     await reloaded.start();
+    await reloaded.whenRestored();
     const after = reloaded.getSnapshot();
     expect(after.height).toBe(3);
     expect(after.headHash).toBe(before.headHash);
@@ -77,6 +78,7 @@ describe('a node restored from its store', () => {
 
     const tab = sim.addNode('tab', undefined, { store: await openIndexedDbStore('long') });
     await tab.start();
+    await tab.whenRestored();
     const after = tab.getSnapshot();
     expect(after.height).toBe(400);
     expect(after.headHash).toBe(before.headHash);
