@@ -64,6 +64,8 @@ async function boot(): Promise<BootState> {
     store,
     // Each next-forger draw runs in slices of the main thread, never one long task.
     lottery: slicedLotteryRunner({ now: () => performance.now(), yieldToPage: yieldThroughMessageChannel }),
+    // A restored chain's older hashes and ids load after the page is interactive, in slices.
+    yieldToPage: yieldThroughMessageChannel,
   });
   node.start().catch((error: unknown) => {
     console.error('tabchain: the node stopped starting', error);

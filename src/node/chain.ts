@@ -312,13 +312,21 @@ export class ChainView {
    * (the store was dropped) the view goes back to genesis, to be synced again from peers: it
    * cannot check replays without the ids. Returns a notice for the user when something was lost.
    */
-  async loadIndex(): Promise<string | null> {
+  async loadIndex(yieldToPage: () => Promise<void> = async () => {}): Promise<string | null> {
     if (this.complete) return null;
     const index = this.source ? await this.source.readChainIndex(this.height) : null;
-    return this.completeIndex(index);
+    return this.completeIndex(index, yieldToPage);
   }
 
-  private completeIndex(index: ChainIndex | null): string | null {
+  /**
+   * Puts the index in, `INDEX_SLICE` hashes or ids at a time with `yieldToPage` between: tens of
+   * thousands of set and map inserts would otherwise be one long task right after the page
+   * became interactive. Nothing else changes the view meanwhile (`append` waits for it).
+   */
+  private async completeIndex(
+    index: ChainIndex | null,
+    yieldToPage: () => Promise<void>,
+  ): Promise<string | null> {
     const waiters = this.indexWaiters ?? [];
     const base = this.heldFrom - 1;
     let notice: string | null = null;
@@ -333,18 +341,26 @@ export class ChainView {
       this.heldFrom = 1;
       this.source = null;
     } else {
-      for (let height = 1; height < base && height <= index.hashes.length; height++) {
-        const hash = index.hashes[height - 1] as string;
-        this.hashList[height] = hash;
-        this.byHash.set(hash, height);
+      const known = Math.min(base - 1, index.hashes.length);
+      for (let from = 1; from <= known; from += INDEX_SLICE) {
+        for (let height = from; height < from + INDEX_SLICE && height <= known; height++) {
+          const hash = index.hashes[height - 1] as string;
+          this.hashList[height] = hash;
+          this.byHash.set(hash, height);
+        }
+        await yieldToPage();
       }
       if (index.hashes.length < base - 1 && index.problem !== null) {
         notice = `Older blocks cannot be looked up by hash (${index.problem}).`;
       }
       // The index covers blocks 1..height, the held ones included (nothing is appended meanwhile).
-      const all = ImmutableSet(index.txIds).withMutations((ids) => {
-        for (const id of this.heldIds(base)) ids.add(id);
-      });
+      let all = ImmutableSet(this.heldIds(base));
+      for (let from = 0; from < index.txIds.length; from += INDEX_SLICE) {
+        all = all.withMutations((ids) => {
+          for (const id of index.txIds.slice(from, from + INDEX_SLICE)) ids.add(id);
+        });
+        await yieldToPage();
+      }
       const head = this.states.get(this.height);
       const baseState = this.states.get(base) as ChainState;
       // Other kept states were made with partial ids: they are recomputed on demand from the base.
@@ -429,6 +445,9 @@ export function stateOfCheckpoint(
     nextForger ?? drawNextForger(stakes, record.hash),
   );
 }
+
+/** Hashes or ids put in per slice of `loadIndex` (a few ms of a page's main thread). */
+const INDEX_SLICE = 2_048;
 
 /** States kept for the newest blocks. */
 const RECENT_STATES = 128;

@@ -78,6 +78,11 @@ export interface NodeOptions {
    * browser page passes `slicedLotteryRunner`, so the draw never blocks the page.
    */
   readonly lottery?: LotteryRunner;
+  /**
+   * Lets the page run between slices of long background work (a restored chain's index). Default:
+   * no yield. A browser page passes `yieldThroughMessageChannel`.
+   */
+  readonly yieldToPage?: () => Promise<void>;
 }
 
 /** Pending transactions gossiped again per heartbeat, at most. */
@@ -103,6 +108,7 @@ export class TabchainNode {
   private readonly pool: TransactionPool;
   private readonly verified: VerifiedSignatureCache;
   private readonly lottery: LotteryRunner;
+  private readonly yieldToPage: () => Promise<void>;
   /** Lotteries drawn for the explorer, per state (states are immutable, so a WeakMap). */
   private readonly lotteries = new WeakMap<ChainState, LotteryReading>();
   private readonly peers: PeerTable;
@@ -152,6 +158,7 @@ export class TabchainNode {
     this.verified = new VerifiedSignatureCache(this.limits.verifiedCacheSize);
     this.peers = new PeerTable(this.limits.banScore);
     this.lottery = options.lottery ?? runLotteryAtOnce;
+    this.yieldToPage = options.yieldToPage ?? (async () => {});
     this.sync = new SyncMachine({
       chunk: Math.min(this.limits.syncChunk, MAX_BLOCKS_PER_MESSAGE),
       timeoutMs: this.limits.syncTimeoutMs,
@@ -972,7 +979,7 @@ export class TabchainNode {
     // chain) loads now, as the queue's first task: nothing is validated, forged or pooled before
     // the replay check has every id.
     this.indexLoaded = this.enqueue(async () => {
-      const notice = await this.chain.loadIndex();
+      const notice = await this.chain.loadIndex(this.yieldToPage);
       if (notice !== null) this.notices.push(notice);
       for (const entry of pool) {
         if (!this.chain.headState.txIds.has(entry.transaction.id))
