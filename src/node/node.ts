@@ -979,6 +979,8 @@ export class TabchainNode {
     // chain) loads now, as the queue's first task: nothing is validated, forged or pooled before
     // the replay check has every id.
     this.indexLoaded = this.enqueue(async () => {
+      // The restored head renders first; the index comes right after.
+      await this.yieldToPage();
       const notice = await this.chain.loadIndex(this.yieldToPage);
       if (notice !== null) this.notices.push(notice);
       for (const entry of pool) {
