@@ -53,8 +53,9 @@ export interface RestoredChain {
  * A restored view is interactive before it knows what grows with the chain: the older hashes
  * and the full transaction id set (the replay check's) come with `loadIndex`, run right after.
  * Until then its states' `txIds` hold only the held blocks' ids, `append` refuses (no block can
- * be accepted on an incomplete replay check: the node awaits `ready()` before it validates), the
- * async reads wait for it, and `hashAt`/`heightOf` know the held heights only.
+ * be accepted on an incomplete replay check: the node runs `loadIndex` as its queue's first task,
+ * so every validation waits for it), the async reads wait for it (`ready()`), and
+ * `hashAt`/`heightOf` know the held heights only.
  */
 export class ChainView {
   private readonly hashList: string[];
