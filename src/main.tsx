@@ -112,6 +112,8 @@ async function boot(): Promise<BootState> {
     store,
     // Each next-forger draw runs in slices of the main thread, never one long task.
     lottery: slicedLotteryRunner({ now: () => performance.now(), yieldToPage: yieldThroughMessageChannel }),
+    // A restored chain's older hashes and ids load after the page is interactive, in slices.
+    yieldToPage: yieldThroughMessageChannel,
     // Forging waits for this tab to hold its key's forging lock (one forger per key in a browser).
     forging: false,
   });

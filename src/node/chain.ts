@@ -1,4 +1,4 @@
-import { Map as ImmutableMap, type Set as ImmutableSet, OrderedMap } from 'immutable';
+import { Map as ImmutableMap, Set as ImmutableSet, OrderedMap } from 'immutable';
 import { GENESIS_BLOCK } from '../core/block';
 import {
   applyTransactions,
@@ -9,7 +9,7 @@ import {
   stateAfter,
 } from '../core/state';
 import type { Block, GenesisConfig, Transaction } from '../core/types';
-import type { BlockRange, CheckpointRecord } from '../ports/store';
+import type { BlockRange, ChainIndex, CheckpointRecord } from '../ports/store';
 
 /** Where a chain view finds what it does not hold: the node's store. */
 export interface ChainSource {
@@ -17,21 +17,26 @@ export interface ChainSource {
   readTransactionHeight(id: string): Promise<number | undefined>;
   readTransactionIds(from: number, to: number): Promise<readonly string[]>;
   readCheckpoint(height: number): Promise<CheckpointRecord | null>;
+  /** Every hash and transaction id up to `to`; null when the store could not be read. */
+  readChainIndex(to: number): Promise<ChainIndex | null>;
 }
 
-/** A stored chain, as `restore` takes it. */
+/**
+ * A stored chain, as `restore` takes it: what makes the node interactive. Every older hash and
+ * every transaction id come after, with `loadIndex`.
+ */
 export interface RestoredChain {
-  /** Every block's hash: `hashes[h - 1]` is block h's. */
-  readonly hashes: readonly string[];
+  /** The hash of the block the held blocks build on (the genesis hash when that is genesis). */
+  readonly baseHash: string;
   /** The blocks held from now on: the newest ones, from the base's height + 1 to the tip. */
   readonly blocks: readonly { readonly block: Block; readonly hash: string }[];
+  /** The base's height: the tip is `baseHeight + blocks.length`. */
+  readonly baseHeight: number;
   /** The state the blocks build on, given its transaction ids; null for genesis. */
   readonly base: ((txIds: ImmutableSet<string>) => ChainState) | null;
   /** The head state without trusting `txIds` (they are set here), or null to replay it. */
   readonly head: ChainState | null;
-  /** Every transaction id on the chain. */
-  readonly txIds: ImmutableSet<string>;
-  /** Where older blocks are read. */
+  /** Where older blocks, hashes and transaction ids are read. */
   readonly source: ChainSource | null;
 }
 
@@ -44,6 +49,13 @@ export interface RestoredChain {
  *
  * States are kept for recent blocks and recomputed on demand for older ones by replaying the
  * transactions of blocks that were validated when they arrived.
+ *
+ * A restored view is interactive before it knows what grows with the chain: the older hashes
+ * and the full transaction id set (the replay check's) come with `loadIndex`, run right after.
+ * Until then its states' `txIds` hold only the held blocks' ids, `append` refuses (no block can
+ * be accepted on an incomplete replay check: the node runs `loadIndex` as its queue's first task,
+ * so every validation waits for it), the async reads wait for it (`ready()`), and
+ * `hashAt`/`heightOf` know the held heights only.
  */
 export class ChainView {
   private readonly hashList: string[];
@@ -58,6 +70,8 @@ export class ChainView {
   /** The lowest height whose state is kept: replays start at or above it. */
   private anchor = 0;
   private source: ChainSource | null = null;
+  /** Callers of `ready()` waiting for `loadIndex`; null once every hash and id is known. */
+  private indexWaiters: (() => void)[] | null = null;
   /** The state of the genesis block alone. */
   readonly genesisState: ChainState;
 
@@ -94,6 +108,17 @@ export class ChainView {
     return this.genesis;
   }
 
+  /** Whether every hash and transaction id is known (false between `restore` and `loadIndex`). */
+  get complete(): boolean {
+    return this.indexWaiters === null;
+  }
+
+  /** Resolves once every hash and transaction id is known (at once, unless restoring). */
+  ready(): Promise<void> {
+    const waiters = this.indexWaiters;
+    return waiters === null ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve));
+  }
+
   /** The lowest height whose block is held (older ones are read with `readRange`). */
   get lowestHeld(): number {
     return this.heldFrom;
@@ -105,7 +130,7 @@ export class ChainView {
     return height >= this.heldFrom ? this.held[height - this.heldFrom] : undefined;
   }
 
-  /** The hash of the block at `height`, if any (every height's is known). */
+  /** The hash of the block at `height`, if known (every height's, once `ready`). */
   hashAt(height: number): string | undefined {
     return this.hashList[height];
   }
@@ -143,6 +168,7 @@ export class ChainView {
    * A damaged stored block ends the answer there (the source reports it).
    */
   async readRange(from: number, to: number): Promise<Block[]> {
+    await this.ready();
     const start = Math.max(0, Math.ceil(from));
     const end = Math.min(this.height, Math.floor(to));
     if (end < start) return [];
@@ -163,6 +189,7 @@ export class ChainView {
 
   /** The block at `height` with its hash, reading it from the store if it is not held. */
   async readBlock(height: number): Promise<{ block: Block; hash: string } | undefined> {
+    await this.ready();
     const hash = this.hashList[height];
     if (hash === undefined) return undefined;
     const block = this.blockAt(height) ?? (await this.readRange(height, height))[0];
@@ -171,6 +198,7 @@ export class ChainView {
 
   /** The transaction with this id and its block height, looking it up in the store if needed. */
   async readTransaction(id: string): Promise<{ transaction: Transaction; height: number } | undefined> {
+    await this.ready();
     const held = this.findTransaction(id);
     if (held || !this.source || !this.headState.txIds.has(id)) return held;
     const height = await this.source.readTransactionHeight(id);
@@ -202,6 +230,7 @@ export class ChainView {
 
   /** The state after block `height`, reading a checkpoint and blocks from the store if needed. */
   async readStateAt(height: number): Promise<ChainState> {
+    await this.ready();
     if (height >= this.anchor || !this.source) return this.stateAt(height);
     const head = this.height;
     const checkpoint = await this.source.readCheckpoint(height);
@@ -227,6 +256,7 @@ export class ChainView {
 
   /** Appends a validated block with its hash and the state after it. */
   append(block: Block, hash: string, state: ChainState): void {
+    if (!this.complete) throw new Error('no block is appended before every transaction id is loaded');
     this.push(block, hash);
     const height = this.height;
     this.states.set(height, state);
@@ -252,29 +282,102 @@ export class ChainView {
   }
 
   /**
-   * Restores a stored chain without re-verifying signatures: every hash, the recent blocks with
-   * their base state, and the head state (rebuilt by replaying the recent blocks if it is null).
+   * Restores a stored chain without re-verifying signatures: the recent blocks with their base
+   * state, and the head state (rebuilt by replaying the recent blocks if it is null). The states'
+   * `txIds` are the held blocks' until `loadIndex` brings the rest.
    */
   restore(stored: RestoredChain): void {
     this.truncate(0);
     this.held = [];
-    this.heldFrom = stored.hashes.length - stored.blocks.length + 1;
-    for (const [index, hash] of stored.hashes.entries()) {
-      if (index + 1 >= this.heldFrom) break;
-      this.hashList.push(hash);
-      this.byHash.set(hash, index + 1);
+    this.heldFrom = stored.baseHeight + 1;
+    // Older heights stay holes until `loadIndex` fills them.
+    this.hashList.length = this.heldFrom;
+    if (stored.baseHeight > 0) {
+      this.hashList[stored.baseHeight] = stored.baseHash;
+      this.byHash.set(stored.baseHash, stored.baseHeight);
     }
     for (const { block, hash } of stored.blocks) this.push(block, hash);
     this.source = stored.source;
-    // The base's ids: every id less those of the held blocks.
-    const heldIds = stored.blocks.flatMap(({ block }) => block.transactions.map((tx) => tx.id));
-    const baseHeight = this.heldFrom - 1;
-    const base = stored.base ? stored.base(without(stored.txIds, heldIds)) : this.genesisState;
-    this.states.set(baseHeight, base);
-    this.anchor = baseHeight;
+    this.indexWaiters = [];
+    const base = stored.base ? stored.base(ImmutableSet()) : this.genesisState;
+    this.states.set(stored.baseHeight, base);
+    this.anchor = stored.baseHeight;
     if (stored.head && stored.head.height === this.height && stored.head.headHash === this.headHash) {
-      this.states.set(this.height, { ...stored.head, txIds: stored.txIds });
+      this.states.set(this.height, { ...stored.head, txIds: ImmutableSet(this.heldIds(stored.baseHeight)) });
     }
+  }
+
+  /**
+   * Reads every older hash and every transaction id from the source and completes the view:
+   * from then on its states carry every id, and blocks may be appended. When the source fails
+   * (the store was dropped) the view goes back to genesis, to be synced again from peers: it
+   * cannot check replays without the ids. Returns a notice for the user when something was lost.
+   */
+  async loadIndex(yieldToPage: () => Promise<void> = async () => {}): Promise<string | null> {
+    if (this.complete) return null;
+    const index = this.source ? await this.source.readChainIndex(this.height) : null;
+    return this.completeIndex(index, yieldToPage);
+  }
+
+  /**
+   * Puts the index in, `INDEX_SLICE` hashes or ids at a time with `yieldToPage` between: tens of
+   * thousands of set and map inserts would otherwise be one long task right after the page
+   * became interactive. Nothing else changes the view meanwhile (`append` waits for it).
+   */
+  private async completeIndex(
+    index: ChainIndex | null,
+    yieldToPage: () => Promise<void>,
+  ): Promise<string | null> {
+    const waiters = this.indexWaiters ?? [];
+    const base = this.heldFrom - 1;
+    let notice: string | null = null;
+    const baseKnown = base > 0 && index !== null && index.hashes.length >= base;
+    if (index === null || (baseKnown && index.hashes[base - 1] !== this.hashList[base])) {
+      notice =
+        index === null
+          ? 'The stored chain could not be read: this tab starts again from genesis and syncs from its peers.'
+          : 'The stored hash list does not match the stored blocks: this tab starts again from genesis and syncs from its peers.';
+      this.truncate(0);
+      this.held = [];
+      this.heldFrom = 1;
+      this.source = null;
+    } else {
+      const known = Math.min(base - 1, index.hashes.length);
+      for (let from = 1; from <= known; from += INDEX_SLICE) {
+        for (let height = from; height < from + INDEX_SLICE && height <= known; height++) {
+          const hash = index.hashes[height - 1] as string;
+          this.hashList[height] = hash;
+          this.byHash.set(hash, height);
+        }
+        await yieldToPage();
+      }
+      if (index.hashes.length < base - 1 && index.problem !== null) {
+        notice = `Older blocks cannot be looked up by hash (${index.problem}).`;
+      }
+      // The index covers blocks 1..height, the held ones included (nothing is appended meanwhile).
+      let all = ImmutableSet(this.heldIds(base));
+      for (let from = 0; from < index.txIds.length; from += INDEX_SLICE) {
+        all = all.withMutations((ids) => {
+          for (const id of index.txIds.slice(from, from + INDEX_SLICE)) ids.add(id);
+        });
+        await yieldToPage();
+      }
+      const head = this.states.get(this.height);
+      const baseState = this.states.get(base) as ChainState;
+      // Other kept states were made with partial ids: they are recomputed on demand from the base.
+      this.states.clear();
+      this.states.set(0, this.genesisState);
+      this.states.set(base, { ...baseState, txIds: without(all, this.heldIds(base)) });
+      if (head) this.states.set(this.height, { ...head, txIds: all });
+    }
+    this.indexWaiters = null;
+    for (const resolve of waiters) resolve();
+    return notice;
+  }
+
+  /** The ids of the held blocks above `height`. */
+  private heldIds(height: number): string[] {
+    return this.range(height + 1, this.height).flatMap((block) => block.transactions.map((tx) => tx.id));
   }
 
   /** Adds a block and its hash at the top (the one append loop: `append` and `restore` use it). */
@@ -343,6 +446,9 @@ export function stateOfCheckpoint(
     nextForger ?? drawNextForger(stakes, record.hash),
   );
 }
+
+/** Hashes or ids put in per slice of `loadIndex` (a few ms of a page's main thread). */
+const INDEX_SLICE = 2_048;
 
 /** States kept for the newest blocks. */
 const RECENT_STATES = 128;

@@ -83,6 +83,11 @@ export interface NodeOptions {
    * allows it once it holds its key's forging lock (`setForging`).
    */
   readonly forging?: boolean;
+  /**
+   * Lets the page run between slices of long background work (a restored chain's index). Default:
+   * no yield. A browser page passes `yieldThroughMessageChannel`.
+   */
+  readonly yieldToPage?: () => Promise<void>;
 }
 
 /** Pending transactions gossiped again per heartbeat, at most. */
@@ -108,6 +113,7 @@ export class TabchainNode {
   private readonly pool: TransactionPool;
   private readonly verified: VerifiedSignatureCache;
   private readonly lottery: LotteryRunner;
+  private readonly yieldToPage: () => Promise<void>;
   /** Lotteries drawn for the explorer, per state (states are immutable, so a WeakMap). */
   private readonly lotteries = new WeakMap<ChainState, LotteryReading>();
   private readonly peers: PeerTable;
@@ -118,6 +124,8 @@ export class TabchainNode {
   private poolHead: string;
   private readonly equivocations = new EquivocationLog();
   private readonly notices: string[] = [];
+  /** Settles once a restored chain knows every hash and transaction id (and its pool is back). */
+  private indexLoaded: Promise<void> = Promise.resolve();
   private wallet: KeyPair | null;
   /** Forging allowed by the tab's forging lock (`setForging`); the wallet forges only when true. */
   private forgingAllowed: boolean;
@@ -157,6 +165,7 @@ export class TabchainNode {
     this.verified = new VerifiedSignatureCache(this.limits.verifiedCacheSize);
     this.peers = new PeerTable(this.limits.banScore);
     this.lottery = options.lottery ?? runLotteryAtOnce;
+    this.yieldToPage = options.yieldToPage ?? (async () => {});
     this.sync = new SyncMachine({
       chunk: Math.min(this.limits.syncChunk, MAX_BLOCKS_PER_MESSAGE),
       timeoutMs: this.limits.syncTimeoutMs,
@@ -199,6 +208,14 @@ export class TabchainNode {
       signal,
     );
     if (this.running) this.setPhase('connected');
+  }
+
+  /**
+   * Resolves once the restored chain knows every older hash and transaction id, and its pool is
+   * back: what `start` leaves to load in the background, before anything is validated.
+   */
+  whenRestored(): Promise<void> {
+    return this.indexLoaded;
   }
 
   /** Stops timers and the transport, waits for queued work, and closes the store. */
@@ -1010,6 +1027,7 @@ export class TabchainNode {
   // ---------------------------------------------------------------- storage
 
   private async restore(): Promise<void> {
+    let pool: readonly { readonly transaction: Transaction; readonly receivedAt: number }[] = [];
     await this.store.use(async (store) => {
       const stored = await store.load({ recentBlocks: RECENT_BLOCKS });
       this.notices.push(...stored.notices);
@@ -1021,11 +1039,22 @@ export class TabchainNode {
       });
       const repair = await restoreChain(this.chain, stored, source, this.lottery);
       if (repair) await store.writeChain(repair);
-      for (const entry of stored.pool) {
+      pool = stored.pool;
+      if (stored.wallet && !this.wallet) this.wallet = { ...stored.wallet };
+    });
+    // The tab is interactive from here; every older hash and transaction id (what grows with the
+    // chain) loads now, as the queue's first task: nothing is validated, forged or pooled before
+    // the replay check has every id.
+    this.indexLoaded = this.enqueue(async () => {
+      // The restored head renders first; the index comes right after.
+      await this.yieldToPage();
+      const notice = await this.chain.loadIndex(this.yieldToPage);
+      if (notice !== null) this.notices.push(notice);
+      for (const entry of pool) {
         if (!this.chain.headState.txIds.has(entry.transaction.id))
           this.pool.add(entry.transaction, entry.receivedAt);
       }
-      if (stored.wallet && !this.wallet) this.wallet = { ...stored.wallet };
+      this.changed();
     });
   }
 

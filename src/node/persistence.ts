@@ -5,6 +5,7 @@ import type { Block } from '../core/types';
 import {
   type AccountRecord,
   type BlockRange,
+  type ChainIndex,
   type ChainWrite,
   type CheckpointRecord,
   DEFAULT_RECENT_BLOCKS,
@@ -77,6 +78,7 @@ export class GuardedStore {
       readTransactionHeight: (id) => this.read((s) => s.readTransactionHeight(id), undefined),
       readTransactionIds: (from, to) => this.read((s) => s.readTransactionIds(from, to), []),
       readCheckpoint: (height) => this.read((s) => s.readCheckpoint(height), null),
+      readChainIndex: (to) => this.read<ChainIndex | null>((s) => s.readChainIndex(to), null),
     };
   }
 
@@ -224,19 +226,20 @@ export async function restoreChain(
   lottery: LotteryRunner,
 ): Promise<ChainWrite | null> {
   const genesis = chain.genesisState;
-  const allIds = ImmutableSet(stored.txIds);
   const headPointer = stored.head ?? { height: 0, hash: genesis.headHash };
   const base = stored.base;
   // The base's next forger is the first held block's forger: that block was validated.
   const afterBase = stored.blocks[0]?.block.forger;
+  // The head state's ids are the held blocks' until `chain.loadIndex` brings them all.
+  const heldIds = ImmutableSet(stored.blocks.flatMap((s) => s.block.transactions.map((tx) => tx.id)));
   chain.restore({
-    hashes: stored.hashes,
+    baseHash: base?.hash ?? genesis.headHash,
+    baseHeight: base?.height ?? 0,
     blocks: stored.blocks,
     base: base ? (txIds) => stateOfCheckpoint(base, txIds, chain.config, afterBase) : null,
     head: stored.accounts
-      ? await stateOfAccounts(genesis, headPointer, stored.accounts, allIds, lottery)
+      ? await stateOfAccounts(genesis, headPointer, stored.accounts, heldIds, lottery)
       : null,
-    txIds: allIds,
     source,
   });
   const baseHeight = stored.base?.height ?? 0;

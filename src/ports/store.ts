@@ -8,7 +8,9 @@ import type { Block, Transaction } from '../core/types';
  * The layout is built so that a reload costs the same however long the chain is: the head state
  * is kept per account (each block writes only the accounts it touched), full-state checkpoints
  * are kept every so many blocks, and `load` reads the head, the accounts, one checkpoint and the
- * blocks after it; older blocks are read on demand with `readBlocks`.
+ * blocks after it. What grows with the chain is read afterwards: every older hash and every
+ * transaction id with `readChainIndex` (the node does it right after it is interactive, and
+ * validates nothing before it has them), older blocks on demand with `readBlocks`.
  */
 
 /** A block with its hash (the hash of its payload), stored by height. */
@@ -66,13 +68,13 @@ export interface WalletRecord {
 export interface StoredNode {
   /** The stored tip (which the `accounts` describe, unless they are null), or null for genesis alone. */
   readonly head: HeadPointer | null;
-  /** The hash of every stored block: `hashes[h - 1]` is block h's, for h = 1..tip. */
-  readonly hashes: readonly string[];
-  /** Every transaction id on the stored chain (any order): the replay check needs them all. */
-  readonly txIds: readonly string[];
   /** The state the loaded `blocks` build on; null for genesis (height 0). */
   readonly base: CheckpointRecord | null;
-  /** Blocks from `base.height + 1` to the tip, in height order. */
+  /**
+   * Blocks from `base.height + 1` to the tip, in height order, with their hashes (checked against
+   * the stored hash list and each other). The older hashes and every transaction id are not
+   * loaded: `readChainIndex` reads them.
+   */
   readonly blocks: readonly StoredBlock[];
   /**
    * The head state's accounts, or null when they do not describe the stored tip (damaged, or a
@@ -115,6 +117,19 @@ export interface ChainWrite {
   readonly checkpoints: readonly CheckpointRecord[];
 }
 
+/**
+ * What grows with the chain, read apart from `load` so that a reload does not wait for it: the
+ * hash of every block up to a height and every transaction id up to it.
+ */
+export interface ChainIndex {
+  /** `hashes[h - 1]` is block h's, for h = 1..n where n is the height asked for, or less when `problem`. */
+  readonly hashes: readonly string[];
+  /** The ids of the transactions in blocks 1..the height asked for (any order). */
+  readonly txIds: readonly string[];
+  /** Why `hashes` stops short of the height asked for, if it does. */
+  readonly problem: string | null;
+}
+
 /** A range read: the valid blocks of the range, oldest first, and why it stopped short, if it did. */
 export interface BlockRange {
   readonly blocks: readonly StoredBlock[];
@@ -132,6 +147,11 @@ export interface Store {
   readBlocks(from: number, to: number): Promise<BlockRange>;
   /** The height of the block holding transaction `id`, if stored. */
   readTransactionHeight(id: string): Promise<number | undefined>;
+  /**
+   * Every block hash and transaction id up to `to` (clamped to the tip): what a reload leaves out
+   * of `load`. One read of a few records per 256 blocks, however long the chain.
+   */
+  readChainIndex(to: number): Promise<ChainIndex>;
   /** The ids of the transactions in blocks `from`..`to` inclusive (keys only: cheap). */
   readTransactionIds(from: number, to: number): Promise<readonly string[]>;
   /** The newest valid checkpoint at or below `height`, if any. */

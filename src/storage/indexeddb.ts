@@ -2,6 +2,7 @@ import { type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames
 import {
   type AccountRecord,
   type BlockRange,
+  type ChainIndex,
   type ChainWrite,
   type CheckpointRecord,
   DEFAULT_RECENT_BLOCKS,
@@ -538,55 +539,69 @@ function indexedDbStore(db: NodeDb, pending: string[]): Store {
   }
 
   /**
-   * Reads every block hash: whole chunks first, then the `hashes` records after the last one,
-   * keeping the prefix that runs 1, 2, 3… and decodes. `stored` is the tip the hashes store names.
+   * Reads the block hashes of heights `from`..`to` from the `hashes` store (one record each),
+   * keeping the prefix that runs from, from + 1, … and decodes, and what stopped it.
    */
-  async function readHashes(tx: WriteTx): Promise<{
-    hashes: string[];
-    chunks: ChainChunk[];
-    stored: number;
-    problem: string | null;
-  }> {
+  async function readHashRange(
+    tx: WriteTx,
+    from: number,
+    to: number,
+  ): Promise<{ hashes: string[]; problem: string | null }> {
+    if (to < from) return { hashes: [], problem: null };
     const store = tx.objectStore('hashes');
-    const [chunkValues, last] = await Promise.all([
-      tx.objectStore('chunks').getAll(),
-      store.openKeyCursor(null, 'prev'),
-    ]);
-    const stored = last ? Number(last.key) : 0;
-    const chunks: ChainChunk[] = [];
-    for (const value of chunkValues) {
-      const chunk = decodeChunk(value, chunks.length, CHUNK_BLOCKS);
-      // A damaged or missing chunk ends the run: the per-block records are read from there.
-      if (!chunk.ok || (chunks.length + 1) * CHUNK_BLOCKS > stored) break;
-      chunks.push(chunk.value);
-    }
-    const covered = chunks.length * CHUNK_BLOCKS;
-    const values = await store.getAll(IDBKeyRange.lowerBound(covered + 1));
+    const values = await store.getAll(IDBKeyRange.bound(from, to));
     let valid = values.length;
     let problem: string | null = null;
-    if (stored - covered !== values.length) {
+    if (to - from + 1 !== values.length) {
       // A gap somewhere: find it by the keys (only on this damaged path).
-      const keys = await store.getAllKeys(IDBKeyRange.lowerBound(covered + 1));
-      valid = keys.findIndex((key, index) => key !== covered + index + 1);
+      const keys = await store.getAllKeys(IDBKeyRange.bound(from, to));
+      valid = keys.findIndex((key, index) => key !== from + index);
       if (valid < 0) valid = keys.length;
-      problem = `block ${covered + valid + 1}'s hash is missing`;
+      problem = `block ${from + valid}'s hash is missing`;
     }
-    const hashes: string[] = chunks.flatMap((chunk) => chunk.hashes);
+    const hashes: string[] = [];
     for (let i = 0; i < valid; i++) {
-      const hash = decodeStoredHash(values[i], covered + i + 1);
+      const hash = decodeStoredHash(values[i], from + i);
       if (!hash.ok) {
         problem = hash.error.message;
         break;
       }
       hashes.push(hash.value);
     }
-    return { hashes, chunks, stored, problem: hashes.length < stored ? problem : null };
+    return { hashes, problem: hashes.length < to - from + 1 ? problem : null };
   }
 
   /**
-   * The transaction ids of the chain up to `tip`: those of whole `chunks` at or below it, and the
-   * `txIndex` keys above them (keys only). Writes the chunks that are missing below the tip (a
-   * migrated or repaired database), so the next load reads them whole.
+   * Every block hash up to `to`: whole chunks first, then the `hashes` records after the last
+   * one, keeping the prefix that runs 1, 2, 3… and decodes.
+   */
+  async function readHashes(
+    tx: WriteTx,
+    to: number,
+  ): Promise<{ hashes: string[]; chunks: ChainChunk[]; problem: string | null }> {
+    const lastChunk = Math.floor(to / CHUNK_BLOCKS) - 1;
+    const chunkValues =
+      lastChunk < 0 ? [] : await tx.objectStore('chunks').getAll(IDBKeyRange.bound(0, lastChunk));
+    const chunks: ChainChunk[] = [];
+    for (const value of chunkValues) {
+      const chunk = decodeChunk(value, chunks.length, CHUNK_BLOCKS);
+      // A damaged or missing chunk ends the run: the per-block records are read from there.
+      if (!chunk.ok) break;
+      chunks.push(chunk.value);
+    }
+    const covered = chunks.length * CHUNK_BLOCKS;
+    const rest = await readHashRange(tx, covered + 1, to);
+    return {
+      hashes: [...chunks.flatMap((chunk) => chunk.hashes), ...rest.hashes],
+      chunks,
+      problem: rest.problem,
+    };
+  }
+
+  /**
+   * The transaction ids of the chain up to `tip`: those of whole `chunks`, and the `txIndex` keys
+   * above them (keys only). Writes the chunks that are missing below the tip and that `hashes`
+   * covers (a migrated or repaired database), so the next read takes them whole.
    */
   async function readTxIds(
     tx: WriteTx,
@@ -594,19 +609,20 @@ function indexedDbStore(db: NodeDb, pending: string[]): Store {
     hashes: readonly string[],
     tip: number,
   ): Promise<string[]> {
-    const whole = chunks.filter((chunk) => (chunk.index + 1) * CHUNK_BLOCKS <= tip);
-    const txIds = whole.flatMap((chunk) => [...chunk.txIds]);
+    const txIds = chunks.flatMap((chunk) => [...chunk.txIds]);
     const byHeight = tx.objectStore('txIndex').index('byHeight');
-    let covered = whole.length * CHUNK_BLOCKS;
+    let covered = chunks.length * CHUNK_BLOCKS;
     while (covered + CHUNK_BLOCKS <= tip) {
       const range = IDBKeyRange.bound(covered + 1, covered + CHUNK_BLOCKS);
       const ids = (await byHeight.getAllKeys(range)).filter((key) => decodeStoredTxId(key).ok);
-      const chunk: ChainChunk = {
-        index: covered / CHUNK_BLOCKS,
-        hashes: hashes.slice(covered, covered + CHUNK_BLOCKS),
-        txIds: ids,
-      };
-      queue(tx.objectStore('chunks').put(chunk));
+      if (covered + CHUNK_BLOCKS <= hashes.length) {
+        const chunk: ChainChunk = {
+          index: covered / CHUNK_BLOCKS,
+          hashes: hashes.slice(covered, covered + CHUNK_BLOCKS),
+          txIds: ids,
+        };
+        queue(tx.objectStore('chunks').put(chunk));
+      }
       txIds.push(...ids);
       covered += CHUNK_BLOCKS;
     }
@@ -681,39 +697,43 @@ function indexedDbStore(db: NodeDb, pending: string[]): Store {
       const loaded = await write(ALL_STORES, 'repair the stored chain', async (tx) => {
         const meta = tx.objectStore('meta');
         const notices = [...pending];
-        const [chain, headValue, poolValue, walletValue] = await Promise.all([
-          readHashes(tx),
+        const hashStore = tx.objectStore('hashes');
+        const [last, headValue, poolValue, walletValue] = await Promise.all([
+          hashStore.openKeyCursor(null, 'prev'),
           meta.get('head'),
           meta.get('pool'),
           meta.get('wallet'),
         ]);
-        const { hashes } = chain;
-        let problem = chain.problem;
-        const hashAt = (height: number): string | undefined =>
-          height === 0 ? GENESIS_HASH : hashes[height - 1];
-        const base = await newestCheckpoint(tx, hashes.length - recent, hashAt, notices);
+        const stored = last ? Number(last.key) : 0;
+        // Only the recent part of the hash list is read (the rest is `readChainIndex`'s).
+        const base = await newestCheckpoint(tx, stored - recent, (h) => hashStore.get(h), notices);
         const baseHeight = base?.height ?? 0;
+        const recentHashes = await readHashRange(tx, baseHeight + 1, stored);
+        const hashes = recentHashes.hashes;
+        let problem = recentHashes.problem;
+        const hashAt = (height: number): string | undefined =>
+          height === baseHeight ? (base?.hash ?? GENESIS_HASH) : hashes[height - baseHeight - 1];
         const records =
-          hashes.length > baseHeight
-            ? await tx.objectStore('blocks').getAll(IDBKeyRange.bound(baseHeight + 1, hashes.length))
+          hashes.length > 0
+            ? await tx
+                .objectStore('blocks')
+                .getAll(IDBKeyRange.bound(baseHeight + 1, baseHeight + hashes.length))
             : [];
         const checked = checkBlocks(records, baseHeight + 1, hashAt(baseHeight) as string, hashAt);
-        if (checked.problem === null && records.length < hashes.length - baseHeight) {
+        if (checked.problem === null && records.length < hashes.length) {
           checked.problem = `block ${baseHeight + records.length + 1} is missing`;
         }
         const blocks = checked.blocks;
         problem = checked.problem ?? problem;
-        const tip = checked.problem !== null ? baseHeight + blocks.length : hashes.length;
-        const cut = tip < chain.stored;
+        const tip = checked.problem !== null ? baseHeight + blocks.length : baseHeight + hashes.length;
+        const cut = tip < stored;
         if (cut) {
           await cutTail(tx, tip + 1);
-          hashes.length = tip;
+          hashes.length = tip - baseHeight;
           notices.push(
-            `The stored chain was damaged (${problem}): kept blocks 1–${tip} and removed ${plural(chain.stored - tip, 'block')} after them; the node will fetch the rest from its peers.`,
+            `The stored chain was damaged (${problem}): kept blocks 1–${tip} and removed ${plural(stored - tip, 'block')} after them; the node will fetch the rest from its peers.`,
           );
         }
-        // Every transaction id, without reading a block: whole chunks, then index keys.
-        const txIds = await readTxIds(tx, chain.chunks, hashes, tip);
         // The accounts hold the head state when the head pointer names the stored tip.
         const pointer = decodeHeadPointer(headValue);
         const describesTip =
@@ -755,8 +775,6 @@ function indexedDbStore(db: NodeDb, pending: string[]): Store {
         }
         return {
           head: tip === 0 ? null : { height: tip, hash: hashAt(tip) as string },
-          hashes,
-          txIds,
           base,
           blocks,
           accounts,
@@ -844,6 +862,17 @@ function indexedDbStore(db: NodeDb, pending: string[]): Store {
       ensureUsable();
       const entry = decodeTxIndexEntry(await db.get('txIndex', id));
       return entry.ok && entry.value.id === id ? entry.value.height : undefined;
+    },
+
+    async readChainIndex(to): Promise<ChainIndex> {
+      // Read-write: chunks missing below the tip (a migrated database) are written on the way.
+      return write(['hashes', 'chunks', 'txIndex'], 'read the chain index', async (tx) => {
+        const last = await tx.objectStore('hashes').openKeyCursor(null, 'prev');
+        const end = Math.max(0, Math.min(last ? Number(last.key) : 0, Math.floor(to)));
+        const { hashes, chunks, problem } = await readHashes(tx, end);
+        const txIds = await readTxIds(tx, chunks, hashes, end);
+        return { hashes, txIds, problem: hashes.length < end ? problem : null };
+      });
     },
 
     async readTransactionIds(from, to) {

@@ -69,8 +69,6 @@ export function createMemoryStore(): Store {
       const base = newestCheckpoint(blocks.length - recent);
       return structuredClone({
         head,
-        hashes: blocks.map((stored) => stored.hash),
-        txIds: [...chain.txHeights.keys()].sort(byKey),
         base,
         blocks: blocks.slice(base?.height ?? 0),
         accounts: [...chain.accounts.values()].sort((a, b) => byKey(a.publicKey, b.publicKey)),
@@ -123,6 +121,17 @@ export function createMemoryStore(): Store {
     async readTransactionHeight(id) {
       ensureOpen();
       return chain.txHeights.get(id);
+    },
+
+    async readChainIndex(to) {
+      ensureOpen();
+      const end = Math.max(0, Math.min(chain.blocks.length, Math.floor(to)));
+      const upTo = chain.blocks.slice(0, end);
+      return {
+        hashes: upTo.map((stored) => stored.hash),
+        txIds: upTo.flatMap((stored) => stored.block.transactions.map((tx) => tx.id)).sort(byKey),
+        problem: null,
+      };
     },
 
     async readTransactionIds(from, to) {

@@ -1,4 +1,3 @@
-import { Set as ImmutableSet } from 'immutable';
 import { describe, expect, it } from 'vitest';
 import { runLotteryAtOnce } from '../../src/core/lottery';
 import type { ChainSource } from '../../src/node/chain';
@@ -25,6 +24,7 @@ import {
 } from '../storage/store-compliance';
 
 const config = () => ({ genesisPublicKey: VECTOR_GENESIS_KEY() });
+const genesisHash = () => new ChainView(config()).headHash;
 
 /** A chain view holding main-chain blocks 1..`to`, appended one by one. */
 function appended(to: number): ChainView {
@@ -46,7 +46,14 @@ const noSource: ChainSource = {
   readTransactionHeight: () => Promise.reject(new Error('read from the store')),
   readTransactionIds: () => Promise.reject(new Error('read from the store')),
   readCheckpoint: () => Promise.reject(new Error('read from the store')),
+  readChainIndex: () => Promise.reject(new Error('read from the store')),
 };
+
+/** `noSource`, but the chain index (every hash and id, which a restored view loads) comes from `store`. */
+const indexFrom = (store: Store): ChainSource => ({
+  ...noSource,
+  readChainIndex: (to) => store.readChainIndex(to),
+});
 
 /** A store holding main-chain blocks 1..40 with checkpoints at 10, 20, 30, and a view restored from it. */
 async function restoredFrom(
@@ -71,6 +78,7 @@ async function restoredFrom(
   };
   const chain = new ChainView(config());
   expect(await restoreChain(chain, await store.load({ recentBlocks }), counted, runLotteryAtOnce)).toBeNull();
+  expect(await chain.loadIndex()).toBeNull();
   return { chain, store, reads };
 }
 
@@ -117,18 +125,26 @@ describe('ChainView', () => {
     expect(full(await chain.readStateAt(17))).toEqual(full(stateAt(17)));
   });
 
-  it('replays older states from held blocks (stateAt), transaction ids included', () => {
+  it('replays older states from held blocks (stateAt), transaction ids included', async () => {
     const store = mainChain();
     const chain = new ChainView(config());
     // Restored with no head state: the head and every state in between come from a replay.
     chain.restore({
-      hashes: store.blocks.map((s) => s.hash),
+      baseHash: genesisHash(),
+      baseHeight: 0,
       blocks: store.blocks,
       base: null,
       head: null,
-      txIds: ImmutableSet(store.blocks.flatMap((s) => s.block.transactions.map((tx) => tx.id))),
-      source: noSource,
+      source: {
+        ...noSource,
+        readChainIndex: async () => ({
+          hashes: store.blocks.map((s) => s.hash),
+          txIds: store.blocks.flatMap((s) => s.block.transactions.map((tx) => tx.id)),
+          problem: null,
+        }),
+      },
     });
+    await chain.loadIndex();
     for (const height of [40, 1, 23, 39]) expect(full(chain.stateAt(height))).toEqual(full(stateAt(height)));
   });
 
@@ -166,6 +182,79 @@ describe('ChainView', () => {
       expect(full(await chain.readStateAt(height))).toEqual(full(stateAt(height)));
   });
 
+  it('restored, it is usable before the old hashes and ids are loaded; it accepts no block until they are', async () => {
+    const store = createMemoryStore();
+    await store.writeChain({ ...writeOf(mainChain(), 1, 40), checkpoints: [checkpointOf(stateAt(30))] });
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const source: ChainSource = {
+      ...new GuardedStore(store, (error) => {
+        throw error;
+      }).source(() => {}),
+      readChainIndex: async (to) => {
+        await gate;
+        return store.readChainIndex(to);
+      },
+    };
+    const chain = new ChainView(config());
+    await restoreChain(chain, await store.load({ recentBlocks: 5 }), source, runLotteryAtOnce);
+    // Interactive: the head, its balances and the held blocks.
+    expect(chain.complete).toBe(false);
+    expect(plainState(chain.headState)).toEqual(plainState(stateAt(40)));
+    expect(chain.hashAt(35)).toBe(stateAt(35).headHash);
+    expect(chain.hashAt(30)).toBe(stateAt(30).headHash);
+    // Not yet: old hashes, old ids (the head's replay check would miss block 3's transaction).
+    const [oldTx] = heights(mainChain(), 3, 3)[0]?.block.transactions ?? [];
+    if (!oldTx) throw new Error('block 3 has no transaction');
+    expect(chain.hashAt(3)).toBeUndefined();
+    expect(chain.heightOf(stateAt(3).headHash)).toBeUndefined();
+    expect(chain.headState.txIds.has(oldTx.id)).toBe(false);
+    // So no block may be appended, and the reads that need the index wait for it.
+    const next = forkChain(40, 1, 7);
+    const [block41] = next.blocks;
+    if (!block41) throw new Error('no block 41');
+    expect(() => chain.append(block41.block, block41.hash, fixtureState(next, 41))).toThrow(/transaction id/);
+    let readDone = false;
+    const read = chain.readTransaction(oldTx.id).then((found) => {
+      readDone = true;
+      return found;
+    });
+    const loading = chain.loadIndex();
+    await Promise.resolve();
+    expect(readDone).toBe(false);
+    release();
+    expect(await loading).toBeNull();
+    expect(chain.complete).toBe(true);
+    expect(await read).toEqual({ transaction: oldTx, height: 3 });
+    // Now: every old hash and height, every id in the head, base and replayed states.
+    for (const height of [1, 3, 29, 30, 31, 40]) {
+      expect(chain.hashAt(height)).toBe(stateAt(height).headHash);
+      expect(chain.heightOf(stateAt(height).headHash)).toBe(height);
+    }
+    expect(full(chain.headState)).toEqual(full(stateAt(40)));
+    expect(full(chain.stateAt(30))).toEqual(full(stateAt(30)));
+    expect(full(chain.stateAt(36))).toEqual(full(stateAt(36)));
+    chain.append(block41.block, block41.hash, fixtureState(next, 41));
+    expect(chain.height).toBe(41);
+  });
+
+  it('restored, a failed index read sends it back to genesis (it cannot check replays), with a notice', async () => {
+    const store = createMemoryStore();
+    await store.writeChain({ ...writeOf(mainChain(), 1, 40), checkpoints: [checkpointOf(stateAt(30))] });
+    const chain = new ChainView(config());
+    const source: ChainSource = { ...indexFrom(store), readChainIndex: async () => null };
+    await restoreChain(chain, await store.load({ recentBlocks: 5 }), source, runLotteryAtOnce);
+    expect(await chain.loadIndex()).toMatch(/could not be read.*syncs from its peers/);
+    expect(chain.height).toBe(0);
+    expect(full(chain.headState)).toEqual(full(stateAt(0)));
+    // And grows again from there.
+    for (const stored of heights(mainChain(), 1, 3))
+      chain.append(stored.block, stored.hash, stateAt(stored.height));
+    expect(full(chain.headState)).toEqual(full(stateAt(3)));
+  });
+
   it('a reorg below the held window: truncate, append the branch, and every state is right', async () => {
     const { chain } = await restoredFrom(5);
     await chain.readStateAt(22); // what a sync does to validate a branch from height 22
@@ -193,12 +282,14 @@ describe('ChainView', () => {
     await store.writeChain(writeOf(mainChain(), 1, 40));
     const loaded = { ...(await store.load()), accounts: null };
     const chain = new ChainView(config());
-    const repair = await restoreChain(chain, loaded, noSource, runLotteryAtOnce);
+    const repair = await restoreChain(chain, loaded, indexFrom(store), runLotteryAtOnce);
+    await chain.loadIndex();
     expect(full(chain.headState)).toEqual(full(stateAt(40)));
     expect(repair).toMatchObject({ fromHeight: 41, blocks: [], resetAccounts: true, checkpoints: [] });
     await store.writeChain(repair as NonNullable<typeof repair>);
     const again = new ChainView(config());
-    expect(await restoreChain(again, await store.load(), noSource, runLotteryAtOnce)).toBeNull();
+    expect(await restoreChain(again, await store.load(), indexFrom(store), runLotteryAtOnce)).toBeNull();
+    await again.loadIndex();
     expect(full(again.headState)).toEqual(full(stateAt(40)));
   });
 
@@ -211,7 +302,7 @@ describe('ChainView', () => {
     expect(first.base).toBeNull();
     expect(first.blocks).toHaveLength(440);
     const chain = new ChainView(config());
-    const repair = await restoreChain(chain, first, noSource, runLotteryAtOnce);
+    const repair = await restoreChain(chain, first, indexFrom(store), runLotteryAtOnce);
     expect(repair?.checkpoints.map((c) => c.height)).toEqual([256]);
     expect(repair?.resetAccounts).toBe(false);
     await store.writeChain(repair as NonNullable<typeof repair>);
@@ -220,7 +311,8 @@ describe('ChainView', () => {
     expect(second.base?.height).toBe(256);
     expect(second.blocks).toHaveLength(440 - 256);
     const again = new ChainView(config());
-    expect(await restoreChain(again, second, noSource, runLotteryAtOnce)).toBeNull();
+    expect(await restoreChain(again, second, indexFrom(store), runLotteryAtOnce)).toBeNull();
+    await again.loadIndex();
     expect(full(again.headState)).toEqual(full(fixtureState(long, 440)));
     expect(full(again.stateAt(300))).toEqual(full(fixtureState(long, 300)));
   });

@@ -2,9 +2,21 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { buildSignedChain } from '../../bench/chain';
-import { GENESIS_BLOCK, stateToJSON } from '../../src/core';
+import {
+  type Block,
+  blockHash,
+  blockSigningBytes,
+  createBlock,
+  GENESIS_BLOCK,
+  stateToJSON,
+  type Transaction,
+  withBlockSignature,
+} from '../../src/core';
+import { type NodeLogEvent, TabchainNode } from '../../src/node/node';
+import { encodeMessage } from '../../src/node/protocol';
+import type { Store } from '../../src/ports/store';
 import { openIndexedDbStore } from '../../src/storage';
-import { crypto, devnetKey, Simulation } from '../sim/harness';
+import { crypto, devnetGenesis, devnetKey, Simulation } from '../sim/harness';
 
 /**
  * A node on an IndexedDB store (fake-indexeddb here; real Chromium in e2e) comes back after a
@@ -44,6 +56,7 @@ describe('a node restored from its store', () => {
 
     const reloaded = sim.addNode('tab-reloaded', undefined, { store: await openIndexedDbStore('tab') });
     await reloaded.start();
+    await reloaded.whenRestored();
     const after = reloaded.getSnapshot();
     expect(after.height).toBe(3);
     expect(after.headHash).toBe(before.headHash);
@@ -77,6 +90,7 @@ describe('a node restored from its store', () => {
 
     const tab = sim.addNode('tab', undefined, { store: await openIndexedDbStore('long') });
     await tab.start();
+    await tab.whenRestored();
     const after = tab.getSnapshot();
     expect(after.height).toBe(400);
     expect(after.headHash).toBe(before.headHash);
@@ -102,6 +116,97 @@ describe('a node restored from its store', () => {
     await sim.start(['peer']);
     await sim.runUntil(() => peer.getSnapshot().height === 400);
     expect(peer.getSnapshot().headHash).toBe(before.headHash);
+    await sim.stop();
+  }, 60_000);
+
+  it('a block replaying an old transaction is refused, even when it arrives while the old ids are still loading', async () => {
+    const chain = await buildSignedChain(400, 1);
+    const sim = new Simulation({ seed: 11, nodeIds: [] });
+    const first = sim.addNode('first', undefined, { store: await openIndexedDbStore('replay') });
+    await first.start();
+    expect((await first.importChain([{ ...GENESIS_BLOCK }, ...chain])).adopted).toBe(true);
+    await first.stop();
+
+    // The reloaded tab's index read (old hashes and ids) is held until the test lets it go.
+    const inner = await openIndexedDbStore('replay');
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const store: Store = {
+      ...inner,
+      readChainIndex: async (to) => {
+        await gate;
+        return inner.readChainIndex(to);
+      },
+    };
+    // Built outside the simulation's node list: the simulation settles on every listed node's
+    // queue, and this one's waits on the gate.
+    const events: NodeLogEvent[] = [];
+    const tab = new TabchainNode({
+      genesis: devnetGenesis(),
+      transport: sim.network.createTransport('tab'),
+      crypto,
+      store,
+      clock: sim.clock,
+      random: () => 0.5,
+      wallet: null,
+      log: (event) => events.push(event),
+    });
+    await tab.start();
+    const head = tab.getSnapshot();
+    expect(head.height).toBe(400);
+    // Block 10's transfer: valid again by balance, below the held window (257..400), and not
+    // yet among the head's ids.
+    const old = chain[9]?.transactions[0] as Transaction;
+    expect(head.state.txIds.has(old.id)).toBe(false);
+    const genesisKey = await devnetKey('genesis');
+    const blockOn = async (transactions: Transaction[]): Promise<Block> => {
+      const unsigned = createBlock(
+        transactions,
+        head.headHash,
+        genesisKey.publicKeyPem,
+        401,
+        1795670518.5 + 401,
+      );
+      return withBlockSignature(unsigned, await crypto.sign(genesisKey, blockSigningBytes(unsigned)));
+    };
+    const courier = await sim.outsider('courier', ['tab']);
+    courier.send('tab', encodeMessage({ type: 'BLOCK', block: await blockOn([old]) }));
+    await sim.runFor(1_000);
+    // Delivered, and waiting in the queue behind the index load: nothing judged yet.
+    expect(tab.isBusy()).toBe(true);
+    expect(tab.getSnapshot().height).toBe(400);
+    expect(events).toEqual([]);
+    release();
+    await tab.whenRestored();
+    await sim.runFor(1_000);
+    await tab.whenIdle();
+    // The replay check had every id when the block was validated: refused.
+    expect(tab.getSnapshot().headHash).toBe(head.headHash);
+    expect(tab.getSnapshot().state.txIds.has(old.id)).toBe(true);
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        kind: 'penalty',
+        peer: 'courier',
+        message: expect.stringMatching(/already in the chain/),
+      }),
+    );
+    // The same block with a fresh transaction is taken: only the replay was wrong.
+    const exchange = await devnetKey('exchange');
+    const fresh = await sim.sign(exchange, {
+      receiverPublicKey: genesisKey.publicKeyPem,
+      amount: 5,
+      type: 'EXCHANGE',
+    });
+    const good = await blockOn([fresh]);
+    // (From another peer: the first one was penalised for the replay.)
+    const honest = await sim.outsider('honest', ['tab']);
+    honest.send('tab', encodeMessage({ type: 'BLOCK', block: good }));
+    await sim.runFor(1_000);
+    await tab.whenIdle();
+    expect(tab.getSnapshot().headHash).toBe(blockHash(good));
+    await tab.stop();
     await sim.stop();
   }, 60_000);
 });

@@ -22,9 +22,11 @@ import {
 import {
   appendMain,
   expectedChain,
+  expectedIndex,
   forkChain,
   genesis,
   heights,
+  indexOf,
   loadedHeadState,
   mainChain,
   plainState,
@@ -171,8 +173,9 @@ describe('IndexedDB store: chunks of hashes and ids (what a reload reads instead
       { ...chunk, hashes: [...all().slice(0, 249), ...fork.blocks.slice(0, 7)].map((s) => s.hash) },
     ]);
     await store.writeChain(writeOf(long(), 250, 300, { fixture: fork, tip: 259 }));
+    expect(await indexOf(store)).toEqual(expectedIndex(all()));
     await store.close();
-    // A damaged chunk: load reads the per-block records instead, and writes the chunk again.
+    // A damaged chunk: the index read takes the per-block records instead, and writes the chunk again.
     const db = await raw(nodeId);
     await db.put('chunks', { index: 0, hashes: ['x'], txIds: [] });
     db.close();
@@ -180,6 +183,7 @@ describe('IndexedDB store: chunks of hashes and ids (what a reload reads instead
     const loaded = await again.load();
     expect(loaded).toMatchObject(expectedChain(all()));
     expect(loaded.notices).toEqual([]);
+    expect(await indexOf(again)).toEqual(expectedIndex(all()));
     await again.close();
     expect(await chunksOf(nodeId)).toEqual([chunk]);
   });
@@ -268,6 +272,29 @@ describe('IndexedDB store: integrity check on load (one decoder, a valid prefix)
       await store.close();
       expect(await txIndexOf(nodeId), what).toEqual(expectedTxIndex(kept));
     }
+  });
+
+  it('load reads only the recent part of the hash list: damage below it is the chain index read’s to report', async () => {
+    const nodeId = freshId();
+    const store = await openIndexedDbStore(nodeId);
+    await store.writeChain({ ...writeOf(mainChain(), 1, 40), checkpoints: [checkpointOf(stateAt(30))] });
+    await store.close();
+    const db = await raw(nodeId);
+    await db.delete('hashes', 3);
+    db.close();
+    const again = await openIndexedDbStore(nodeId);
+    // The base is the checkpoint at 30: its hash and blocks 31..40 are checked, nothing is cut.
+    const loaded = await again.load({ recentBlocks: 5 });
+    expect(loaded).toMatchObject(expectedChain(heights(mainChain(), 1, 40), checkpointOf(stateAt(30))));
+    expect(loaded.notices).toEqual([]);
+    // The index stops its hashes at the hole and says why; every id is still there.
+    const index = await indexOf(again);
+    expect(index).toEqual({
+      ...expectedIndex(heights(mainChain(), 1, 40)),
+      hashes: heights(mainChain(), 1, 2).map((s) => s.hash),
+      problem: "block 3's hash is missing",
+    });
+    await again.close();
   });
 
   it('a head pointer for another block, or a damaged account, leaves the head state to rebuild', async () => {
