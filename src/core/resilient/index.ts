@@ -2,4 +2,5 @@
 export * from './fork-choice';
 export * from './params';
 export * from './ranking';
+export * from './seed';
 export * from './slots';
