@@ -11,6 +11,7 @@ import type { Figure } from './harness';
 import { chromiumLotteryCapFigure, lotteryCapFigure } from './lottery-cap';
 import { syncFigure, throughputFigure } from './node';
 import { reloadFigures } from './reload';
+import { resilientRankingFigure } from './resilient';
 import { storageFigures } from './storage';
 import { tabsConnectedFigure } from './tabs';
 
@@ -28,6 +29,7 @@ const figures: Figure[] = [];
 const steps: [string, () => Promise<Figure | Figure[]>][] = [
   ['lottery-3000', () => lotteryFigure(stakerKey)],
   ['lottery-cap', () => lotteryCapFigure()],
+  ['resilient-ranking-1m', () => resilientRankingFigure()],
   ['chromium-lottery-cap', () => chromiumLotteryCapFigure()],
   ['validate-1000tx', () => validateFigure()],
   ['throughput-10-nodes', () => throughputFigure()],
