@@ -221,3 +221,12 @@ export function TaskFeedback({
     </p>
   );
 }
+
+/** An error said to the user at once (role=alert), or nothing. */
+export function ErrorAlert({ error }: { readonly error: string | null | undefined }) {
+  return error ? (
+    <p className="field-error" role="alert">
+      {error}
+    </p>
+  ) : null;
+}

@@ -1,5 +1,6 @@
 import { useCallback, useState, useSyncExternalStore } from 'react';
 import type { ForgingStatus as Status } from '../../ports/locks';
+import { ErrorAlert } from '../components/bits';
 import { errorMessage } from '../decoders';
 import { useServices, useSnapshot } from '../services';
 
@@ -55,11 +56,7 @@ export function ForgingStatus() {
           {busy ? 'Taking over…' : 'Forge in this tab instead'}
         </button>
       ) : null}
-      {error ? (
-        <p className="field-error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <ErrorAlert error={error} />
     </div>
   );
 }

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { AccountLabel, type TaskState } from '../components/bits';
+import { AccountLabel, ErrorAlert, type TaskState } from '../components/bits';
 import { errorMessage } from '../decoders';
 import { downloadText } from '../files';
 import { fingerprint } from '../format';
@@ -67,11 +67,7 @@ function ExportKey() {
           value={pem}
         />
       ) : null}
-      {error ? (
-        <p className="field-error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <ErrorAlert error={error} />
     </details>
   );
 }
