@@ -164,7 +164,15 @@ export interface MyTransactionRecord {
   /** Wall-clock ms when it was first submitted. */
   readonly sentAt: number;
   readonly transaction: Transaction;
+  /**
+   * The last thing the node saw happen to it off chain: `returned` to the pool by a reorg, or
+   * it left the pool unmined (`expired`, `evicted`). Absent when nothing did (or it was re-sent).
+   */
+  readonly note?: 'returned' | 'expired' | 'evicted';
 }
+
+/** "My transactions" a store keeps at most (the newest). */
+export const MAX_MY_TRANSACTIONS = 200;
 
 /** Persistence for one node. */
 export interface Store {

@@ -7,6 +7,7 @@ import {
   type CheckpointRecord,
   DEFAULT_RECENT_BLOCKS,
   type HeadPointer,
+  MAX_MY_TRANSACTIONS,
   StorageUnavailableError,
   type Store,
   type StoredBlock,
@@ -27,7 +28,6 @@ import {
   decodeStoredTxId,
   decodeTxIndexEntry,
   decodeWallet,
-  MAX_MY_TRANSACTIONS,
 } from './records';
 import {
   checkChainWrite,

@@ -4,6 +4,7 @@ import {
   type CheckpointRecord,
   DEFAULT_RECENT_BLOCKS,
   type HeadPointer,
+  MAX_MY_TRANSACTIONS,
   type MyTransactionRecord,
   type Store,
   type StoredBlock,
@@ -11,7 +12,7 @@ import {
   type StoredPoolEntry,
   type WalletRecord,
 } from '../ports/store';
-import { accountTxRecords, MAX_MY_TRANSACTIONS } from './records';
+import { accountTxRecords } from './records';
 import {
   type ChainTip,
   checkChainWrite,

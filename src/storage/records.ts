@@ -2,15 +2,16 @@ import { z } from 'zod';
 import { decodeBlock, decodeTransaction } from '../core/decode';
 import { HASH_PATTERN, MAX_PUBLIC_KEY_CHARS, TRANSACTION_ID_PATTERN } from '../core/limits';
 import { err, ok, type Result } from '../core/result';
-import type {
-  AccountRecord,
-  AccountTxRecord,
-  CheckpointRecord,
-  HeadPointer,
-  MyTransactionRecord,
-  StoredBlock,
-  StoredPoolEntry,
-  WalletRecord,
+import {
+  type AccountRecord,
+  type AccountTxRecord,
+  type CheckpointRecord,
+  type HeadPointer,
+  MAX_MY_TRANSACTIONS,
+  type MyTransactionRecord,
+  type StoredBlock,
+  type StoredPoolEntry,
+  type WalletRecord,
 } from '../ports/store';
 
 /*
@@ -234,9 +235,6 @@ export function decodeAccountTx(value: unknown): Result<AccountTxRecord, Storage
   return parsed.success ? ok(parsed.data) : corrupt('an account history record', parsed.error);
 }
 
-/** "My transactions" kept at most (the newest). */
-export const MAX_MY_TRANSACTIONS = 200;
-
 const myTransactionSchema = z.strictObject({
   id: txIdSchema,
   type: z.enum(['TRANSFER', 'EXCHANGE', 'STAKE']),
@@ -244,6 +242,7 @@ const myTransactionSchema = z.strictObject({
   receiverPublicKey: publicKey,
   sentAt: z.number().finite().nonnegative(),
   transaction: z.unknown(),
+  note: z.enum(['returned', 'expired', 'evicted']).optional(),
 });
 
 /**
@@ -266,7 +265,8 @@ export function decodeMyTransactions(value: unknown): {
     if (transaction.value.id !== entry.data.id) {
       return { entries, error: corrupt(what, 'its transaction has another id').error };
     }
-    entries.push({ ...entry.data, transaction: transaction.value });
+    const { note, ...fields } = entry.data;
+    entries.push({ ...fields, transaction: transaction.value, ...(note ? { note } : {}) });
   }
   return { entries, error: null };
 }
