@@ -9,6 +9,7 @@ import type { CryptoProvider, KeyPair } from '../crypto/types';
 import { type Clock, systemClock } from '../ports/clock';
 import {
   type AccountTxRecord,
+  accountTxRecords,
   type HistoryQuery,
   MAX_MY_TRANSACTIONS,
   type MyTransactionRecord,
@@ -353,7 +354,24 @@ export class TabchainNode {
 
   /** `publicKey`'s transactions on this chain, newest first, a page at a time (from the store's index). */
   async readAccountHistory(publicKey: string, query: HistoryQuery): Promise<readonly AccountTxRecord[]> {
-    return this.enqueue(() => this.store.read((store) => store.readAccountHistory(publicKey, query), []));
+    return this.enqueue(async () => {
+      if (this.store.available) {
+        return this.store.read((store) => store.readAccountHistory(publicKey, query), []);
+      }
+      // No store (none given, or it failed): the same lines from the blocks this node holds.
+      const blocks = await this.chain.readRange(1, this.chain.height);
+      const { before } = query;
+      return accountTxRecords(blocks.map((block) => ({ height: block.blockCount, hash: '', block })))
+        .filter(
+          (line) =>
+            line.publicKey === publicKey &&
+            (!before ||
+              line.height < before.height ||
+              (line.height === before.height && line.txIndex < before.txIndex)),
+        )
+        .reverse()
+        .slice(0, Math.max(0, Math.floor(query.limit)));
+    });
   }
 
   /**

@@ -140,6 +140,31 @@ export interface AccountTxRecord {
   readonly counterparty: string;
 }
 
+/** The history lines of `blocks`: one per side of each transaction (one for a self-transfer). */
+export function accountTxRecords(blocks: readonly StoredBlock[]): AccountTxRecord[] {
+  const records: AccountTxRecord[] = [];
+  for (const { height, block } of blocks) {
+    for (const [txIndex, tx] of block.transactions.entries()) {
+      const line = { height, txIndex, id: tx.id, type: tx.type, amount: tx.amount };
+      records.push({
+        ...line,
+        publicKey: tx.senderPublicKey,
+        direction: 'out',
+        counterparty: tx.receiverPublicKey,
+      });
+      if (tx.receiverPublicKey !== tx.senderPublicKey) {
+        records.push({
+          ...line,
+          publicKey: tx.receiverPublicKey,
+          direction: 'in',
+          counterparty: tx.senderPublicKey,
+        });
+      }
+    }
+  }
+  return records;
+}
+
 /** Where a page of history starts: strictly before this line (newest first). */
 export interface HistoryCursor {
   readonly height: number;

@@ -2,6 +2,7 @@ import { type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames
 import {
   type AccountRecord,
   type AccountTxRecord,
+  accountTxRecords,
   type BlockRange,
   type ChainWrite,
   type CheckpointRecord,
@@ -15,7 +16,6 @@ import {
   type WalletRecord,
 } from '../ports/store';
 import {
-  accountTxRecords,
   decodeAccount,
   decodeAccountTx,
   decodeCheckpoint,

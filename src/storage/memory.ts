@@ -1,6 +1,7 @@
 import {
   type AccountRecord,
   type AccountTxRecord,
+  accountTxRecords,
   type CheckpointRecord,
   DEFAULT_RECENT_BLOCKS,
   type HeadPointer,
@@ -12,7 +13,6 @@ import {
   type StoredPoolEntry,
   type WalletRecord,
 } from '../ports/store';
-import { accountTxRecords } from './records';
 import {
   type ChainTip,
   checkChainWrite,

@@ -193,31 +193,6 @@ export function decodeChunk(
   return ok(parsed.data);
 }
 
-/** The history lines of `blocks`: one per side of each transaction (one for a self-transfer). */
-export function accountTxRecords(blocks: readonly StoredBlock[]): AccountTxRecord[] {
-  const records: AccountTxRecord[] = [];
-  for (const { height, block } of blocks) {
-    for (const [txIndex, tx] of block.transactions.entries()) {
-      const line = { height, txIndex, id: tx.id, type: tx.type, amount: tx.amount };
-      records.push({
-        ...line,
-        publicKey: tx.senderPublicKey,
-        direction: 'out',
-        counterparty: tx.receiverPublicKey,
-      });
-      if (tx.receiverPublicKey !== tx.senderPublicKey) {
-        records.push({
-          ...line,
-          publicKey: tx.receiverPublicKey,
-          direction: 'in',
-          counterparty: tx.senderPublicKey,
-        });
-      }
-    }
-  }
-  return records;
-}
-
 const accountTxSchema = z.strictObject({
   publicKey,
   height: height.min(1),

@@ -7,7 +7,12 @@ import { Set as ImmutableSet } from 'immutable';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runLotteryAtOnce } from '../../src/core/lottery';
 import { accountRecords, checkpointOf, stateOfAccounts } from '../../src/node/persistence';
-import { StorageUnavailableError, type Store, type StoredBlock } from '../../src/ports/store';
+import {
+  accountTxRecords,
+  StorageUnavailableError,
+  type Store,
+  type StoredBlock,
+} from '../../src/ports/store';
 import { openBestStore } from '../../src/storage';
 import {
   DATABASE_PREFIX,
@@ -19,7 +24,6 @@ import {
   openIndexedDbStore,
   SCHEMA_VERSION,
 } from '../../src/storage/indexeddb';
-import { accountTxRecords } from '../../src/storage/records';
 import {
   appendMain,
   expectedChain,

@@ -17,17 +17,17 @@ import {
 } from '../../src/core';
 import { runLotteryAtOnce } from '../../src/core/lottery';
 import { accountRecords, chainWriteOf, checkpointOf, stateOfAccounts } from '../../src/node/persistence';
-import type {
-  AccountTxRecord,
-  ChainWrite,
-  CheckpointRecord,
-  Store,
-  StoredBlock,
-  StoredNode,
-  StoredPoolEntry,
-  WalletRecord,
+import {
+  type AccountTxRecord,
+  accountTxRecords,
+  type ChainWrite,
+  type CheckpointRecord,
+  type Store,
+  type StoredBlock,
+  type StoredNode,
+  type StoredPoolEntry,
+  type WalletRecord,
 } from '../../src/ports/store';
-import { accountTxRecords } from '../../src/storage/records';
 import { StoreWriteError } from '../../src/storage/write-checks';
 import { type ChainVector, readVector, VECTOR_GENESIS_KEY } from '../helpers/vectors';
 
