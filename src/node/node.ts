@@ -7,7 +7,14 @@ import type { Block, ChainJSON, GenesisConfig, Transaction } from '../core/types
 import { extendChain, validateBlock, validateChain } from '../core/validate';
 import type { CryptoProvider, KeyPair } from '../crypto/types';
 import { type Clock, systemClock } from '../ports/clock';
-import type { Store } from '../ports/store';
+import {
+  type AccountTxRecord,
+  accountTxRecords,
+  type HistoryQuery,
+  MAX_MY_TRANSACTIONS,
+  type MyTransactionRecord,
+  type Store,
+} from '../ports/store';
 import type { PeerId, Transport, TransportStatus } from '../ports/transport';
 import { admitTransaction, blockSeenKey, NEVER_COVERED_PENALTY, type SubmitResult } from './admission';
 import { ChainView } from './chain';
@@ -94,6 +101,21 @@ export interface NodeOptions {
 const REGOSSIP_PER_HEARTBEAT = 64;
 
 /** A lottery as the explorer shows it: the state it was drawn over and its result. */
+/**
+ * Where one of this node's user's transactions is: `landed` in block `height`; `pending` in the
+ * pool; `returned` to the pool by a reorg that orphaned its block; `expired` or `evicted` from
+ * the pool unmined; `dropped` when it is neither on chain nor pooled and the node saw no reason
+ * (the pool did not survive a reload, say). The last three can be sent again.
+ */
+export type MyTransactionState = 'landed' | 'pending' | 'returned' | 'expired' | 'evicted' | 'dropped';
+
+/** One of "my transactions" with its state. */
+export interface MyTransaction extends MyTransactionRecord {
+  readonly state: MyTransactionState;
+  /** The block holding it, when `landed`. */
+  readonly height: number | null;
+}
+
 export interface LotteryReading {
   readonly state: ChainState;
   readonly result: LotteryResult | null;
@@ -126,6 +148,9 @@ export class TabchainNode {
   private readonly notices: string[] = [];
   /** Settles once a restored chain knows every hash and transaction id (and its pool is back). */
   private indexLoaded: Promise<void> = Promise.resolve();
+  /** The transactions this node's user sent, newest first (saved in the store). */
+  private mine: readonly MyTransactionRecord[] = [];
+  private mineDirty = false;
   private wallet: KeyPair | null;
   /** Forging allowed by the tab's forging lock (`setForging`); the wallet forges only when true. */
   private forgingAllowed: boolean;
@@ -345,6 +370,72 @@ export class TabchainNode {
     return reading;
   }
 
+  /** `publicKey`'s transactions on this chain, newest first, a page at a time (from the store's index). */
+  async readAccountHistory(publicKey: string, query: HistoryQuery): Promise<readonly AccountTxRecord[]> {
+    return this.enqueue(async () => {
+      if (this.store.available) {
+        return this.store.read((store) => store.readAccountHistory(publicKey, query), []);
+      }
+      // No store (none given, or it failed): the same lines from the blocks this node holds.
+      const blocks = await this.chain.readRange(1, this.chain.height);
+      const { before } = query;
+      return accountTxRecords(blocks.map((block) => ({ height: block.blockCount, hash: '', block })))
+        .filter(
+          (line) =>
+            line.publicKey === publicKey &&
+            (!before ||
+              line.height < before.height ||
+              (line.height === before.height && line.txIndex < before.txIndex)),
+        )
+        .reverse()
+        .slice(0, Math.max(0, Math.floor(query.limit)));
+    });
+  }
+
+  /**
+   * The transactions this node's user sent, newest first, each with its state from the chain,
+   * the pool and what the node saw happen to it (reorgs, expiry, eviction).
+   */
+  readMyTransactions(): Promise<readonly MyTransaction[]> {
+    return this.enqueue(async () => {
+      const out: MyTransaction[] = [];
+      for (const record of this.mine) {
+        const onChain = await this.chain.readTransaction(record.id);
+        const state: MyTransactionState = onChain
+          ? 'landed'
+          : this.pool.has(record.id)
+            ? record.note === 'returned'
+              ? 'returned'
+              : 'pending'
+            : record.note === 'expired' || record.note === 'evicted'
+              ? record.note
+              : 'dropped';
+        out.push({ ...record, state, height: onChain?.height ?? null });
+      }
+      return out;
+    });
+  }
+
+  /** Changes the notes of my transactions `ids` (a no-op for ids that are not mine). */
+  private noteMine(ids: Iterable<string>, note: MyTransactionRecord['note'] | null): void {
+    const wanted = new Set(ids);
+    if (wanted.size === 0) return;
+    this.mine = this.mine.map((record) => {
+      if (!wanted.has(record.id) || record.note === (note ?? undefined)) return record;
+      this.mineDirty = true;
+      const { note: _old, ...rest } = record;
+      return note ? { ...rest, note } : rest;
+    });
+  }
+
+  /** Notes which of my transactions left the pool unmined since the last look. */
+  private noteDepartures(): void {
+    for (const record of this.mine) {
+      const departure = this.pool.departureOf(record.id);
+      if (departure && record.note !== departure) this.noteMine([record.id], departure);
+    }
+  }
+
   // ---------------------------------------------------------------- commands
 
   /**
@@ -444,10 +535,16 @@ export class TabchainNode {
 
   private async afterTask(): Promise<void> {
     this.settlePool();
+    this.noteDepartures();
     this.pending--;
     if (this.poolDirty) {
       this.poolDirty = false;
       await this.store.use((store) => store.savePool(this.pool.list()));
+    }
+    if (this.mineDirty) {
+      this.mineDirty = false;
+      const mine = this.mine;
+      await this.store.use((store) => store.saveMyTransactions(mine));
     }
   }
 
@@ -676,9 +773,24 @@ export class TabchainNode {
       return { ok: false, error };
     }
     this.poolDirty = true;
+    if (source.local) this.rememberMine(admission.value.transaction);
     this.changed();
     if (admission.value.covered) await this.maybeForge();
     return { ok: true };
+  }
+
+  /** Records a transaction this tab's user sent (again: its note is cleared, its place kept). */
+  private rememberMine(transaction: Transaction): void {
+    const { id, type, amount, receiverPublicKey } = transaction;
+    if (this.mine.some((record) => record.id === id)) {
+      this.noteMine([id], null);
+      return;
+    }
+    // Admission let only the three known types in.
+    const kind = type as MyTransactionRecord['type'];
+    const record = { id, type: kind, amount, receiverPublicKey, sentAt: this.clock.now(), transaction };
+    this.mine = [record, ...this.mine].slice(0, MAX_MY_TRANSACTIONS);
+    this.mineDirty = true;
   }
 
   /**
@@ -868,6 +980,10 @@ export class TabchainNode {
         message: `forger signed two blocks at height ${otherBlock.blockCount}`,
       });
     }
+    this.noteMine(
+      plan.returned.map((tx) => tx.id),
+      'returned',
+    );
     if (plan.orphaned.length > 0) {
       this.log({
         kind: 'reorg',
@@ -1041,6 +1157,7 @@ export class TabchainNode {
       if (repair) await store.writeChain(repair);
       pool = stored.pool;
       if (stored.wallet && !this.wallet) this.wallet = { ...stored.wallet };
+      this.mine = await store.readMyTransactions();
     });
     // The tab is interactive from here; every older hash and transaction id (what grows with the
     // chain) loads now, as the queue's first task: nothing is validated, forged or pooled before

@@ -75,6 +75,12 @@ function rankOf(covered: boolean, source: PoolSource): number {
  * **Blame.** A relayed transaction that leaves the pool (expired or evicted) without ever having
  * been covered is charged to the peer that relayed it; `takeCharges` hands the counts out.
  */
+/** Why a transaction left the pool without a block taking it. */
+export type PoolDeparture = 'expired' | 'evicted';
+
+/** Departures remembered at most (the oldest are forgotten first). */
+export const MAX_DEPARTURES = 1024;
+
 export class TransactionPool {
   /** Id → slot; Map order is arrival order. */
   private readonly slots = new Map<string, Slot>();
@@ -98,6 +104,23 @@ export class TransactionPool {
   ) {
     this.perSender = options.perSender ?? Number.POSITIVE_INFINITY;
     this.balanceOf = options.balanceOf ?? (() => Number.POSITIVE_INFINITY);
+  }
+
+  /** Why recent transactions left without a block (a bounded record, for the user's history). */
+  private readonly departures = new Map<string, PoolDeparture>();
+
+  /** Why `id` last left the pool without a block taking it, if it did (and is not pooled again). */
+  departureOf(id: string): PoolDeparture | undefined {
+    return this.slots.has(id) ? undefined : this.departures.get(id);
+  }
+
+  private recordDeparture(id: string, why: PoolDeparture): void {
+    this.departures.delete(id);
+    this.departures.set(id, why);
+    if (this.departures.size > MAX_DEPARTURES) {
+      const oldest = this.departures.keys().next();
+      if (!oldest.done) this.departures.delete(oldest.value);
+    }
   }
 
   /** Number of pooled transactions. */
@@ -153,6 +176,7 @@ export class TransactionPool {
       const victim = this.victimFor(sender, rankOf(covered, source));
       if (!victim) return 'full';
       this.drop(victim);
+      this.recordDeparture(victim.entry.transaction.id, 'evicted');
       this.recover(victim.entry.transaction.senderPublicKey);
     }
     // A transaction of unknown source (a restored pool, an orphaned block) was announced
@@ -167,6 +191,7 @@ export class TransactionPool {
       gossiped: announced,
     };
     this.slots.set(transaction.id, slot);
+    this.departures.delete(transaction.id);
     const own = this.bySender.get(sender);
     if (own) own.push(slot);
     else this.bySender.set(sender, [slot]);
@@ -207,7 +232,10 @@ export class TransactionPool {
   expire(now: number): Transaction[] {
     const expired: Slot[] = [];
     for (const slot of this.slots.values()) if (now - slot.entry.receivedAt > this.ttlMs) expired.push(slot);
-    for (const slot of expired) this.drop(slot);
+    for (const slot of expired) {
+      this.drop(slot);
+      this.recordDeparture(slot.entry.transaction.id, 'expired');
+    }
     for (const sender of new Set(expired.map((s) => s.entry.transaction.senderPublicKey)))
       this.recover(sender);
     return expired.map((s) => s.entry.transaction);
@@ -216,7 +244,10 @@ export class TransactionPool {
   /** Drops every never-covered transaction `peer` relayed (it was banned); returns how many. */
   dropRelayedBy(peer: PeerId): number {
     const dropped = [...this.slots.values()].filter((s) => s.source.peer === peer && !s.everCovered);
-    for (const slot of dropped) this.drop(slot, false);
+    for (const slot of dropped) {
+      this.drop(slot, false);
+      this.recordDeparture(slot.entry.transaction.id, 'evicted');
+    }
     for (const sender of new Set(dropped.map((s) => s.entry.transaction.senderPublicKey)))
       this.recover(sender);
     return dropped.length;

@@ -137,6 +137,83 @@ export interface BlockRange {
   readonly problem: string | null;
 }
 
+/**
+ * One line of an account's history, from the chain: transaction `txIndex` of block `height`
+ * moved `amount` from or to `publicKey`. Kept in step with the stored chain by `writeChain`
+ * (an append adds lines, a reorg removes the cut blocks' lines first).
+ */
+export interface AccountTxRecord {
+  readonly publicKey: string;
+  readonly height: number;
+  readonly txIndex: number;
+  readonly id: string;
+  readonly type: string;
+  readonly amount: number;
+  /** `out` when `publicKey` sent it (a transfer to oneself is one `out` line), `in` when it received it. */
+  readonly direction: 'in' | 'out';
+  /** The other side: the receiver of an `out` line, the sender of an `in` line. */
+  readonly counterparty: string;
+}
+
+/** The history lines of `blocks`: one per side of each transaction (one for a self-transfer). */
+export function accountTxRecords(blocks: readonly StoredBlock[]): AccountTxRecord[] {
+  const records: AccountTxRecord[] = [];
+  for (const { height, block } of blocks) {
+    for (const [txIndex, tx] of block.transactions.entries()) {
+      const line = { height, txIndex, id: tx.id, type: tx.type, amount: tx.amount };
+      records.push({
+        ...line,
+        publicKey: tx.senderPublicKey,
+        direction: 'out',
+        counterparty: tx.receiverPublicKey,
+      });
+      if (tx.receiverPublicKey !== tx.senderPublicKey) {
+        records.push({
+          ...line,
+          publicKey: tx.receiverPublicKey,
+          direction: 'in',
+          counterparty: tx.senderPublicKey,
+        });
+      }
+    }
+  }
+  return records;
+}
+
+/** Where a page of history starts: strictly before this line (newest first). */
+export interface HistoryCursor {
+  readonly height: number;
+  readonly txIndex: number;
+}
+
+/** What `readAccountHistory` reads: `limit` lines, newest first, before `before` (or from the tip). */
+export interface HistoryQuery {
+  readonly before?: HistoryCursor;
+  readonly limit: number;
+}
+
+/**
+ * A transaction this node's user signed and sent ("my transactions"), with the signed
+ * transaction itself so it can be sent again.
+ */
+export interface MyTransactionRecord {
+  readonly id: string;
+  readonly type: 'TRANSFER' | 'EXCHANGE' | 'STAKE';
+  readonly amount: number;
+  readonly receiverPublicKey: string;
+  /** Wall-clock ms when it was first submitted. */
+  readonly sentAt: number;
+  readonly transaction: Transaction;
+  /**
+   * The last thing the node saw happen to it off chain: `returned` to the pool by a reorg, or
+   * it left the pool unmined (`expired`, `evicted`). Absent when nothing did (or it was re-sent).
+   */
+  readonly note?: 'returned' | 'expired' | 'evicted';
+}
+
+/** "My transactions" a store keeps at most (the newest). */
+export const MAX_MY_TRANSACTIONS = 200;
+
 /** Persistence for one node. */
 export interface Store {
   /** Reads the head state, the recent blocks and the rest; a corrupt tail is cut and reported. */
@@ -156,6 +233,12 @@ export interface Store {
   readTransactionIds(from: number, to: number): Promise<readonly string[]>;
   /** The newest valid checkpoint at or below `height`, if any. */
   readCheckpoint(height: number): Promise<CheckpointRecord | null>;
+  /** `publicKey`'s history lines, newest first (`query.limit` at most, before `query.before`). */
+  readAccountHistory(publicKey: string, query: HistoryQuery): Promise<readonly AccountTxRecord[]>;
+  /** The stored "my transactions" (the valid ones; a damaged record ends the list). */
+  readMyTransactions(): Promise<readonly MyTransactionRecord[]>;
+  /** Replaces the stored "my transactions". */
+  saveMyTransactions(list: readonly MyTransactionRecord[]): Promise<void>;
   /** Replaces the stored pool. */
   savePool(pool: readonly StoredPoolEntry[]): Promise<void>;
   /** Replaces the stored wallet (null forgets it). */

@@ -1,12 +1,15 @@
 import { type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames, wrap } from 'idb';
 import {
   type AccountRecord,
+  type AccountTxRecord,
+  accountTxRecords,
   type BlockRange,
   type ChainIndex,
   type ChainWrite,
   type CheckpointRecord,
   DEFAULT_RECENT_BLOCKS,
   type HeadPointer,
+  MAX_MY_TRANSACTIONS,
   StorageUnavailableError,
   type Store,
   type StoredBlock,
@@ -15,9 +18,11 @@ import {
 } from '../ports/store';
 import {
   decodeAccount,
+  decodeAccountTx,
   decodeCheckpoint,
   decodeChunk,
   decodeHeadPointer,
+  decodeMyTransactions,
   decodePool,
   decodeStoredBlock,
   decodeStoredHash,
@@ -38,7 +43,7 @@ import {
  * The storage layout's version: the IndexedDB version of every node database and the `version`
  * of its `meta` `schema` record. Bump it with a step in `MIGRATIONS` when the layout changes.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Every node database is named this prefix plus the node id. */
 export const DATABASE_PREFIX = 'tabchain-node-';
@@ -78,6 +83,12 @@ interface NodeSchema extends DBSchema {
   checkpoints: { key: number; value: CheckpointRecord };
   chunks: { key: number; value: ChainChunk };
   meta: { key: MetaKey; value: unknown };
+  /** Version 3: each account's history lines, by `[publicKey, height, txIndex]`. */
+  accountTx: {
+    key: [string, number, number];
+    value: AccountTxRecord;
+    indexes: { byHeight: number };
+  };
 }
 
 /**
@@ -95,7 +106,7 @@ export interface ChainChunk {
 /** Blocks per `chunks` record. */
 export const CHUNK_BLOCKS = 256;
 
-type MetaKey = 'head' | 'pool' | 'wallet' | 'schema';
+type MetaKey = 'head' | 'pool' | 'wallet' | 'schema' | 'mine';
 type NodeDb = IDBPDatabase<NodeSchema>;
 type WriteTx = IDBPTransaction<NodeSchema, StoreNames<NodeSchema>[], 'readwrite'>;
 
@@ -107,6 +118,7 @@ const CHAIN_STORES: StoreNames<NodeSchema>[] = [
   'accounts',
   'checkpoints',
   'chunks',
+  'accountTx',
 ];
 const ALL_STORES: StoreNames<NodeSchema>[] = [...CHAIN_STORES, 'meta'];
 
@@ -117,7 +129,28 @@ const ALL_STORES: StoreNames<NodeSchema>[] = [...CHAIN_STORES, 'meta'];
  */
 const MIGRATIONS: Readonly<Record<number, (db: NodeDb, tx: WriteTx, notices: string[]) => void>> = {
   1: migrateFrom1,
+  2: migrateFrom2,
 };
+
+/**
+ * Version 2 → 3: adds the `accountTx` store (each account's history lines) and builds it from
+ * the stored blocks. A damaged block gets no lines: the first load cuts the chain there anyway.
+ */
+function migrateFrom2(db: NodeDb, tx: WriteTx): void {
+  createLayout(db);
+  const lines = tx.objectStore('accountTx');
+  const run = async (): Promise<void> => {
+    const records = (await tx.objectStore('blocks').getAll()) as unknown[];
+    for (const record of records) {
+      const height = (record as { height?: unknown } | null)?.height;
+      if (typeof height !== 'number') continue;
+      const stored = decodeStoredBlock(record, height);
+      if (!stored.ok) continue;
+      for (const line of accountTxRecords([stored.value])) queue(lines.put(line));
+    }
+  };
+  queue(run());
+}
 
 /**
  * Version 1 → 2. Version 1 kept `blocks` (with a `byHash` index), `txIndex`, and in `meta` a
@@ -291,6 +324,12 @@ function createLayout(db: NodeDb): void {
   }
   if (!db.objectStoreNames.contains('chunks')) db.createObjectStore('chunks', { keyPath: 'index' });
   if (!db.objectStoreNames.contains('meta')) db.createObjectStore('meta');
+  if (!db.objectStoreNames.contains('accountTx')) {
+    db.createObjectStore('accountTx', { keyPath: ['publicKey', 'height', 'txIndex'] }).createIndex(
+      'byHeight',
+      'height',
+    );
+  }
 }
 
 /**
@@ -336,6 +375,7 @@ function hasLayout(db: NodeDb): boolean {
     tx.objectStore('accounts').keyPath === 'publicKey' &&
     tx.objectStore('checkpoints').keyPath === 'height' &&
     tx.objectStore('chunks').keyPath === 'index' &&
+    tx.objectStore('accountTx').indexNames.contains('byHeight') &&
     tx.objectStore('meta').keyPath === null
   );
 }
@@ -507,6 +547,8 @@ function indexedDbStore(db: NodeDb, pending: string[]): Store {
     const firstChunk = Math.floor((fromHeight - 1) / CHUNK_BLOCKS);
     queue(tx.objectStore('chunks').delete(IDBKeyRange.lowerBound(firstChunk)));
     for (const id of ids) queue(txIndex.delete(id));
+    const lines = tx.objectStore('accountTx');
+    for (const key of await lines.index('byHeight').getAllKeys(range)) queue(lines.delete(key));
     queue(tx.objectStore('meta').delete('head'));
   }
 
@@ -812,6 +854,8 @@ function indexedDbStore(db: NodeDb, pending: string[]): Store {
           queue(hashes.put(stored.hash, stored.height));
         }
         for (const entry of txIndexEntries(change.blocks)) queue(txIndex.put(entry));
+        const lines = tx.objectStore('accountTx');
+        for (const line of accountTxRecords(change.blocks)) queue(lines.put(line));
         const accounts = tx.objectStore('accounts');
         if (change.resetAccounts) queue(accounts.clear());
         for (const account of change.accounts) {
@@ -894,6 +938,38 @@ function indexedDbStore(db: NodeDb, pending: string[]): Store {
       const tx = db.transaction(['checkpoints', 'hashes'], 'readonly') as unknown as WriteTx;
       const hashes = tx.objectStore('hashes');
       return newestCheckpoint(tx, Math.floor(height), (h) => hashes.get(h), null);
+    },
+
+    async readAccountHistory(publicKey, query) {
+      ensureUsable();
+      const limit = Math.max(0, Math.floor(query.limit));
+      if (limit === 0) return [];
+      const { before } = query;
+      const upper: [string, number, number] = before
+        ? [publicKey, before.height, before.txIndex]
+        : [publicKey, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
+      const range = IDBKeyRange.bound([publicKey, 0, 0], upper, false, before !== undefined);
+      const lines: AccountTxRecord[] = [];
+      let cursor = await db.transaction('accountTx').store.openCursor(range, 'prev');
+      while (cursor && lines.length < limit) {
+        const line = decodeAccountTx(cursor.value);
+        // A damaged line is skipped: the history is a view, the blocks stay the reference.
+        if (line.ok) lines.push(line.value);
+        cursor = await cursor.continue();
+      }
+      return lines;
+    },
+
+    async readMyTransactions() {
+      ensureUsable();
+      const value = await db.get('meta', 'mine');
+      return value === undefined ? [] : decodeMyTransactions(value).entries;
+    },
+
+    async saveMyTransactions(list) {
+      await write(['meta'], 'save your transactions', (tx) => {
+        queue(tx.objectStore('meta').put(list.slice(0, MAX_MY_TRANSACTIONS), 'mine'));
+      });
     },
 
     async savePool(pool) {

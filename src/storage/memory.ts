@@ -1,8 +1,12 @@
 import {
   type AccountRecord,
+  type AccountTxRecord,
+  accountTxRecords,
   type CheckpointRecord,
   DEFAULT_RECENT_BLOCKS,
   type HeadPointer,
+  MAX_MY_TRANSACTIONS,
+  type MyTransactionRecord,
   type Store,
   type StoredBlock,
   type StoredNode,
@@ -30,6 +34,8 @@ export function createMemoryStore(): Store {
     // blocks[i] holds height i + 1.
     readonly blocks: readonly StoredBlock[];
     readonly txHeights: ReadonlyMap<string, number>;
+    /** Each account's history lines, oldest first. */
+    readonly history: ReadonlyMap<string, readonly AccountTxRecord[]>;
     readonly accounts: ReadonlyMap<string, AccountRecord>;
     readonly checkpoints: ReadonlyMap<number, CheckpointRecord>;
     readonly head: HeadPointer | null;
@@ -37,12 +43,14 @@ export function createMemoryStore(): Store {
   let chain: ChainData = {
     blocks: [],
     txHeights: new Map(),
+    history: new Map(),
     accounts: new Map(),
     checkpoints: new Map(),
     head: null,
   };
   let pool: readonly StoredPoolEntry[] = [];
   let wallet: WalletRecord | null = null;
+  let mine: readonly MyTransactionRecord[] = [];
   let closed = false;
 
   const ensureOpen = (): void => {
@@ -91,6 +99,12 @@ export function createMemoryStore(): Store {
       for (const stored of newBlocks) {
         for (const tx of stored.block.transactions) txHeights.set(tx.id, stored.height);
       }
+      const history = new Map<string, AccountTxRecord[]>();
+      for (const line of accountTxRecords(newBlocks)) {
+        const lines = history.get(line.publicKey);
+        if (lines) lines.push(line);
+        else history.set(line.publicKey, [line]);
+      }
       const accounts = new Map(copy.resetAccounts ? [] : chain.accounts);
       for (const account of copy.accounts) {
         if (account.balance === null && account.stake === null) accounts.delete(account.publicKey);
@@ -101,6 +115,7 @@ export function createMemoryStore(): Store {
       chain = {
         blocks: newBlocks,
         txHeights,
+        history,
         accounts,
         checkpoints,
         // A head at height 0 is genesis alone, which `load` reports as null.
@@ -146,6 +161,29 @@ export function createMemoryStore(): Store {
     async readCheckpoint(height) {
       ensureOpen();
       return structuredClone(newestCheckpoint(height));
+    },
+
+    async readAccountHistory(publicKey, query) {
+      ensureOpen();
+      const { before } = query;
+      const lines = (chain.history.get(publicKey) ?? []).filter(
+        (line) =>
+          !before ||
+          line.height < before.height ||
+          (line.height === before.height && line.txIndex < before.txIndex),
+      );
+      // `filter` made a new array: reversing it in place changes nothing stored.
+      return structuredClone(lines.reverse().slice(0, Math.max(0, Math.floor(query.limit))));
+    },
+
+    async readMyTransactions() {
+      ensureOpen();
+      return structuredClone(mine);
+    },
+
+    async saveMyTransactions(list) {
+      ensureOpen();
+      mine = structuredClone(list.slice(0, MAX_MY_TRANSACTIONS));
     },
 
     async savePool(newPool) {

@@ -2,13 +2,16 @@ import { z } from 'zod';
 import { decodeBlock, decodeTransaction } from '../core/decode';
 import { HASH_PATTERN, MAX_PUBLIC_KEY_CHARS, TRANSACTION_ID_PATTERN } from '../core/limits';
 import { err, ok, type Result } from '../core/result';
-import type {
-  AccountRecord,
-  CheckpointRecord,
-  HeadPointer,
-  StoredBlock,
-  StoredPoolEntry,
-  WalletRecord,
+import {
+  type AccountRecord,
+  type AccountTxRecord,
+  type CheckpointRecord,
+  type HeadPointer,
+  MAX_MY_TRANSACTIONS,
+  type MyTransactionRecord,
+  type StoredBlock,
+  type StoredPoolEntry,
+  type WalletRecord,
 } from '../ports/store';
 
 /*
@@ -188,4 +191,57 @@ export function decodeChunk(
     );
   }
   return ok(parsed.data);
+}
+
+const accountTxSchema = z.strictObject({
+  publicKey,
+  height: height.min(1),
+  txIndex: z.number().int().min(0).max(MAX_STORED_CHUNK_IDS),
+  id: txIdSchema,
+  type: z.string().min(1).max(16),
+  amount,
+  direction: z.enum(['in', 'out']),
+  counterparty: publicKey,
+});
+
+/** An `accountTx` record. */
+export function decodeAccountTx(value: unknown): Result<AccountTxRecord, StorageRecordError> {
+  const parsed = accountTxSchema.safeParse(value);
+  return parsed.success ? ok(parsed.data) : corrupt('an account history record', parsed.error);
+}
+
+const myTransactionSchema = z.strictObject({
+  id: txIdSchema,
+  type: z.enum(['TRANSFER', 'EXCHANGE', 'STAKE']),
+  amount,
+  receiverPublicKey: publicKey,
+  sentAt: z.number().finite().nonnegative(),
+  transaction: z.unknown(),
+  note: z.enum(['returned', 'expired', 'evicted']).optional(),
+});
+
+/**
+ * The `meta` `mine` record: each entry decoded (its transaction through the core's decoder, and
+ * it must be the entry's). A damaged entry ends the list: the ones before it are kept.
+ */
+export function decodeMyTransactions(value: unknown): {
+  readonly entries: MyTransactionRecord[];
+  readonly error: StorageRecordError | null;
+} {
+  const list = z.array(z.unknown()).max(MAX_MY_TRANSACTIONS).safeParse(value);
+  if (!list.success) return { entries: [], error: corrupt('the saved "my transactions"', list.error).error };
+  const entries: MyTransactionRecord[] = [];
+  for (const [index, raw] of list.data.entries()) {
+    const what = `"my transactions" entry ${index}`;
+    const entry = myTransactionSchema.safeParse(raw);
+    if (!entry.success) return { entries, error: corrupt(what, entry.error).error };
+    const transaction = decodeTransaction(entry.data.transaction);
+    if (!transaction.ok) return { entries, error: corrupt(what, transaction.error.message).error };
+    if (transaction.value.id !== entry.data.id) {
+      return { entries, error: corrupt(what, 'its transaction has another id').error };
+    }
+    const { note, ...fields } = entry.data;
+    entries.push({ ...fields, transaction: transaction.value, ...(note ? { note } : {}) });
+  }
+  return { entries, error: null };
 }

@@ -29,6 +29,8 @@ export type NodeApi = Pick<
   | 'readTransaction'
   | 'heightOf'
   | 'readLottery'
+  | 'readMyTransactions'
+  | 'readAccountHistory'
 >;
 
 /** A saved node of this browser, as the "old nodes" view lists it. */

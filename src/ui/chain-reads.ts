@@ -7,9 +7,10 @@
  */
 import { useEffect, useState } from 'react';
 import type { LotteryResult, StakeEntry } from '../core/lottery';
-import { type ChainState, stakeEntries } from '../core/state';
+import { stakeEntries } from '../core/state';
 import type { Block, Transaction } from '../core/types';
 import type { LotteryReading, NodeSnapshot } from '../node/node';
+import type { AccountTxRecord, HistoryCursor } from '../ports/store';
 import type { NodeApi } from './app-services';
 import { errorMessage } from './decoders';
 import { memoPerObject, pooledIds } from './selectors';
@@ -157,51 +158,59 @@ export function useTransactionPlaces(
 
 // ------------------------------------------------------------------ accounts
 
-/** The most history rows an account page lists. */
+/** History rows an account page reads per page. */
 export const HISTORY_LIMIT = 200;
 
-/** An account at one chain point: its balance and stake, and its history newest first. */
+/** Blocks over which an account page counts the blocks it forged (the newest ones). */
+export const FORGED_WINDOW = 256;
+
+/** An account at one chain point: its balance and stake, and the newest page of its history. */
 export interface AccountView {
   readonly balance: number;
   readonly stake: number;
   /** The chain's state holds the account. */
   readonly seen: boolean;
+  /** Blocks it forged among the newest `FORGED_WINDOW`. */
   readonly forged: number;
-  readonly history: readonly { readonly height: number; readonly tx: Transaction }[];
-  /** More than `HISTORY_LIMIT` rows exist. */
+  /** The newest `HISTORY_LIMIT` lines at most, newest first, from the node's history index. */
+  readonly history: readonly AccountTxRecord[];
+  /** Older lines exist (read them with `loadOlderHistory`). */
   readonly truncated: boolean;
 }
 
-/** `pem`'s account from the head state and the blocks up to the head. */
-export function accountView(state: ChainState, blocks: readonly Block[], pem: string): AccountView {
-  const history: { height: number; tx: Transaction }[] = [];
-  let forged = 0;
-  let truncated = false;
-  for (let i = blocks.length - 1; i >= 0; i--) {
-    const block = blocks[i] as Block;
-    if (block.blockCount === 0) continue;
-    if (block.forger === pem) forged++;
-    for (const tx of block.transactions) {
-      if (tx.senderPublicKey !== pem && tx.receiverPublicKey !== pem) continue;
-      if (history.length < HISTORY_LIMIT) history.push({ height: block.blockCount, tx });
-      else truncated = true;
-    }
-  }
-  return {
-    balance: state.balances.get(pem, 0),
-    stake: state.stakes.get(pem, 0),
-    seen: state.balances.has(pem) || state.stakes.has(pem),
-    forged,
-    history,
-    truncated,
-  };
+/** Reads one page of `pem`'s history before `before`: the lines, and whether older ones exist. */
+export async function loadHistoryPage(
+  node: Pick<NodeApi, 'readAccountHistory'>,
+  pem: string,
+  before?: HistoryCursor,
+): Promise<{ readonly lines: readonly AccountTxRecord[]; readonly more: boolean }> {
+  const lines = await node.readAccountHistory(pem, {
+    limit: HISTORY_LIMIT + 1,
+    ...(before ? { before } : {}),
+  });
+  return { lines: lines.slice(0, HISTORY_LIMIT), more: lines.length > HISTORY_LIMIT };
 }
 
-/** `pem`'s account at the head: balance and stake from the snapshot, history read from the blocks. */
+/**
+ * `pem`'s account at the head: balance and stake from the snapshot, the newest page of history
+ * from the node's index (never a scan of the chain), forged blocks among the newest ones.
+ */
 export function useAccount(pem: string): ChainRead<AccountView> {
-  return useChainRead(`account:${pem}`, async (node, snapshot) =>
-    accountView(snapshot.state, await node.readBlocks(1, snapshot.height), pem),
-  );
+  return useChainRead(`account:${pem}`, async (node, snapshot) => {
+    const [page, recent] = await Promise.all([
+      loadHistoryPage(node, pem),
+      node.readBlocks(Math.max(1, snapshot.height - FORGED_WINDOW + 1), snapshot.height),
+    ]);
+    const { state } = snapshot;
+    return {
+      balance: state.balances.get(pem, 0),
+      stake: state.stakes.get(pem, 0),
+      seen: state.balances.has(pem) || state.stakes.has(pem),
+      forged: recent.filter((block) => block.blockCount > 0 && block.forger === pem).length,
+      history: page.lines,
+      truncated: page.more,
+    };
+  });
 }
 
 // ------------------------------------------------------------------ the lottery

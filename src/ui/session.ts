@@ -13,7 +13,11 @@ export interface SentTransaction {
   readonly sentAt: number;
 }
 
-/** The transactions this page sent, newest first (an external store for `useSyncExternalStore`). */
+/**
+ * The transactions this page sent, newest first (an external store for `useSyncExternalStore`).
+ * Only this page's sends, for this page's signal that one was sent: the list that survives a
+ * reload, with each one's state, is the node's (`readMyTransactions`, saved in its store).
+ */
 export class SentLog {
   private entries: readonly SentTransaction[] = [];
   private readonly listeners = new Set<() => void>();

@@ -7,7 +7,12 @@ import { Set as ImmutableSet } from 'immutable';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runLotteryAtOnce } from '../../src/core/lottery';
 import { accountRecords, checkpointOf, stateOfAccounts } from '../../src/node/persistence';
-import { StorageUnavailableError, type Store, type StoredBlock } from '../../src/ports/store';
+import {
+  accountTxRecords,
+  StorageUnavailableError,
+  type Store,
+  type StoredBlock,
+} from '../../src/ports/store';
 import { openBestStore } from '../../src/storage';
 import {
   DATABASE_PREFIX,
@@ -105,7 +110,7 @@ describe('IndexedDB store: layout', () => {
     const db = await raw(nodeId);
     expect(db.name).toBe(`${DATABASE_PREFIX}${nodeId}`);
     expect(db.version).toBe(SCHEMA_VERSION);
-    const names = ['accounts', 'blocks', 'checkpoints', 'chunks', 'hashes', 'meta', 'txIndex'];
+    const names = ['accountTx', 'accounts', 'blocks', 'checkpoints', 'chunks', 'hashes', 'meta', 'txIndex'];
     expect([...db.objectStoreNames].sort()).toEqual(names);
     const tx = db.transaction(names);
     expect(tx.objectStore('blocks').keyPath).toBe('height');
@@ -115,6 +120,8 @@ describe('IndexedDB store: layout', () => {
     expect(tx.objectStore('accounts').keyPath).toBe('publicKey');
     expect(tx.objectStore('checkpoints').keyPath).toBe('height');
     expect(tx.objectStore('chunks').keyPath).toBe('index');
+    expect(tx.objectStore('accountTx').keyPath).toEqual(['publicKey', 'height', 'txIndex']);
+    expect([...tx.objectStore('accountTx').indexNames]).toEqual(['byHeight']);
     expect(await tx.objectStore('hashes').getAll()).toEqual(heights(mainChain(), 1, 3).map((s) => s.hash));
     expect(await tx.objectStore('meta').get('schema')).toEqual({ version: SCHEMA_VERSION });
     expect(await tx.objectStore('meta').get('head')).toEqual(pointerAt(3));
@@ -502,6 +509,42 @@ describe('IndexedDB store: migration from layout version 1 (a recorded database)
 });
 
 describe('IndexedDB store: schema versions', () => {
+  it('a version-2 database gains the account history, built from its stored blocks', async () => {
+    const nodeId = freshId();
+    const blocks = heights(mainChain(), 1, 12);
+    const v2 = await openDB(databaseName(nodeId), 2, {
+      upgrade(db) {
+        db.createObjectStore('blocks', { keyPath: 'height' });
+        db.createObjectStore('hashes');
+        db.createObjectStore('txIndex', { keyPath: 'id' }).createIndex('byHeight', 'height');
+        db.createObjectStore('accounts', { keyPath: 'publicKey' });
+        db.createObjectStore('checkpoints', { keyPath: 'height' });
+        db.createObjectStore('chunks', { keyPath: 'index' });
+        db.createObjectStore('meta');
+      },
+    });
+    for (const stored of blocks) {
+      await v2.put('blocks', stored);
+      await v2.put('hashes', stored.hash, stored.height);
+      for (const tx of stored.block.transactions)
+        await v2.put('txIndex', { id: tx.id, height: stored.height });
+    }
+    await v2.put('meta', { version: 2 }, 'schema');
+    v2.close();
+
+    const store = await openIndexedDbStore(nodeId);
+    expect((await store.readChainIndex(12)).hashes).toEqual(blocks.map((s) => s.hash));
+    const lines = accountTxRecords(blocks);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const key of new Set(lines.map((line) => line.publicKey))) {
+      const want = lines
+        .filter((line) => line.publicKey === key)
+        .sort((a, b) => b.height - a.height || b.txIndex - a.txIndex);
+      expect(await store.readAccountHistory(key, { limit: 1000 })).toEqual(want);
+    }
+    await store.close();
+  });
+
   it('an older schema record: the chain is cleared for a resync, the wallet is kept', async () => {
     const nodeId = await storedChain(8);
     let store = await openIndexedDbStore(nodeId);

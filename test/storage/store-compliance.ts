@@ -17,15 +17,17 @@ import {
 } from '../../src/core';
 import { runLotteryAtOnce } from '../../src/core/lottery';
 import { accountRecords, chainWriteOf, checkpointOf, stateOfAccounts } from '../../src/node/persistence';
-import type {
-  ChainIndex,
-  ChainWrite,
-  CheckpointRecord,
-  Store,
-  StoredBlock,
-  StoredNode,
-  StoredPoolEntry,
-  WalletRecord,
+import {
+  type AccountTxRecord,
+  accountTxRecords,
+  type ChainIndex,
+  type ChainWrite,
+  type CheckpointRecord,
+  type Store,
+  type StoredBlock,
+  type StoredNode,
+  type StoredPoolEntry,
+  type WalletRecord,
 } from '../../src/ports/store';
 import { StoreWriteError } from '../../src/storage/write-checks';
 import { type ChainVector, readVector, VECTOR_GENESIS_KEY } from '../helpers/vectors';
@@ -598,6 +600,123 @@ export function storeCompliance(
       }),
     );
 
+    /** Every history line of `publicKey` over `blocks`, newest first, computed here from the blocks. */
+    const linesOf = (blocks: readonly StoredBlock[], publicKey: string): AccountTxRecord[] =>
+      accountTxRecords(blocks)
+        .filter((line) => line.publicKey === publicKey)
+        .sort((a, b) => b.height - a.height || b.txIndex - a.txIndex);
+    /** The key that appears in the most main-chain transactions. */
+    const busiestKey = (): string => {
+      const counts = new Map<string, number>();
+      for (const line of accountTxRecords(main().blocks))
+        counts.set(line.publicKey, (counts.get(line.publicKey) ?? 0) + 1);
+      return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
+    };
+    /** Reads the whole history of `publicKey` in pages of `size`. */
+    const allPages = async (store: Store, publicKey: string, size: number): Promise<AccountTxRecord[][]> => {
+      const pages: AccountTxRecord[][] = [];
+      let before: { height: number; txIndex: number } | undefined;
+      for (;;) {
+        const page = await store.readAccountHistory(publicKey, {
+          limit: size,
+          ...(before ? { before } : {}),
+        });
+        if (page.length === 0) return pages;
+        pages.push([...page]);
+        const last = page[page.length - 1] as AccountTxRecord;
+        before = { height: last.height, txIndex: last.txIndex };
+      }
+    };
+
+    it(
+      'account history: an append adds each transaction to its sender and receiver, newest first',
+      withStore(async (store) => {
+        const key = busiestKey();
+        expect(await store.readAccountHistory(key, { limit: 10 })).toEqual([]);
+        await appendMain(store, 1, 20);
+        await appendMain(store, 21, 40);
+        const want = linesOf(main().blocks, key);
+        expect(want.length).toBeGreaterThan(3);
+        expect(await store.readAccountHistory(key, { limit: 1000 })).toEqual(want);
+        const tx = main()
+          .blocks.flatMap((s) => s.block.transactions)
+          .find((t) => t.senderPublicKey !== t.receiverPublicKey);
+        if (!tx) throw new Error('the fixture has no transfer between two accounts');
+        const sent = await store.readAccountHistory(tx.senderPublicKey, { limit: 1000 });
+        const received = await store.readAccountHistory(tx.receiverPublicKey, { limit: 1000 });
+        expect(sent).toContainEqual(
+          expect.objectContaining({
+            id: tx.id,
+            direction: 'out',
+            counterparty: tx.receiverPublicKey,
+            amount: tx.amount,
+          }),
+        );
+        expect(received).toContainEqual(
+          expect.objectContaining({ id: tx.id, direction: 'in', counterparty: tx.senderPublicKey }),
+        );
+        expect(await store.readAccountHistory('nobody', { limit: 10 })).toEqual([]);
+      }),
+    );
+
+    it(
+      'account history pages: each page continues strictly before the last line of the previous one',
+      withStore(async (store) => {
+        const key = busiestKey();
+        await appendMain(store, 1, 40);
+        const want = linesOf(main().blocks, key);
+        const pages = await allPages(store, key, 3);
+        expect(pages.every((page) => page.length <= 3)).toBe(true);
+        expect(pages.length).toBe(Math.ceil(want.length / 3));
+        expect(pages.flat()).toEqual(want);
+        expect(await store.readAccountHistory(key, { limit: 0 })).toEqual([]);
+      }),
+    );
+
+    it(
+      "account history after a reorg: the cut blocks' lines go, the new branch's come, and back again",
+      withStore(async (store) => {
+        await appendMain(store, 1, 30);
+        // The fork carries the main chain's blocks 21-22 transactions and then empty blocks.
+        const fork = forkChain(20, 4, 2);
+        await store.writeChain(writeOf(fork, 21, 24, { fixture: main(), tip: 30 }));
+        const onFork = [...heights(main(), 1, 20), ...fork.blocks];
+        const keys = new Set(accountTxRecords(main().blocks).map((line) => line.publicKey));
+        for (const key of keys) {
+          expect(await store.readAccountHistory(key, { limit: 1000 })).toEqual(linesOf(onFork, key));
+        }
+        const cut = heights(main(), 23, 30).flatMap((s) => s.block.transactions.map((t) => t.id));
+        expect(cut.length).toBeGreaterThan(0);
+        const listed = (
+          await Promise.all([...keys].map((key) => store.readAccountHistory(key, { limit: 1000 })))
+        ).flat();
+        expect(listed.filter((line) => cut.includes(line.id))).toEqual([]);
+        await store.writeChain(writeOf(main(), 21, 40, { fixture: fork, tip: 24 }));
+        for (const key of keys) {
+          expect(await store.readAccountHistory(key, { limit: 1000 })).toEqual(linesOf(main().blocks, key));
+        }
+      }),
+    );
+
+    it(
+      'my transactions: saved, read back in order, replaced by the next save',
+      withStore(async (store) => {
+        expect(await store.readMyTransactions()).toEqual([]);
+        const mine = samplePool(3).map(({ transaction }, i) => ({
+          id: transaction.id,
+          type: transaction.type as 'TRANSFER',
+          amount: transaction.amount,
+          receiverPublicKey: transaction.receiverPublicKey,
+          sentAt: 1_700_000_000_000 + i,
+          transaction,
+        }));
+        await store.saveMyTransactions(mine);
+        expect(await store.readMyTransactions()).toEqual(mine);
+        await store.saveMyTransactions(mine.slice(1));
+        expect(await store.readMyTransactions()).toEqual(mine.slice(1));
+      }),
+    );
+
     if (reopen) {
       it('closing and opening again keeps everything', async () => {
         let store = await makeStore();
@@ -607,10 +726,14 @@ export function storeCompliance(
           await store.writeChain(writeOf(fork, 21, 24, { fixture: main(), tip: 30 }));
           await store.savePool(samplePool(5));
           await store.saveWallet(sampleWallet('dave'));
+          const key = busiestKey();
+          const history = await store.readAccountHistory(key, { limit: 1000 });
+          expect(history.length).toBeGreaterThan(0);
           const want = await store.load();
           expect(await loadedHeadState(want)).toEqual(plainState(fixtureState(fork, 24)));
           store = await reopen(store);
           expect(await store.load()).toEqual(want);
+          expect(await store.readAccountHistory(key, { limit: 1000 })).toEqual(history);
           // The reopened store continues the stored chain.
           await store.writeChain(writeOf(main(), 21, 40, { fixture: fork, tip: 24 }));
           store = await reopen(store);

@@ -68,6 +68,8 @@ function uiView(node: TabchainNode, gate: ReadGate): NodeApi {
     readTransaction: (id) => gate.pass(() => node.readTransaction(id)),
     heightOf: (hash) => node.heightOf(hash),
     readLottery: (height) => node.readLottery(height),
+    readMyTransactions: () => gate.pass(() => node.readMyTransactions()),
+    readAccountHistory: (pem, query) => gate.pass(() => node.readAccountHistory(pem, query)),
   };
 }
 

@@ -138,6 +138,8 @@ export function withSnapshot(node: NodeApi, patch: Partial<NodeSnapshot>): NodeA
     readBlock: (height) => node.readBlock(height),
     readTransaction: (id) => node.readTransaction(id),
     heightOf: (hash) => node.heightOf(hash),
+    readMyTransactions: () => node.readMyTransactions(),
+    readAccountHistory: (pem, query) => node.readAccountHistory(pem, query),
     readLottery: (height) => node.readLottery(height),
   };
 }

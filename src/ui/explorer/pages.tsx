@@ -1,9 +1,11 @@
-import type { ReactNode } from 'react';
+import { type ReactNode, useState } from 'react';
 import type { Transaction } from '../../core/types';
+import type { AccountTxRecord } from '../../ports/store';
 import { useKnownAccounts } from '../accounts';
 import {
   type ChainRead,
-  HISTORY_LIMIT,
+  FORGED_WINDOW,
+  loadHistoryPage,
   useAccount,
   useBlock,
   useBlockLottery,
@@ -23,6 +25,7 @@ import {
 import { Identicon } from '../components/Identicon';
 import { fingerprint, formatTimestamp, percent, plural } from '../format';
 import { hrefFor } from '../router';
+import { useNode } from '../services';
 
 /** A page for something the chain does not hold. */
 export function NotFound({ title, children }: { readonly title: string; readonly children: ReactNode }) {
@@ -335,11 +338,49 @@ export function AccountPage({ fingerprint: wanted }: { readonly fingerprint: str
   return <Account pem={pem} />;
 }
 
-/** A known account's page, from one read at one head. */
+/** One line of an account's history. */
+function HistoryLine({ line }: { readonly line: AccountTxRecord }) {
+  return (
+    <li>
+      <BlockLink height={line.height} /> <TypeBadge type={line.type} />{' '}
+      {line.type === 'STAKE'
+        ? `staked ${line.amount}`
+        : line.direction === 'out'
+          ? `sent ${line.amount} to `
+          : `received ${line.amount} from `}
+      {line.type === 'STAKE' ? null : <AccountLabel pem={line.counterparty} copy={false} />}{' '}
+      <TxLink id={line.id} />
+    </li>
+  );
+}
+
+/** A known account's page, from one read at one head; older history a page at a time. */
 function Account({ pem }: { readonly pem: string }) {
+  const node = useNode();
   const read = useAccount(pem);
+  // Older pages, for the head they were read after (a new head starts over from the newest page).
+  const [older, setOlder] = useState<{
+    readonly head: string;
+    readonly lines: readonly AccountTxRecord[];
+    readonly more: boolean;
+  } | null>(null);
+  const [loading, setLoading] = useState(false);
   if (read.status !== 'ready') return <ReadPending read={read} what={`account ${fingerprint(pem)}`} />;
-  const { balance, stake, seen, forged, history, truncated } = read.value;
+  const { balance, stake, seen, forged } = read.value;
+  const extra = older?.head === read.at.headHash ? older : null;
+  const history = [...read.value.history, ...(extra?.lines ?? [])];
+  const more = extra ? extra.more : read.value.truncated;
+  const showOlder = async () => {
+    const last = history[history.length - 1];
+    if (!last) return;
+    setLoading(true);
+    try {
+      const page = await loadHistoryPage(node, pem, { height: last.height, txIndex: last.txIndex });
+      setOlder({ head: read.at.headHash, lines: [...(extra?.lines ?? []), ...page.lines], more: page.more });
+    } finally {
+      setLoading(false);
+    }
+  };
   return (
     <section
       className="card"
@@ -359,7 +400,7 @@ function Account({ pem }: { readonly pem: string }) {
         <dd data-testid="account-balance">{balance}</dd>
         <dt>Stake</dt>
         <dd data-testid="account-stake">{stake}</dd>
-        <dt>Forged</dt>
+        <dt>Forged (last {FORGED_WINDOW} blocks)</dt>
         <dd>{plural(forged, 'block')}</dd>
       </dl>
       <details>
@@ -373,26 +414,21 @@ function Account({ pem }: { readonly pem: string }) {
           <p className="muted">No transactions on this chain.</p>
         ) : (
           <ul className="tx-list" data-testid="account-history">
-            {history.map(({ height, tx }) => (
-              <li key={tx.id}>
-                <BlockLink height={height} /> <TypeBadge type={tx.type} />{' '}
-                {tx.type === 'STAKE'
-                  ? `staked ${tx.amount}`
-                  : tx.senderPublicKey === pem
-                    ? `sent ${tx.amount} to `
-                    : `received ${tx.amount} from `}
-                {tx.type === 'STAKE' ? null : (
-                  <AccountLabel
-                    pem={tx.senderPublicKey === pem ? tx.receiverPublicKey : tx.senderPublicKey}
-                    copy={false}
-                  />
-                )}{' '}
-                <TxLink id={tx.id} />
-              </li>
+            {history.map((line) => (
+              <HistoryLine key={`${line.height}:${line.txIndex}`} line={line} />
             ))}
           </ul>
         )}
-        {truncated ? <p className="muted">Showing the newest {HISTORY_LIMIT} transactions.</p> : null}
+        {more ? (
+          <button
+            type="button"
+            data-testid="history-older"
+            disabled={loading}
+            onClick={() => void showOlder()}
+          >
+            Show older transactions
+          </button>
+        ) : null}
       </section>
     </section>
   );
