@@ -1,4 +1,4 @@
-import { type Block, blockSigningBytes, transactionSigningBytes } from '../src/core';
+import { type Block, blockSigningBytes, GENESIS_BLOCK, transactionSigningBytes } from '../src/core';
 import { type KeyPair, parsePublicKeyPem, signatureHexToBytes } from '../src/crypto';
 import { MemoryNetwork, SeededRandom, VirtualClock } from '../src/net/memory';
 import { TabchainNode } from '../src/node/node';
@@ -161,17 +161,7 @@ export async function syncChainOnce(chain: readonly Block[]): Promise<number> {
   const { nodes, runUntil } = network(['source', 'fresh'], {}, 8);
   const [source, fresh] = nodes as [TabchainNode, TabchainNode];
   await source.start();
-  const imported = await source.importChain([
-    {
-      blockCount: 0,
-      lastHash: 'genesisHash',
-      signature: '',
-      forger: 'genesis',
-      timestamp: 0,
-      transactions: [],
-    },
-    ...chain,
-  ]);
+  const imported = await source.importChain([{ ...GENESIS_BLOCK }, ...chain]);
   if (!imported.adopted) throw new Error(`setup: ${imported.error?.message}`);
   const start = performance.now();
   await fresh.start();

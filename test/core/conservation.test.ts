@@ -8,12 +8,9 @@ import {
   nextForgerOf,
   type Transaction,
 } from '../../src/core';
+import { placeholderPem } from '../helpers/placeholder-keys';
 
-// Placeholder identities: applyBlock checks every rule but signatures, so no keys are needed.
-const pem = (seed: string): string => {
-  const body = Buffer.from(seed.repeat(300)).toString('base64').slice(0, 392);
-  return `-----BEGIN PUBLIC KEY-----\n${body.match(/.{1,64}/g)?.join('\n')}\n-----END PUBLIC KEY-----`;
-};
+const pem = placeholderPem;
 const GENESIS = pem('genesis');
 const ACCOUNTS = [pem('exchange'), pem('alice'), pem('bob'), pem('carol'), GENESIS];
 const MAX = Number.MAX_SAFE_INTEGER;

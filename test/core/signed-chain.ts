@@ -10,6 +10,7 @@ import {
   type ChainState,
   createBlock,
   createTransaction,
+  GENESIS_BLOCK,
   type GenesisConfig,
   genesisState,
   type Transaction,
@@ -70,16 +71,7 @@ export async function signedChain(
 ): Promise<{ blocks: unknown[]; states: ChainState[] }> {
   let state = genesisState(config);
   const states = [state];
-  const blocks: unknown[] = [
-    {
-      blockCount: 0,
-      lastHash: 'genesisHash',
-      signature: '',
-      forger: 'genesis',
-      timestamp: 0,
-      transactions: [],
-    },
-  ];
+  const blocks: unknown[] = [{ ...GENESIS_BLOCK }];
   for (const body of bodies) {
     const block = await signedBlock(state, body, keys);
     blocks.push(block);
