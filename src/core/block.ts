@@ -27,13 +27,15 @@ export function createBlock(
   forger: string,
   blockCount: number,
   timestamp: Timestamp,
+  seedSignature?: string,
 ): Block {
-  return { blockCount, lastHash, signature: '', forger, timestamp, transactions };
+  const block: Block = { blockCount, lastHash, signature: '', forger, timestamp, transactions };
+  return seedSignature === undefined ? block : { ...block, seedSignature };
 }
 
 /** The object that is hashed and signed: the block with `signature: ""` (reference `payload()`). */
 export function blockPayload(block: Block): Block {
-  return {
+  const payload: Block = {
     blockCount: block.blockCount,
     lastHash: block.lastHash,
     signature: '',
@@ -41,6 +43,8 @@ export function blockPayload(block: Block): Block {
     timestamp: block.timestamp,
     transactions: block.transactions,
   };
+  // A resilient block's seed signature is part of what is hashed and signed, after `transactions`.
+  return block.seedSignature === undefined ? payload : { ...payload, seedSignature: block.seedSignature };
 }
 
 /** The bytes the forger signs: UTF-8 of the payload's canonical JSON. */
@@ -75,6 +79,7 @@ export function blockPayloadJson(
   return (
     `{"blockCount": ${pythonNumber(block.blockCount)}, "lastHash": ${pythonString(block.lastHash)}, "signature": "", ` +
     `"forger": ${pythonStringRecurring(block.forger, keyEncodings)}, "timestamp": ${pythonTimestamp(block.timestamp)}, ` +
-    `"transactions": [${signedTransactionJsons.join(', ')}]}`
+    `"transactions": [${signedTransactionJsons.join(', ')}]` +
+    (block.seedSignature === undefined ? '}' : `, "seedSignature": ${pythonString(block.seedSignature)}}`)
   );
 }

@@ -92,6 +92,8 @@ const blockSchema = z.strictObject({
   forger: z.union([z.literal('genesis'), publicKey]),
   timestamp,
   transactions: z.array(z.unknown()).max(MAX_TRANSACTIONS_PER_BLOCK),
+  // Resilient profile only; whether a block must or must not carry it is a rule of its profile.
+  seedSignature: signature.optional(),
 });
 
 type TransactionShape = z.infer<typeof transactionSchema>;
@@ -157,14 +159,15 @@ export function decodeBlock(value: unknown, interner?: KeyInterner): Result<Bloc
       return err(malformedAt('malformed block', `transactions.${index}.${badKey}`, KEY_SHAPE_MESSAGE));
     transactions.push(transactionFromJSON(tx.data, interner));
   }
-  return ok({
+  const block: Block = {
     blockCount: b.blockCount,
     lastHash: b.lastHash,
     signature: b.signature,
     forger: b.forger === 'genesis' ? b.forger : (interner?.get(b.forger) ?? b.forger),
     timestamp: copyTimestamp(b.timestamp),
     transactions,
-  });
+  };
+  return ok(b.seedSignature === undefined ? block : { ...block, seedSignature: b.seedSignature });
 }
 
 /**

@@ -27,6 +27,25 @@ export type ChainError =
   | { readonly code: 'BAD_BLOCK_SIGNATURE'; readonly message: string }
   /** The forger's key is not in its one canonical encoding (see `SignatureVerifier.checkPublicKey`). */
   | { readonly code: 'NON_CANONICAL_KEY'; readonly message: string }
+  /** Resilient profile: the block's seed signature is missing, malformed or does not verify. */
+  | { readonly code: 'BAD_SEED_SIGNATURE'; readonly message: string }
+  /** Resilient profile: the timestamp is not a whole number of seconds ≥ 0. */
+  | { readonly code: 'BAD_TIMESTAMP'; readonly message: string }
+  /** Resilient profile: the timestamp is less than the minimum gap after the parent's. */
+  | { readonly code: 'TIMESTAMP_NOT_AFTER_PARENT'; readonly message: string; readonly earliest: number }
+  /** Resilient profile: the forger's rank may not forge yet in the block's slot. */
+  | {
+      readonly code: 'RANK_NOT_DUE';
+      readonly message: string;
+      readonly rank: number;
+      readonly slot: number;
+      readonly earliest: number;
+    }
+  /**
+   * Resilient profile: the timestamp is too far ahead of the receiver's clock. Not a verdict on
+   * the block: a node holds it and checks it again once its clock reaches `dueAt`.
+   */
+  | { readonly code: 'FROM_THE_FUTURE'; readonly message: string; readonly dueAt: number }
   | TransactionError;
 
 /** A rule broken by one transaction of a block; `txIndex` is its position in the block. */

@@ -1,9 +1,18 @@
 import { Map as ImmutableMap, Set as ImmutableSet, OrderedMap } from 'immutable';
 import { blockHash, GENESIS_BLOCK } from './block';
+import { maxTotalStakeOf, profileOf } from './config';
 import { type ChainError, txError } from './errors';
 import { runLottery, type StakeEntry } from './lottery';
+import {
+  checkResilientBlock,
+  genesisResilientHead,
+  nextResilientHead,
+  type ResilientHead,
+} from './resilient/head';
 import { err, ok, type Result } from './result';
 import type { Block, GenesisConfig, Transaction } from './types';
+
+export { DEFAULT_MAX_TOTAL_STAKE, maxTotalStakeOf, profileOf } from './config';
 
 /**
  * The account model after some block: balances, stakes, and the index of every transaction id
@@ -27,35 +36,31 @@ export interface ChainState {
   /**
    * Who must forge the block after the head: the lottery over `stakes` seeded by `headHash`,
    * drawn once when the state was made and kept with it (one hash per staked coin, so never
-   * drawn again per snapshot or per message).
+   * drawn again per snapshot or per message). On the `resilient` profile: rank 0 of the ranking.
    */
   readonly nextForger: string;
-}
-
-/** The total stake a network allows when its genesis config sets none: 10,000 coins. */
-export const DEFAULT_MAX_TOTAL_STAKE = 10_000;
-
-/** The network's stake cap: `config.maxTotalStake`, else the default. Throws for a nonsensical one (a config is trusted input). */
-export function maxTotalStakeOf(config: GenesisConfig): number {
-  const cap = config.maxTotalStake ?? DEFAULT_MAX_TOTAL_STAKE;
-  if (!Number.isSafeInteger(cap) || cap < 1)
-    throw new RangeError(`maxTotalStake must be a whole number from 1 to 2^53-1, not ${cap}`);
-  return cap;
+  /**
+   * Present exactly on a `resilient` network (docs/consensus-resilient.md): the seed, the head's
+   * time, the delayed stakes and the ranking for the next block. Absent on `reference`.
+   */
+  readonly resilient?: ResilientHead;
 }
 
 /** The state of a chain that holds only the genesis block: the genesis staker holds stake 1. */
 export function genesisState(config: GenesisConfig): ChainState {
   const headHash = blockHash(GENESIS_BLOCK);
   const stakes = OrderedMap([[config.genesisPublicKey, 1]]);
-  return {
+  const base = {
     height: 0,
     headHash,
-    balances: ImmutableMap(),
+    balances: ImmutableMap<string, number>(),
     stakes,
-    txIds: ImmutableSet(),
+    txIds: ImmutableSet<string>(),
     maxTotalStake: maxTotalStakeOf(config),
-    nextForger: drawNextForger(stakes, headHash),
   };
+  if (profileOf(config) === 'reference') return { ...base, nextForger: drawNextForger(stakes, headHash) };
+  const resilient = genesisResilientHead(config, stakes);
+  return { ...base, nextForger: resilient.ranking[0] ?? '', resilient };
 }
 
 /** The stakers as ordered `[publicKey, stake]` pairs, for the lottery. */
@@ -88,6 +93,14 @@ export function stateAfter(
   nextForger: string,
 ): ChainState {
   return { height, headHash, ...applied, nextForger };
+}
+
+/**
+ * The next forger a state after `applied` needs drawn by a lottery, or null when its profile
+ * names it already (`resilient`: rank 0 of the ranking, made with the rules).
+ */
+export function rankedNextForger(applied: AppliedBlock): string | null {
+  return applied.resilient ? (applied.resilient.ranking[0] ?? '') : null;
 }
 
 /** A balance, zero for an account the chain has never seen. */
@@ -242,14 +255,24 @@ function sumStakes(stakes: ChainState['stakes']): number {
   return total;
 }
 
-/** Balances, stakes, ids and the cap after a block; the caller adds `height`, `headHash` and `nextForger`. */
-export type AppliedBlock = Pick<ChainState, 'balances' | 'stakes' | 'txIds' | 'maxTotalStake'>;
+/**
+ * Balances, stakes, ids and the cap after a block, and on `resilient` the profile's head after
+ * it; the caller adds `height`, `headHash` and `nextForger`.
+ */
+export type AppliedBlock = Pick<ChainState, 'balances' | 'stakes' | 'txIds' | 'maxTotalStake' | 'resilient'>;
 
 /**
  * Every rule of a block except its signatures and its own hash: `blockCount` and `lastHash`
- * link to the head, the forger won the lottery, and the transactions apply in order.
+ * link to the head, the forger may forge it, and the transactions apply in order. On
+ * `reference` the forger must have won the lottery and the block carries no seed signature; on
+ * `resilient` the forger must be ranked and its timestamp in its turn (`checkResilientBlock`),
+ * checked against the receiver's clock `now` (whole seconds) when given.
  */
-export function applyBlockRules(state: ChainState, block: Block): Result<AppliedBlock, ChainError> {
+export function applyBlockRules(
+  state: ChainState,
+  block: Block,
+  now?: number,
+): Result<AppliedBlock, ChainError> {
   if (block.blockCount !== state.height + 1) {
     return err({
       code: 'BAD_BLOCK_COUNT',
@@ -266,6 +289,22 @@ export function applyBlockRules(state: ChainState, block: Block): Result<Applied
       message: `lastHash ${block.lastHash.slice(0, 12)}… does not link to the previous block ${state.headHash.slice(0, 12)}…`,
     });
   }
+  if (state.resilient) {
+    const turn = checkResilientBlock(state.resilient, block, now);
+    if (!turn.ok) return turn;
+    const applied = applyTransactions(state, block.transactions);
+    if (!applied.ok) return applied;
+    return ok({
+      ...applied.value,
+      resilient: nextResilientHead(state.resilient, block, applied.value.stakes),
+    });
+  }
+  if (block.seedSignature !== undefined)
+    return err({
+      code: 'MALFORMED',
+      path: 'seedSignature',
+      message: 'malformed block: seedSignature: a reference-profile block carries no seed signature',
+    });
   const expectedForger = state.nextForger;
   if (block.forger !== expectedForger) {
     return err({
@@ -283,13 +322,12 @@ export function applyBlockRules(state: ChainState, block: Block): Result<Applied
  * crypto: see `validateBlock`) and returns the state after it, or the first broken rule.
  * Pure: `state` is never changed.
  */
-export function applyBlock(state: ChainState, block: Block): Result<ChainState, ChainError> {
-  const applied = applyBlockRules(state, block);
+export function applyBlock(state: ChainState, block: Block, now?: number): Result<ChainState, ChainError> {
+  const applied = applyBlockRules(state, block, now);
   if (!applied.ok) return applied;
   const headHash = blockHash(block);
-  return ok(
-    stateAfter(applied.value, block.blockCount, headHash, drawNextForger(applied.value.stakes, headHash)),
-  );
+  const nextForger = rankedNextForger(applied.value) ?? drawNextForger(applied.value.stakes, headHash);
+  return ok(stateAfter(applied.value, block.blockCount, headHash, nextForger));
 }
 
 /** Balances and stakes as plain JSON (public key → amount); zero balances are left out. */

@@ -47,6 +47,12 @@ export interface Block {
   readonly forger: string;
   readonly timestamp: Timestamp;
   readonly transactions: readonly Transaction[];
+  /**
+   * `resilient` profile only (docs/consensus-resilient.md §1): the forger's signature over the
+   * previous seed, lower-case hex of the modulus length. Written after `transactions` (field
+   * order is consensus); absent on every `reference` block, whose JSON stays the reference's.
+   */
+  readonly seedSignature?: string;
 }
 
 /** The chain as the reference serves it at `GET /blockchain`. */
@@ -54,8 +60,16 @@ export interface ChainJSON {
   readonly blocks: readonly Block[];
 }
 
+/** The consensus rules a network runs: the reference's, or `resilient` (docs/consensus-resilient.md). */
+export const CONSENSUS_PROFILES = ['reference', 'resilient'] as const;
+
+/** One of `reference` or `resilient`. */
+export type ConsensusProfile = (typeof CONSENSUS_PROFILES)[number];
+
 /** Which network a node is on: its consensus parameters. */
 export interface GenesisConfig {
+  /** The consensus rules; `reference` when absent (the reference's rules, byte for byte). */
+  readonly profile?: ConsensusProfile;
   /** The genesis staker's public key, canonical PEM; it starts with stake 1. */
   readonly genesisPublicKey: string;
   /**

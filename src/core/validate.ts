@@ -5,12 +5,14 @@ import { createKeyInterner, decodeBlock } from './decode';
 import { type ChainError, txError } from './errors';
 import { sha256Hex } from './hash';
 import { type LotteryRunner, runLotteryAtOnce } from './lottery';
+import { seedFromSignature, seedSigningBytes } from './resilient/seed';
 import { err, ok, type Result } from './result';
 import {
   type AppliedBlock,
   applyBlockRules,
   type ChainState,
   genesisState,
+  rankedNextForger,
   stakeEntries,
   stateAfter,
 } from './state';
@@ -72,6 +74,7 @@ function startBlockChecks(
   block: Block,
   verifier: SignatureVerifier,
   cache?: VerifiedSignatures,
+  previousSeed?: string,
 ): BlockChecks {
   const txs = block.transactions;
   const signed: string[] = new Array(txs.length);
@@ -106,11 +109,12 @@ function startBlockChecks(
   }
   const payloadBytes = utf8ToBytes(blockPayloadJson(block, signed));
   const blockCheck = verifier.verify(block.forger, payloadBytes, block.signature);
+  const seedCheck = startSeedCheck(block, verifier, previousSeed);
   const hash = verifier.sha256
     ? verifier.sha256(payloadBytes).then(bytesToHex, () => sha256Hex(payloadBytes))
     : Promise.resolve(sha256Hex(payloadBytes));
-  const signatures = Promise.all([Promise.all(checks), blockCheck]).then(
-    ([txResults, blockValid]): ChainError | null => {
+  const signatures = Promise.all([Promise.all(checks), blockCheck, seedCheck]).then(
+    ([txResults, blockValid, seedValid]): ChainError | null => {
       // A transaction's own signature is the more specific finding: altering a transaction also
       // breaks the block signature over it, and the report should name the transaction.
       const bad = txResults.indexOf(false);
@@ -128,6 +132,11 @@ function startBlockChecks(
           code: 'BAD_BLOCK_SIGNATURE',
           message: 'the block signature does not verify under its forger key',
         };
+      if (!seedValid)
+        return {
+          code: 'BAD_SEED_SIGNATURE',
+          message: "the seed signature does not sign the previous block's seed under the forger key",
+        };
       return null;
     },
     (): ChainError => ({
@@ -136,6 +145,25 @@ function startBlockChecks(
     }),
   );
   return { signatures, hash };
+}
+
+/**
+ * Verifies a resilient block's seed signature over `previousSeed` (the parent state's seed);
+ * true when there is nothing to check. Whether a block must carry one is a rule of its profile
+ * (`applyBlockRules`), checked with the rules.
+ */
+function startSeedCheck(block: Block, verifier: SignatureVerifier, previousSeed?: string): Promise<boolean> {
+  if (block.seedSignature === undefined || previousSeed === undefined) return Promise.resolve(true);
+  const bytes = seedSigningBytes(previousSeed);
+  if (!bytes.ok) return Promise.resolve(false);
+  return verifier.verify(block.forger, bytes.value, block.seedSignature);
+}
+
+/** The seed after `block`, from its seed signature (undefined on a reference block). */
+function seedAfter(block: Block): string | undefined {
+  if (block.seedSignature === undefined) return undefined;
+  const seed = seedFromSignature(block.seedSignature, block.seedSignature.length / 2);
+  return seed.ok ? seed.value : undefined;
 }
 
 function rememberIfValid(cache: VerifiedSignatures, id: string, key: string, valid: boolean): boolean {
@@ -148,8 +176,9 @@ export function verifyBlockSignatures(
   block: Block,
   verifier: SignatureVerifier,
   cache?: VerifiedSignatures,
+  previousSeed?: string,
 ): Promise<ChainError | null> {
-  return startBlockChecks(block, verifier, cache).signatures;
+  return startBlockChecks(block, verifier, cache, previousSeed).signatures;
 }
 
 /**
@@ -195,9 +224,10 @@ function blockRules(
   state: ChainState,
   block: Block,
   verifier: SignatureVerifier,
+  now: number | undefined,
 ): Result<AppliedBlock, ChainError> {
   const keyError = checkBlockKeys(block, verifier);
-  return keyError ? err(keyError) : applyBlockRules(state, block);
+  return keyError ? err(keyError) : applyBlockRules(state, block, now);
 }
 
 /**
@@ -212,9 +242,10 @@ export async function validateBlock(
   verifier: SignatureVerifier,
   cache?: VerifiedSignatures,
   lottery: LotteryRunner = runLotteryAtOnce,
+  now?: number,
 ): Promise<Result<ChainState, ChainError>> {
-  const checks = startBlockChecks(block, verifier, cache);
-  const applied = blockRules(state, block, verifier);
+  const checks = startBlockChecks(block, verifier, cache, state.resilient?.seed);
+  const applied = blockRules(state, block, verifier, now);
   if (!applied.ok) return applied;
   const signatureError = await checks.signatures;
   if (signatureError) return err(signatureError);
@@ -228,6 +259,8 @@ async function withHead(
   headHash: string,
   lottery: LotteryRunner,
 ): Promise<ChainState> {
+  const ranked = rankedNextForger(applied);
+  if (ranked !== null) return stateAfter(applied, block.blockCount, headHash, ranked);
   const drawn = await lottery(stakeEntries(applied), headHash);
   return stateAfter(applied, block.blockCount, headHash, drawn?.forger ?? '');
 }
@@ -258,6 +291,11 @@ export interface ExtendOptions {
   readonly lottery?: LotteryRunner;
   /** Called after each window with the number of input blocks validated so far. */
   readonly onProgress?: (validated: number) => void;
+  /**
+   * The receiver's clock in whole seconds, for the `resilient` profile's drift bound (a block
+   * more than 2 s ahead is `FROM_THE_FUTURE`). Absent: no such check (a chain read from a file).
+   */
+  readonly now?: number;
 }
 
 /**
@@ -284,6 +322,9 @@ export async function extendChain(
     const prepared: { block: Block; checks: BlockChecks }[] = [];
     let decodeError: ChainError | null = null;
     let txCount = 0;
+    // Each block's seed signature signs its parent's seed: the current state's, then the seed
+    // of the block before it in this window (a block whose own seed is bad fails its rules).
+    let previousSeed = current.resilient?.seed;
     while (index < blocks.length && prepared.length < WINDOW_BLOCKS && txCount < WINDOW_TRANSACTIONS) {
       const decoded = decodeBlock(blocks[index], interner);
       if (!decoded.ok) {
@@ -292,8 +333,9 @@ export async function extendChain(
       }
       prepared.push({
         block: decoded.value,
-        checks: startBlockChecks(decoded.value, verifier, options.cache),
+        checks: startBlockChecks(decoded.value, verifier, options.cache, previousSeed),
       });
+      if (previousSeed !== undefined) previousSeed = seedAfter(decoded.value) ?? previousSeed;
       txCount += decoded.value.transactions.length;
       index++;
     }
@@ -302,7 +344,7 @@ export async function extendChain(
     const states: ChainState[] = [current];
     let ruleFailure: { at: number; error: ChainError } | null = null;
     for (const [i, p] of prepared.entries()) {
-      const applied = blockRules(states[i] as ChainState, p.block, verifier);
+      const applied = blockRules(states[i] as ChainState, p.block, verifier, options.now);
       if (!applied.ok) {
         ruleFailure = { at: i, error: applied.error };
         break;

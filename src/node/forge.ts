@@ -2,6 +2,8 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { blockSigningBytes, createBlock, withBlockSignature } from '../core/block';
 import { sha256Hex } from '../core/hash';
 import type { LotteryRunner } from '../core/lottery';
+import { nextResilientHead } from '../core/resilient/head';
+import { seedSigningBytes } from '../core/resilient/seed';
 import {
   type AppliedBlock,
   applyTransactions,
@@ -64,12 +66,18 @@ export async function forgeBlock(
   now: number,
   lottery: LotteryRunner,
 ): Promise<Forged | null> {
+  const resilient = state.resilient;
+  // Resilient: whole seconds, and the forger's deterministic signature over the parent's seed
+  // (docs/consensus-resilient.md §1, §4). The node forges only once its turn has come.
+  const seedSignature = resilient ? await signSeed(resilient.seed, wallet, crypto) : undefined;
+  if (resilient && seedSignature === null) return null;
   const unsigned = createBlock(
     choice.transactions,
     state.headHash,
     wallet.publicKeyPem,
     state.height + 1,
-    transactionTimestamp(now),
+    resilient ? Math.max(Math.floor(now / 1000), resilient.headTime + 1) : transactionTimestamp(now),
+    seedSignature ?? undefined,
   );
   const payload = blockSigningBytes(unsigned);
   const signature = await crypto.sign(wallet, payload);
@@ -77,9 +85,28 @@ export async function forgeBlock(
   const headHash = crypto.sha256
     ? await crypto.sha256(payload).then(bytesToHex, () => sha256Hex(payload))
     : sha256Hex(payload);
+  const block = withBlockSignature(unsigned, signature);
+  if (resilient) {
+    const applied = {
+      ...choice.applied,
+      resilient: nextResilientHead(resilient, block, choice.applied.stakes),
+    };
+    return {
+      block,
+      state: stateAfter(applied, unsigned.blockCount, headHash, applied.resilient.ranking[0] ?? ''),
+    };
+  }
   const drawn = await lottery(stakeEntries(choice.applied), headHash);
   return {
-    block: withBlockSignature(unsigned, signature),
+    block,
     state: stateAfter(choice.applied, unsigned.blockCount, headHash, drawn?.forger ?? ''),
   };
+}
+
+/** The wallet's signature over `seed` for the next block, checked; null when it does not verify. */
+async function signSeed(seed: string, wallet: KeyPair, crypto: CryptoProvider): Promise<string | null> {
+  const bytes = seedSigningBytes(seed);
+  if (!bytes.ok) return null;
+  const signature = await crypto.sign(wallet, bytes.value);
+  return (await crypto.verify(wallet.publicKeyPem, bytes.value, signature)) ? signature : null;
 }

@@ -1,8 +1,8 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { maxTotalStakeOf } from '../config';
 import { hash } from '../hash';
 import { err, ok, type Result } from '../result';
-import { maxTotalStakeOf } from '../state';
 import type { GenesisConfig } from '../types';
 
 /*

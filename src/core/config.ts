@@ -1,0 +1,25 @@
+import type { ConsensusProfile, GenesisConfig } from './types';
+
+/*
+ * Reading a genesis config: its defaults filled in. A config is trusted input (the network's
+ * own file, decoded at the edge), so a nonsensical value throws here.
+ */
+
+/** The total stake a network allows when its genesis config sets none: 10,000 coins. */
+export const DEFAULT_MAX_TOTAL_STAKE = 10_000;
+
+/** The network's stake cap: `config.maxTotalStake`, else the default. Throws for a nonsensical one (a config is trusted input). */
+export function maxTotalStakeOf(config: GenesisConfig): number {
+  const cap = config.maxTotalStake ?? DEFAULT_MAX_TOTAL_STAKE;
+  if (!Number.isSafeInteger(cap) || cap < 1)
+    throw new RangeError(`maxTotalStake must be a whole number from 1 to 2^53-1, not ${cap}`);
+  return cap;
+}
+
+/** The network's consensus profile: `config.profile`, else `reference`. */
+export function profileOf(config: GenesisConfig): ConsensusProfile {
+  const profile = config.profile ?? 'reference';
+  if (profile !== 'reference' && profile !== 'resilient')
+    throw new RangeError(`profile must be "reference" or "resilient", not ${JSON.stringify(profile)}`);
+  return profile;
+}
