@@ -1,3 +1,4 @@
+import { hash } from './hash';
 import type { ConsensusProfile, GenesisConfig } from './types';
 
 /*
@@ -22,4 +23,18 @@ export function profileOf(config: GenesisConfig): ConsensusProfile {
   if (profile !== 'reference' && profile !== 'resilient')
     throw new RangeError(`profile must be "reference" or "resilient", not ${JSON.stringify(profile)}`);
   return profile;
+}
+
+/**
+ * The network a genesis config makes, as one digest: SHA-256 of the canonical JSON of its
+ * profile, genesis key and stake cap, defaults filled in (so a config file's key order or an
+ * explicit default never splits a network). Peers compare it at the handshake and a tab keys
+ * its stored chain by it: chains of two networks never meet.
+ */
+export function networkIdOf(config: GenesisConfig): string {
+  return hash({
+    profile: profileOf(config),
+    genesisPublicKey: config.genesisPublicKey,
+    maxTotalStake: maxTotalStakeOf(config),
+  });
 }
