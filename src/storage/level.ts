@@ -272,6 +272,25 @@ function levelStore(db: Db, directory: string, pending: string[]): LevelStore {
     return run;
   }
 
+  /**
+   * Commits `ops` as one LevelDB batch: all of them or none. A full disk becomes
+   * `StorageUnavailableError('quota')`, as the browser's quota error does for IndexedDB.
+   */
+  async function commit(ops: Op[], sync: boolean, action: string): Promise<void> {
+    try {
+      await db.batch(ops, { sync });
+    } catch (error) {
+      const text = `${(error as Error)?.message ?? ''} ${String((error as { cause?: unknown })?.cause ?? '')}`;
+      if (/ENOSPC|No space left/i.test(text)) {
+        throw new StorageUnavailableError(
+          'quota',
+          `Could not ${action}: the disk holding ${directory} is full. Free space, then restart the node.`,
+        );
+      }
+      throw error;
+    }
+  }
+
   const getValue = async (k: string): Promise<unknown> => decodeBytes(await db.get(k));
   const keysIn = (range: { gte: string; lt?: string; lte?: string }): Promise<string[]> =>
     db.keys(range).all();
@@ -483,7 +502,7 @@ function levelStore(db: Db, directory: string, pending: string[]): LevelStore {
           wallet = read.wallet;
           if (read.notice) notices.push(read.notice);
         }
-        if (repairs.length > 0) await db.batch(repairs, { sync: true });
+        if (repairs.length > 0) await commit(repairs, true, 'repair the stored chain');
         // Notices from opening are shown once, by the first load that succeeds.
         pending.length = 0;
         return {
@@ -546,7 +565,7 @@ function levelStore(db: Db, directory: string, pending: string[]): LevelStore {
         ops.push(change.head.height === 0 ? del(key.meta('head')) : put(key.meta('head'), pointer));
         // Not fsynced: a crash loses at most the last writes, never half of one (each batch is
         // one checksummed log record), and lost blocks are fetched again from peers.
-        await db.batch(ops, { sync: false });
+        await commit(ops, false, 'save blocks');
       });
     },
 
@@ -626,19 +645,20 @@ function levelStore(db: Db, directory: string, pending: string[]): LevelStore {
     saveMyTransactions(list) {
       // Fsynced: the user's own transactions cannot be fetched again from peers.
       return exclusive(() =>
-        db.put(key.meta('mine'), encode(list.slice(0, MAX_MY_TRANSACTIONS)), { sync: true }),
+        commit([put(key.meta('mine'), list.slice(0, MAX_MY_TRANSACTIONS))], true, 'save your transactions'),
       );
     },
 
     savePool(pool) {
-      return exclusive(() => db.put(key.meta('pool'), encode(pool), { sync: false }));
+      return exclusive(() => commit([put(key.meta('pool'), pool)], false, 'save the transaction pool'));
     },
 
     saveWallet(wallet) {
       return exclusive(async () => {
         // Fsynced: a private key cannot be fetched again.
-        if (wallet === null) await db.del(key.meta('wallet'), { sync: true });
-        else await db.put(key.meta('wallet'), encode(await walletEnvelope(wallet)), { sync: true });
+        const op =
+          wallet === null ? del(key.meta('wallet')) : put(key.meta('wallet'), await walletEnvelope(wallet));
+        await commit([op], true, 'save the wallet');
       });
     },
 
