@@ -38,11 +38,19 @@ async function main(): Promise<void> {
   const starting = new AbortController();
   let started: Promise<Result<RunningFullNode, string>> | null = null;
   let stopping = false;
+  let lastSignal: NodeJS.Signals | null = null;
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) {
-      say(`tabchain node: ${signal} again: exiting without waiting`);
-      process.exit(130);
+      // Ctrl-C twice: the person gives up waiting. A SIGTERM while stopping is the same request
+      // again (npm start passes one on after the terminal's SIGINT reached us both): keep stopping.
+      if (signal === 'SIGINT' && lastSignal === 'SIGINT') {
+        say('tabchain node: SIGINT again: exiting without waiting');
+        process.exit(130);
+      }
+      lastSignal = signal;
+      return;
     }
+    lastSignal = signal;
     stopping = true;
     say(`tabchain node: ${signal}: stopping`);
     setTimeout(() => {
