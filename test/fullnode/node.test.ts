@@ -138,4 +138,16 @@ describe('two always-on nodes driven by the reference client', () => {
     expect(report.balances[staker]).toBe(72);
     expect(report.balances[bob]).toBe(1);
   });
+
+  it('refuses, with exit 1 and a reason, a --data another node holds and a --key that is no key', async () => {
+    if (!genesisNode) throw new Error('the first test started no nodes');
+    await expect(startNodeProcess(nodeArgs('genesis', 'genesis'), 30_000)).rejects.toThrow(
+      /exited \(1\)[\s\S]*another process \(a node already running on this --data directory\?\) holds it/,
+    );
+    const notAKey = [...nodeArgs('genesis', 'other')];
+    notAKey[notAKey.indexOf('--key') + 1] = genesisFile;
+    await expect(startNodeProcess(notAKey, 30_000)).rejects.toThrow(
+      /exited \(1\)[\s\S]*is not an RSA private key PEM/,
+    );
+  });
 });
