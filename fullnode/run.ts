@@ -195,7 +195,9 @@ export async function startFullNode(
     return stopped;
   };
   try {
-    const started = node.start(deps.signal);
+    // No signal for the node itself: a stop goes through `stop` alone, which stops the API first
+    // and closes the store only after the node has finished its queued writes.
+    const started = node.start();
     // The API answers once the chain is restored; joining the signaling room may take longer
     // (the server may be down: the transport keeps retrying, as a tab's does).
     await whenRunning(node, started);

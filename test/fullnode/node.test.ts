@@ -150,4 +150,14 @@ describe('two always-on nodes driven by the reference client', () => {
       /exited \(1\)[\s\S]*is not an RSA private key PEM/,
     );
   });
+
+  it('serves its API while the signaling server is away, and still stops at once on SIGTERM', async () => {
+    const args = nodeArgs('genesis', 'alone');
+    // Port 9 (discard) on loopback: nothing listens, so the transport keeps retrying.
+    args[args.indexOf('--signaling') + 1] = 'http://127.0.0.1:9/';
+    const alone = await startNodeProcess(args);
+    const text = await (await fetch(new URL('info', alone.apiUrl))).text();
+    expect(text).toMatch(/communication interface/);
+    expect(await alone.stop('SIGTERM')).toBe(0);
+  });
 });
