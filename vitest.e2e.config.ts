@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 // 2 cores. test/e2e/browser.ts builds the app once per run (globalSetup) and serves it per file.
 export default defineConfig({
   test: {
-    include: ['test/e2e/**/*.e2e.ts'],
+    include: ['test/e2e/**/*.e2e.ts', 'test/fullnode/**/*.e2e.ts'],
     environment: 'node',
     globalSetup: ['test/e2e/browser.ts'],
     fileParallelism: false,

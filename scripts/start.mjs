@@ -6,6 +6,10 @@
 // Prints exactly one line once everything listens: `tabchain devnet: http://localhost:PORT/`.
 // Connection caps: `npm start -- --max-per-address N --max-per-room N --trust-proxy LIST` (or
 // their TABCHAIN_* variables; see signaling/cap-flags.ts).
+// `npm start -- --node-key PEM_FILE [--node-api-port N] [--node-data DIR]` also runs one always-on
+// node (fullnode/cli.ts, `npm run node`) in this devnet's room, forging with that key, and prints
+// its `tabchain node: api http://HOST:N/` line after the devnet's.
+import { spawn } from 'node:child_process';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -120,15 +124,78 @@ async function closeAll(services) {
   }
 }
 
-/** The connection caps from the command line and the environment (signaling/cap-flags.ts). */
-async function readCaps() {
+/** The flags of the always-on node beside the devnet. */
+const NODE_FLAGS = {
+  'node-key': { type: 'string' },
+  'node-api-port': { type: 'string' },
+  'node-data': { type: 'string' },
+};
+
+/** How long the always-on node may take to print its API line, and to stop. */
+const NODE_START_TIMEOUT_MS = 60_000;
+const NODE_STOP_TIMEOUT_MS = 20_000;
+
+/**
+ * Runs one always-on node (fullnode/cli.ts) as a child process that joins the devnet at
+ * `signalingUrl` and forges with `key`. A child, so that its native WebRTC and its database stay
+ * out of the devnet's process, and a failing node never takes the devnet down. Resolves once it
+ * prints its API line (passed through to our stdout); rejects with its output if it exits first.
+ * @returns {Promise<Service>}
+ */
+function startAlwaysOnNode({ key, signalingUrl, apiPort, data }) {
+  const cli = fileURLToPath(new URL('../fullnode/cli.ts', import.meta.url));
+  const args = ['--import', 'tsx', cli, '--signaling', signalingUrl, '--key', key];
+  if (apiPort !== undefined) args.push('--api-port', apiPort);
+  if (data !== undefined) args.push('--data', data);
+  const child = spawn(process.execPath, args, { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  const close = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), NODE_STOP_TIMEOUT_MS);
+    await exited;
+    clearTimeout(timer);
+  };
+  return new Promise((resolve, reject) => {
+    let output = '';
+    let ready = false;
+    const timer = setTimeout(() => {
+      void close();
+      reject(new Error(`the always-on node printed no API line within ${NODE_START_TIMEOUT_MS} ms`));
+    }, NODE_START_TIMEOUT_MS);
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      if (ready) return;
+      output += chunk.toString();
+      if (/^tabchain node: api \S+$/m.test(output)) {
+        ready = true;
+        clearTimeout(timer);
+        resolve({ name: 'always-on node', close });
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      if (!ready) reject(new Error(`the always-on node exited (${code}) before its API answered`));
+    });
+  });
+}
+
+/** The connection caps (signaling/cap-flags.ts) and the always-on node's flags, from the command line and the environment. */
+async function readFlags() {
   const { CAP_FLAGS, readCapFlags } = await tsImport('../signaling/cap-flags.ts', import.meta.url);
-  const { values } = parseArgs({ options: CAP_FLAGS, strict: true });
-  return readCapFlags(values, process.env);
+  const { values } = parseArgs({ options: { ...CAP_FLAGS, ...NODE_FLAGS }, strict: true });
+  const node =
+    values['node-key'] === undefined
+      ? null
+      : { key: values['node-key'], apiPort: values['node-api-port'], data: values['node-data'] };
+  if (node === null && (values['node-api-port'] !== undefined || values['node-data'] !== undefined))
+    throw new Error('--node-api-port and --node-data need --node-key');
+  for (const name of Object.keys(NODE_FLAGS)) delete values[name];
+  return { caps: readCapFlags(values, process.env), node };
 }
 
 async function main() {
-  const caps = await readCaps();
+  const { caps, node } = await readFlags();
   const host = process.env.HOST || '127.0.0.1';
   const envPort = portFromEnv(process.env.PORT);
   // An explicit PORT must be honoured or fail; the default may move to the next free port.
@@ -141,6 +208,17 @@ async function main() {
   });
 
   console.log(`tabchain devnet: http://localhost:${port}/`);
+  if (node) {
+    // The node dials this machine's address of the server; a wildcard host is reached on loopback.
+    const nodeHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    try {
+      services.push(await startAlwaysOnNode({ ...node, signalingUrl: `http://${nodeHost}:${port}/` }));
+    } catch (error) {
+      console.error(`tabchain: ${error instanceof Error ? error.message : error}`);
+      await closeAll(services);
+      process.exit(1);
+    }
+  }
 
   let stopping = false;
   const stop = async () => {
