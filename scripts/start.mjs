@@ -3,9 +3,13 @@
 // (signaling/server.ts, loaded through tsx) owns the HTTP server: it answers the signaling
 // WebSocket at `/` and PeerJS at `/peerjs`, and hands every other request to Vite's dev server in
 // middleware mode, whose HMR WebSocket rides on the same HTTP server.
-// Prints exactly one line once everything listens: `tabchain devnet: http://localhost:PORT/`.
+// Prints exactly one line once everything listens: `tabchain devnet: http://localhost:PORT/`
+// (and, on a profile other than `reference`, `tabchain devnet profile: NAME` on stderr).
 // Connection caps: `npm start -- --max-per-address N --max-per-room N --trust-proxy LIST` (or
 // their TABCHAIN_* variables; see signaling/cap-flags.ts).
+// Consensus profile: `npm start -- --profile resilient` (default `reference`; see
+// scripts/devnet-profile.ts): the app's /devnet.json then names that profile and its own network.
+// An unknown profile exits 2.
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -79,7 +83,7 @@ async function startVite(httpServer) {
 }
 
 /** Starts every service of the devnet; returns them (closed in reverse order) and the app's port. */
-async function startServices({ host, port, strictPort, origins, caps }) {
+async function startServices({ host, port, strictPort, origins, caps, devnetOverride }) {
   /** @type {Service[]} */
   const services = [];
   try {
@@ -87,10 +91,14 @@ async function startServices({ host, port, strictPort, origins, caps }) {
     let vite;
     // Bound late: Vite needs the HTTP server (for HMR) before it exists, and requests may only
     // arrive once both are up.
-    const middleware = (req, res, next) => {
+    const app = (req, res, next) => {
       if (vite) vite.middlewares(req, res, next);
       else next();
     };
+    // A profile other than `reference` answers /devnet.json itself, before Vite's static file.
+    const middleware = devnetOverride
+      ? (req, res, next) => devnetOverride(req, res, () => app(req, res, next))
+      : app;
     const { signaling, port: actualPort } = await startSignaling({
       host,
       port,
@@ -120,15 +128,41 @@ async function closeAll(services) {
   }
 }
 
-/** The connection caps from the command line and the environment (signaling/cap-flags.ts). */
-async function readCaps() {
+/** Exit code for a command line that names no known profile. */
+const EXIT_USAGE = 2;
+
+/**
+ * The connection caps from the command line and the environment (signaling/cap-flags.ts), and
+ * the consensus profile with its /devnet.json middleware (none on `reference`).
+ */
+async function readFlags() {
   const { CAP_FLAGS, readCapFlags } = await tsImport('../signaling/cap-flags.ts', import.meta.url);
-  const { values } = parseArgs({ options: CAP_FLAGS, strict: true });
-  return readCapFlags(values, process.env);
+  const { PROFILE_FLAG, readProfileFlag, devnetProfileMiddleware } = await tsImport(
+    './devnet-profile.ts',
+    import.meta.url,
+  );
+  const { values } = parseArgs({ options: { ...CAP_FLAGS, ...PROFILE_FLAG }, strict: true });
+  const { profile: profileFlag, ...capValues } = values;
+  const profile = readProfileFlag(profileFlag);
+  const devnetOverride =
+    profile === 'reference'
+      ? undefined
+      : devnetProfileMiddleware(profile, fileURLToPath(new URL('../public/devnet.json', import.meta.url)));
+  return { caps: readCapFlags(capValues, process.env), profile, devnetOverride };
 }
 
 async function main() {
-  const caps = await readCaps();
+  let flags;
+  try {
+    flags = await readFlags();
+  } catch (error) {
+    if (error instanceof Error && error.name === 'UnknownProfileError') {
+      console.error(`tabchain: ${error.message}`);
+      process.exit(EXIT_USAGE);
+    }
+    throw error;
+  }
+  const { caps, profile, devnetOverride } = flags;
   const host = process.env.HOST || '127.0.0.1';
   const envPort = portFromEnv(process.env.PORT);
   // An explicit PORT must be honoured or fail; the default may move to the next free port.
@@ -138,9 +172,13 @@ async function main() {
     strictPort: envPort !== undefined,
     origins: originsFromEnv(process.env.TABCHAIN_ORIGINS),
     caps,
+    devnetOverride,
   });
 
+  // The URL line stays exactly this (test/e2e parses it as a whole line). Another profile than
+  // the default is said on a line of its own, on stderr, so stdout keeps its one line.
   console.log(`tabchain devnet: http://localhost:${port}/`);
+  if (profile !== 'reference') console.error(`tabchain devnet profile: ${profile}`);
 
   let stopping = false;
   const stop = async () => {
