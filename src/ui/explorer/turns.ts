@@ -52,7 +52,7 @@ export interface NextTurns {
   readonly due: string;
   /** The backup rank on duty in the slot `now` falls in, if any (it may forge now). */
   readonly onDutyNow: BackupTurn | null;
-  /** The next backup rank whose turn is still to come; null when only rank 0 is ranked. */
+  /** The next backup rank (other than the one on duty now) whose turn is still to come; null when there is none. */
   readonly next: BackupTurn | null;
 }
 
@@ -77,7 +77,8 @@ export function nextTurns(head: ResilientHead, now: number, params: SlotParams =
   // Within n slots the rota has named every rank, so this finds the next backup if there is one.
   for (let s = slot + (onDutyNow ? 1 : 0); n > 1 && s <= slot + n; s++) {
     const turn = backupIn(s);
-    if (turn && turn.at > now) {
+    // The rank on duty now is named already: the next turn is another rank's.
+    if (turn && turn.at > now && turn.rank !== onDutyNow?.rank) {
       next = turn;
       break;
     }
