@@ -67,7 +67,10 @@ export function nextTurns(head: ResilientHead, now: number, params: SlotParams =
   const backupIn = (slot: number): BackupTurn | null => {
     const rank = dutyRank(slot, n);
     if (rank === 0 || !mayForgeAt(rank, slot)) return null;
-    const at = Math.max(earliestForgeTime(head.headTime, rank, params), head.headTime + slot * params.slotSeconds);
+    const at = Math.max(
+      earliestForgeTime(head.headTime, rank, params),
+      head.headTime + slot * params.slotSeconds,
+    );
     return { rank, publicKey: head.ranking[rank] ?? '', at };
   };
   const slot = Math.max(0, slotOf(head.headTime, now, params) ?? 0);
