@@ -3,12 +3,16 @@
 // (signaling/server.ts, loaded through tsx) owns the HTTP server: it answers the signaling
 // WebSocket at `/` and PeerJS at `/peerjs`, and hands every other request to Vite's dev server in
 // middleware mode, whose HMR WebSocket rides on the same HTTP server.
-// Prints exactly one line once everything listens: `tabchain devnet: http://localhost:PORT/`.
+// Prints exactly one line once everything listens: `tabchain devnet: http://localhost:PORT/`
+// (and, on a profile other than `reference`, `tabchain devnet profile: NAME` on stderr).
 // Connection caps: `npm start -- --max-per-address N --max-per-room N --trust-proxy LIST` (or
 // their TABCHAIN_* variables; see signaling/cap-flags.ts).
 // `npm start -- --node-key PEM_FILE [--node-api-port N] [--node-data DIR]` also runs one always-on
 // node (fullnode/cli.ts, `npm run node`) in this devnet's room, forging with that key, and prints
 // its `tabchain node: api http://HOST:N/` line after the devnet's.
+// Consensus profile: `npm start -- --profile resilient` (default `reference`; see
+// scripts/devnet-profile.ts): the app's /devnet.json then names that profile and its own network.
+// An unknown profile exits 2.
 import { spawn } from 'node:child_process';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
@@ -83,7 +87,7 @@ async function startVite(httpServer) {
 }
 
 /** Starts every service of the devnet; returns them (closed in reverse order) and the app's port. */
-async function startServices({ host, port, strictPort, origins, caps }) {
+async function startServices({ host, port, strictPort, origins, caps, devnetOverride }) {
   /** @type {Service[]} */
   const services = [];
   try {
@@ -91,10 +95,14 @@ async function startServices({ host, port, strictPort, origins, caps }) {
     let vite;
     // Bound late: Vite needs the HTTP server (for HMR) before it exists, and requests may only
     // arrive once both are up.
-    const middleware = (req, res, next) => {
+    const app = (req, res, next) => {
       if (vite) vite.middlewares(req, res, next);
       else next();
     };
+    // A profile other than `reference` answers /devnet.json itself, before Vite's static file.
+    const middleware = devnetOverride
+      ? (req, res, next) => devnetOverride(req, res, () => app(req, res, next))
+      : app;
     const { signaling, port: actualPort } = await startSignaling({
       host,
       port,
@@ -180,10 +188,21 @@ function startAlwaysOnNode({ key, signalingUrl, apiPort, data }) {
   });
 }
 
-/** The connection caps (signaling/cap-flags.ts) and the always-on node's flags, from the command line and the environment. */
+/** Exit code for a command line that names no known profile. */
+const EXIT_USAGE = 2;
+
+/**
+ * The connection caps from the command line and the environment (signaling/cap-flags.ts), the
+ * consensus profile with its /devnet.json middleware (none on `reference`), and the always-on
+ * node's flags.
+ */
 async function readFlags() {
   const { CAP_FLAGS, readCapFlags } = await tsImport('../signaling/cap-flags.ts', import.meta.url);
-  const { values } = parseArgs({ options: { ...CAP_FLAGS, ...NODE_FLAGS }, strict: true });
+  const { PROFILE_FLAG, readProfileFlag, devnetProfileMiddleware } = await tsImport(
+    './devnet-profile.ts',
+    import.meta.url,
+  );
+  const { values } = parseArgs({ options: { ...CAP_FLAGS, ...PROFILE_FLAG, ...NODE_FLAGS }, strict: true });
   const node =
     values['node-key'] === undefined
       ? null
@@ -191,11 +210,27 @@ async function readFlags() {
   if (node === null && (values['node-api-port'] !== undefined || values['node-data'] !== undefined))
     throw new Error('--node-api-port and --node-data need --node-key');
   for (const name of Object.keys(NODE_FLAGS)) delete values[name];
-  return { caps: readCapFlags(values, process.env), node };
+  const { profile: profileFlag, ...capValues } = values;
+  const profile = readProfileFlag(profileFlag);
+  const devnetOverride =
+    profile === 'reference'
+      ? undefined
+      : devnetProfileMiddleware(profile, fileURLToPath(new URL('../public/devnet.json', import.meta.url)));
+  return { caps: readCapFlags(capValues, process.env), profile, devnetOverride, node };
 }
 
 async function main() {
-  const { caps, node } = await readFlags();
+  let flags;
+  try {
+    flags = await readFlags();
+  } catch (error) {
+    if (error instanceof Error && error.name === 'UnknownProfileError') {
+      console.error(`tabchain: ${error.message}`);
+      process.exit(EXIT_USAGE);
+    }
+    throw error;
+  }
+  const { caps, profile, devnetOverride, node } = flags;
   const host = process.env.HOST || '127.0.0.1';
   const envPort = portFromEnv(process.env.PORT);
   // An explicit PORT must be honoured or fail; the default may move to the next free port.
@@ -205,9 +240,13 @@ async function main() {
     strictPort: envPort !== undefined,
     origins: originsFromEnv(process.env.TABCHAIN_ORIGINS),
     caps,
+    devnetOverride,
   });
 
+  // The URL line stays exactly this (test/e2e parses it as a whole line). Another profile than
+  // the default is said on a line of its own, on stderr, so stdout keeps its one line.
   console.log(`tabchain devnet: http://localhost:${port}/`);
+  if (profile !== 'reference') console.error(`tabchain devnet profile: ${profile}`);
   if (node) {
     // The node dials this machine's address of the server; a wildcard host is reached on loopback.
     const nodeHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;

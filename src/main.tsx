@@ -1,5 +1,6 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { networkIdOf } from './core/config';
 import { createCryptoProvider } from './crypto';
 import { createTabLocks, tabStorage } from './locks';
 import { ForgingClaim } from './locks/forging-claim';
@@ -13,11 +14,12 @@ import {
   deleteOldNode,
   listOldNodes,
   OPEN_NODE_PARAM,
-  SESSION_NODE_KEY,
+  sessionNodeKey,
 } from './storage/node-registry';
 import { App, type BootState } from './ui/App';
 import {
   devnetKeyLoader,
+  genesisConfigOf,
   iceServersFromSettings,
   loadDevnet,
   MissingDevnetError,
@@ -50,13 +52,19 @@ async function boot(): Promise<BootState> {
   }
   render({ status: 'loading', message: 'Opening this tab’s node…' });
 
+  // The network this tab runs: its genesis config. Stored chains, the node registry and the
+  // last node of this tab are kept per network (its id), so a chain of one profile or genesis
+  // key is never restored into another.
+  const genesis = genesisConfigOf(devnet);
+  const networkId = networkIdOf(genesis);
+
   const startupNotices: string[] = [];
   // Which node this tab runs: one no live tab holds (its lock), most recently used first, else a
   // new one. The lock is held until the tab closes, so a duplicated tab never shares the node.
   const { locks, notice: locksNotice, forgingChannel } = createTabLocks();
   if (locksNotice) startupNotices.push(locksNotice);
-  const registry = createNodeRegistry(tabStorage('localStorage'));
-  const saved = await listNodeDatabases().catch(() => null);
+  const registry = createNodeRegistry(tabStorage('localStorage'), undefined, networkId);
+  const saved = await listNodeDatabases(undefined, networkId).catch(() => null);
   if (saved && saved.length > 0) {
     // The browser lists its databases: entries whose database is gone (deleted elsewhere) go too.
     const existing = new Set(saved.map((db) => db.nodeId));
@@ -68,12 +76,12 @@ async function boot(): Promise<BootState> {
     registry,
     databaseIds: (saved ?? []).map((db) => db.nodeId),
     requested: takeOpenNodeParam(OPEN_NODE_PARAM),
-    previous: session?.getItem(SESSION_NODE_KEY) ?? null,
+    previous: session?.getItem(sessionNodeKey(networkId)) ?? null,
     previousWaitMs: 1_500,
   });
   const nodeId = choice.nodeId;
   try {
-    session?.setItem(SESSION_NODE_KEY, nodeId);
+    session?.setItem(sessionNodeKey(networkId), nodeId);
   } catch {
     // Storage full or denied: a reload picks the most recently used free node, likely this one.
   }
@@ -84,7 +92,7 @@ async function boot(): Promise<BootState> {
       'This tab could not prove that no other tab runs its node (the lock could not be held): it does not forge.',
     );
   }
-  const best = await openBestStore(nodeId);
+  const best = await openBestStore(nodeId, { network: networkId });
   if (best.notice) startupNotices.push(best.notice);
   const store = best.store;
   const crypto = createCryptoProvider();
@@ -106,7 +114,7 @@ async function boot(): Promise<BootState> {
   // server indefinitely. The page renders at once and follows the node's phase in its snapshot
   // (restoring, then ready, then connected).
   const node = new TabchainNode({
-    genesis: { genesisPublicKey: devnet.genesisPublicKey },
+    genesis,
     transport,
     crypto,
     store,
@@ -166,11 +174,15 @@ async function boot(): Promise<BootState> {
           listOldNodes({
             locks,
             registry,
-            databases: await listNodeDatabases().catch(() => []),
+            databases: await listNodeDatabases(undefined, networkId).catch(() => []),
             selfId: nodeId,
+            networkId,
           }),
         remove: (id) =>
-          deleteOldNode({ locks, registry, deleteDatabase: (target) => deleteNodeDatabase(target) }, id),
+          deleteOldNode(
+            { locks, registry, deleteDatabase: (target) => deleteNodeDatabase(target, undefined, networkId) },
+            id,
+          ),
         open: (id) => {
           const url = new URL(window.location.href);
           url.searchParams.set(OPEN_NODE_PARAM, id);

@@ -7,6 +7,7 @@ import { createMemoryStore } from './memory';
 export * from '../ports/store';
 export * from './indexeddb';
 export * from './memory';
+export { NETWORK_TAG_LENGTH, networkTag } from './network-scope';
 export * from './write-checks';
 
 /** The store a node should use, whether it survives a reload, and what to tell the user if not. */
@@ -19,13 +20,14 @@ export interface BestStore {
 }
 
 /**
- * Opens node `nodeId`'s IndexedDB store, or, when IndexedDB is missing, refuses to open (some
- * private windows) or is full, the in-memory store with a notice: the tab still works as a node,
- * it only loses its chain and wallet on reload. Other errors are bugs and are rethrown.
+ * Opens node `nodeId`'s IndexedDB store (on network `options.network`, a network id), or, when
+ * IndexedDB is missing, refuses to open (some private windows) or is full, the in-memory store
+ * with a notice: the tab still works as a node, it only loses its chain and wallet on reload.
+ * Other errors are bugs and are rethrown.
  */
 export async function openBestStore(
   nodeId: string,
-  options?: { indexedDB?: IDBFactory },
+  options?: { indexedDB?: IDBFactory; network?: string },
 ): Promise<BestStore> {
   try {
     return { store: await openIndexedDbStore(nodeId, options), persistent: true, notice: null };

@@ -16,6 +16,7 @@ import {
   type StoredNode,
   type WalletRecord,
 } from '../ports/store';
+import { DATABASE_PREFIX, databaseName, databasePrefix } from './network-scope';
 import {
   decodeAccount,
   decodeAccountTx,
@@ -45,8 +46,7 @@ import {
  */
 export const SCHEMA_VERSION = 3;
 
-/** Every node database is named this prefix plus the node id. */
-export const DATABASE_PREFIX = 'tabchain-node-';
+export { DATABASE_PREFIX, databaseName, databasePrefix };
 
 /** The sessionStorage key that holds this tab's node id. */
 export const NODE_ID_KEY = 'tabchain.nodeId';
@@ -217,11 +217,6 @@ const UNKNOWN_LAYOUT_NOTICE =
   'The stored data was in a storage layout this version does not recognise: the database was recreated ' +
   'and the node will resync the chain from its peers.';
 
-/** The database name for a node id. */
-export function databaseName(nodeId: string): string {
-  return `${DATABASE_PREFIX}${nodeId}`;
-}
-
 /**
  * This tab's node id: 16 hex characters kept in sessionStorage, so a reloaded tab reopens its own
  * database, while a new tab starts a new node. (A duplicated tab copies sessionStorage and so
@@ -291,24 +286,33 @@ function mapQuota(error: unknown, action: string): unknown {
   return error;
 }
 
-/** Lists the node databases in this browser (empty where `indexedDB.databases()` is missing). */
-export async function listNodeDatabases(factory?: IDBFactory): Promise<{ nodeId: string; name: string }[]> {
+/**
+ * Lists the node databases of network `networkId` in this browser (those without a network when
+ * it is absent); empty where `indexedDB.databases()` is missing.
+ */
+export async function listNodeDatabases(
+  factory?: IDBFactory,
+  networkId?: string,
+): Promise<{ nodeId: string; name: string }[]> {
+  const prefix = databasePrefix(networkId);
   const target = factoryOf(factory);
   // Firefox before 126 has no databases(): it cannot list, so it lists nothing.
   if (typeof target.databases !== 'function') return [];
   const infos = await target.databases();
   return infos
     .flatMap((info) =>
-      info.name?.startsWith(DATABASE_PREFIX)
-        ? [{ nodeId: info.name.slice(DATABASE_PREFIX.length), name: info.name }]
-        : [],
+      info.name?.startsWith(prefix) ? [{ nodeId: info.name.slice(prefix.length), name: info.name }] : [],
     )
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** Deletes a node's database; open stores on it close themselves so the delete is not blocked. */
-export async function deleteNodeDatabase(nodeId: string, factory?: IDBFactory): Promise<void> {
-  await wrap(factoryOf(factory).deleteDatabase(databaseName(nodeId)));
+/** Deletes a node's database (of network `networkId`); open stores on it close themselves so the delete is not blocked. */
+export async function deleteNodeDatabase(
+  nodeId: string,
+  factory?: IDBFactory,
+  networkId?: string,
+): Promise<void> {
+  await wrap(factoryOf(factory).deleteDatabase(databaseName(nodeId, networkId)));
 }
 
 /** Creates whatever stores and indexes of the current layout are missing. */
@@ -411,17 +415,18 @@ async function openDatabase(factory: IDBFactory, name: string, notices: string[]
 }
 
 /**
- * Opens the IndexedDB store of node `nodeId` (database `tabchain-node-<nodeId>`). Rejects with
+ * Opens the IndexedDB store of node `nodeId` on network `options.network` (a network id: database
+ * `tabchain-net-<tag>-node-<nodeId>`; without one, `tabchain-node-<nodeId>`). Rejects with
  * `StorageUnavailableError` when IndexedDB is missing or refuses to open. `options.indexedDB`
  * replaces the global factory; idb recognises IndexedDB objects by the global `IDB*` classes, so
  * the factory must be of the same implementation (a `new IDBFactory()` of fake-indexeddb in tests).
  */
 export async function openIndexedDbStore(
   nodeId: string,
-  options?: { indexedDB?: IDBFactory },
+  options?: { indexedDB?: IDBFactory; network?: string },
 ): Promise<Store> {
+  const name = databaseName(nodeId, options?.network);
   const factory = factoryOf(options?.indexedDB);
-  const name = databaseName(nodeId);
   const notices: string[] = [];
   let db = await openDatabase(factory, name, notices);
   if (!hasLayout(db)) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type HeldLock, type Locks, nodeLockName } from '../ports/locks';
+import { databaseName, networkTag } from './network-scope';
 
 /**
  * Which node a tab runs. A node outlives its tab: its chain, wallet and pool stay in its
@@ -8,10 +9,23 @@ import { type HeldLock, type Locks, nodeLockName } from '../ports/locks';
  * lock (`Locks` port), so a node never has two live tabs, a duplicated tab included.
  */
 
-/** The localStorage key of the registry. */
+/** The localStorage key of the registry of nodes without a network (see `registryKey`). */
 export const REGISTRY_KEY = 'tabchain.nodes';
-/** The sessionStorage key of the node this tab ran last (a reload tries it first). */
+/** The sessionStorage key of the node this tab ran last, without a network (see `sessionNodeKey`). */
 export const SESSION_NODE_KEY = 'tabchain.nodeId';
+
+/**
+ * The localStorage key of network `networkId`'s registry (`tabchain.nodes.<tag>`): each network
+ * keeps its own list of nodes, so a tab never reopens a node of another network.
+ */
+export function registryKey(networkId?: string): string {
+  return networkId === undefined ? REGISTRY_KEY : `${REGISTRY_KEY}.${networkTag(networkId)}`;
+}
+
+/** The sessionStorage key of the node this tab ran last on network `networkId` (a reload tries it first). */
+export function sessionNodeKey(networkId?: string): string {
+  return networkId === undefined ? SESSION_NODE_KEY : `${SESSION_NODE_KEY}.${networkTag(networkId)}`;
+}
 /** The URL parameter that asks to open a saved node ("open this node"); honoured only if it is free. */
 export const OPEN_NODE_PARAM = 'node';
 /** Entries kept at most; the least recently used go first. */
@@ -69,14 +83,19 @@ export interface NodeRegistry {
   remove(id: string): void;
 }
 
-/** The registry kept in `storage` (localStorage); without usable storage it remembers nothing. */
+/**
+ * The registry of network `networkId`'s nodes (of nodes without a network when it is absent),
+ * kept in `storage` (localStorage); without usable storage it remembers nothing.
+ */
 export function createNodeRegistry(
   storage: Pick<Storage, 'getItem' | 'setItem'> | undefined,
   now: () => number = () => Date.now(),
+  networkId?: string,
 ): NodeRegistry {
+  const key = registryKey(networkId);
   const load = (): RegistryEntry[] => {
     try {
-      return decodeRegistry(storage?.getItem(REGISTRY_KEY) ?? null);
+      return decodeRegistry(storage?.getItem(key) ?? null);
     } catch {
       return [];
     }
@@ -84,7 +103,7 @@ export function createNodeRegistry(
   const save = (entries: RegistryEntry[]) => {
     const kept = [...entries].sort((a, b) => b.lastUsed - a.lastUsed).slice(0, MAX_REGISTRY_ENTRIES);
     try {
-      storage?.setItem(REGISTRY_KEY, JSON.stringify(kept));
+      storage?.setItem(key, JSON.stringify(kept));
     } catch {
       // Storage full or denied: the registry is a convenience, the databases are the data.
     }
@@ -195,6 +214,8 @@ export async function listOldNodes(input: {
   readonly registry: NodeRegistry;
   readonly databases: readonly { readonly nodeId: string; readonly name: string }[];
   readonly selfId: string;
+  /** The network the registry and databases belong to (names a database the browser did not list). */
+  readonly networkId?: string;
 }): Promise<OldNode[]> {
   const held = await input.locks.held();
   const entries = input.registry.entries();
@@ -210,7 +231,7 @@ export async function listOldNodes(input: {
     const publicKey = entry?.publicKey ?? null;
     old.push({
       nodeId: id,
-      name: names.get(id) ?? `tabchain-node-${id}`,
+      name: names.get(id) ?? databaseName(id, input.networkId),
       height: entry?.height ?? null,
       publicKey,
       keyAlsoIn: !publicKey

@@ -77,6 +77,8 @@ function networkText(snapshot: NodeSnapshot): string {
 /** The head of the chain and the network at a glance, on every page. */
 function ChainStatus() {
   const snapshot = useSnapshot();
+  const { devnet } = useServices();
+  const profile = devnet.profile ?? 'reference';
   return (
     <dl className="chain-status" aria-label="Chain status">
       <StatusItem label="Height">
@@ -115,6 +117,12 @@ function ChainStatus() {
         >
           {networkText(snapshot)}
         </a>
+        {profile === 'reference' ? null : (
+          <span className="muted" data-testid="header-profile" data-value={profile}>
+            {' '}
+            · profile: {profile}
+          </span>
+        )}
       </StatusItem>
     </dl>
   );

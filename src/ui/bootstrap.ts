@@ -3,6 +3,7 @@
  * Nothing here creates a port; main.tsx does. (Whether the node has restored its chain is its
  * snapshot's `phase`.)
  */
+import type { GenesisConfig } from '../core/types';
 import {
   type Decoded,
   type DevnetConfig,
@@ -41,6 +42,18 @@ export async function loadDevnet(
   const decoded = decodeDevnet(body);
   if (!decoded.ok) throw new Error(decoded.error);
   return decoded.value;
+}
+
+/**
+ * The genesis config of the devnet's network, which the node runs: its profile (absent on
+ * `reference`, so a reference devnet's config, and its network id, stay what they were) and
+ * its genesis key.
+ */
+export function genesisConfigOf(devnet: Pick<DevnetConfig, 'profile' | 'genesisPublicKey'>): GenesisConfig {
+  return {
+    ...(devnet.profile && devnet.profile !== 'reference' ? { profile: devnet.profile } : {}),
+    genesisPublicKey: devnet.genesisPublicKey,
+  };
 }
 
 /** Fetches one of the devnet's published private keys (PEM text) relative to the site root. */

@@ -7,6 +7,7 @@
  */
 import { useEffect, useState } from 'react';
 import type { LotteryResult, StakeEntry } from '../core/lottery';
+import { type BlockTurnReading, type ResilientHead, readBlockTurn } from '../core/resilient';
 import { stakeEntries } from '../core/state';
 import type { Block, Transaction } from '../core/types';
 import type { LotteryReading, NodeSnapshot } from '../node/node';
@@ -109,6 +110,27 @@ export async function loadLatestBlocks(
         ? snapshot.headHash
         : (await node.readBlock(newest.blockCount))?.hash;
   return blocks.map((block, i) => ({ block, hash: blocks[i + 1]?.lastHash ?? newestHash ?? '' })).reverse();
+}
+
+/**
+ * On a `resilient` network, each block's rank and why its forger was allowed, read against its
+ * parent's state (which the node keeps for recent blocks); by height. Empty on `reference`.
+ */
+export async function loadBlockTurns(
+  node: Pick<NodeApi, 'readLottery'>,
+  snapshot: Pick<NodeSnapshot, 'state'>,
+  blocks: readonly HashedBlock[],
+): Promise<ReadonlyMap<number, BlockTurnReading | null>> {
+  if (!snapshot.state.resilient) return new Map();
+  const turns = await Promise.all(
+    blocks
+      .filter(({ block }) => block.blockCount > 0)
+      .map(async ({ block }): Promise<[number, BlockTurnReading | null]> => {
+        const parent = (await node.readLottery(block.blockCount - 1)).state.resilient;
+        return [block.blockCount, parent ? readBlockTurn(parent, block) : null];
+      }),
+  );
+  return new Map(turns);
 }
 
 /** The block at `height`, if the chain holds one. */
@@ -218,6 +240,11 @@ export function useAccount(pem: string): ChainRead<AccountView> {
 /** A lottery as the explorer shows it: the result and the stakes it was drawn over. */
 export interface LotteryView {
   readonly result: LotteryResult | null;
+  /**
+   * On a `resilient` network, the parent's head: the seed, the ranking the block was drawn from
+   * and its delayed stakes (the lottery result is then null). Null on `reference`.
+   */
+  readonly resilient: ResilientHead | null;
   /** The seed: the hash of the block the lottery followed. */
   readonly seed: string;
   readonly stakers: readonly StakeEntry[];
@@ -232,6 +259,7 @@ export const lotteryView = memoPerObject((reading: LotteryReading): LotteryView 
   const stakers = stakeEntries(reading.state);
   return {
     result: reading.result,
+    resilient: reading.state.resilient ?? null,
     seed: reading.state.headHash,
     stakers,
     totalStake: stakers.reduce((sum, [, stake]) => sum + stake, 0),

@@ -3,10 +3,12 @@
  * served devnet.json. Each decoder returns a value or a sentence a student can act on; none
  * throws. Consensus rules stay in src/core: these only check what a form can check before signing.
  */
+import { z } from 'zod';
 import { decodeChainEnvelope } from '../core/decode';
 import { parseJson } from '../core/json';
 import { MAX_PUBLIC_KEY_CHARS, PUBLIC_KEY_PATTERN } from '../core/limits';
 import { err, ok, type Result } from '../core/result';
+import { CONSENSUS_PROFILES, type ConsensusProfile } from '../core/types';
 import { canonicalPublicKeyPem, KeyFormatError, MAX_PEM_LENGTH } from '../crypto';
 import { fingerprint } from './format';
 
@@ -243,7 +245,9 @@ export type DevnetKeyName = 'genesis' | 'staker' | 'exchange';
 export interface DevnetConfig {
   readonly network: string;
   readonly warning?: string;
-  /** Canonical PEM: the network's only consensus parameter. */
+  /** The consensus profile (docs/consensus-resilient.md); `reference` when absent. */
+  readonly profile?: ConsensusProfile;
+  /** Canonical PEM: with `profile`, the network's genesis config. */
   readonly genesisPublicKey: string;
   readonly stakerPublicKey?: string;
   readonly exchangePublicKey?: string;
@@ -265,6 +269,9 @@ function optionalKey(value: unknown, field: string): Decoded<string | undefined>
   }
 }
 
+/** devnet.json's optional `profile`: one of the profiles' names. */
+const profileSchema = z.enum(CONSENSUS_PROFILES).optional();
+
 /** Decodes the served devnet.json. */
 export function decodeDevnet(value: unknown): Decoded<DevnetConfig> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -276,6 +283,12 @@ export function decodeDevnet(value: unknown): Decoded<DevnetConfig> {
   }
   if (typeof raw.genesisPublicKey !== 'string' || !raw.genesisPublicKey.includes('BEGIN PUBLIC KEY')) {
     return fail('devnet.json has no "genesisPublicKey" PEM.');
+  }
+  const profile = profileSchema.safeParse(raw.profile);
+  if (!profile.success) {
+    return fail(
+      `devnet.json: "profile" must be ${CONSENSUS_PROFILES.map((name) => `"${name}"`).join(' or ')}, not ${String(JSON.stringify(raw.profile)).slice(0, 40)}.`,
+    );
   }
   const genesis = optionalKey(raw.genesisPublicKey, 'genesisPublicKey');
   const staker = optionalKey(raw.stakerPublicKey, 'stakerPublicKey');
@@ -303,6 +316,7 @@ export function decodeDevnet(value: unknown): Decoded<DevnetConfig> {
     network: raw.network,
     genesisPublicKey: genesis.ok ? (genesis.value as string) : '',
     keys,
+    ...(profile.data ? { profile: profile.data } : {}),
     ...(typeof raw.warning === 'string' ? { warning: raw.warning } : {}),
     ...(staker.ok && staker.value ? { stakerPublicKey: staker.value } : {}),
     ...(exchange.ok && exchange.value ? { exchangePublicKey: exchange.value } : {}),

@@ -3,9 +3,30 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyChainMain } from '../../scripts/verify-chain';
-import { type ChainVector, type InvalidChainVector, readVector, VECTORS_DIR } from '../helpers/vectors';
+import {
+  type Block,
+  blockSigningBytes,
+  type ChainState,
+  createBlock,
+  GENESIS_BLOCK,
+  type GenesisConfig,
+  genesisState,
+  resilient,
+  type Transaction,
+  validateBlock,
+  withBlockSignature,
+} from '../../src/core';
+import type { KeyPair } from '../../src/crypto';
+import { crypto, signedTx, vectorKeys } from '../core/signed-chain';
+import {
+  type ChainVector,
+  type InvalidChainVector,
+  readVector,
+  VECTOR_GENESIS_KEY,
+  VECTORS_DIR,
+} from '../helpers/vectors';
 
 const GENESIS_KEY = join(VECTORS_DIR, 'keys', 'genesisPublicKey.pem');
 const dir = mkdtempSync(join(tmpdir(), 'verify-chain-'));
@@ -158,5 +179,159 @@ describe('verify-chain', () => {
     ).rejects.toMatchObject({
       code: 2,
     });
+  });
+});
+
+describe('verify-chain --genesis', () => {
+  let keys: Record<string, KeyPair>;
+  let config: GenesisConfig;
+  let chain: { blocks: Block[]; last: ChainState };
+  const T0 = 1_800_000_000;
+
+  /** The next block on `state`, forged by rank 0 one second after its parent (as test/core/resilient/chain.test.ts builds them). */
+  async function rankZeroBlock(state: ChainState, transactions: readonly Transaction[]): Promise<Block> {
+    const signer = Object.values(keys).find((pair) => pair.publicKeyPem === state.nextForger);
+    if (!signer || !state.resilient) throw new Error('not a resilient state the test can forge on');
+    const seedBytes = resilient.seedSigningBytes(state.resilient.seed);
+    if (!seedBytes.ok) throw new Error(seedBytes.error.message);
+    const unsigned = createBlock(
+      transactions,
+      state.headHash,
+      state.nextForger,
+      state.height + 1,
+      (state.height === 0 ? T0 : state.resilient.headTime) + 1,
+      await crypto.sign(signer, seedBytes.value),
+    );
+    return withBlockSignature(unsigned, await crypto.sign(signer, blockSigningBytes(unsigned)));
+  }
+
+  beforeAll(async () => {
+    keys = await vectorKeys();
+    config = { profile: 'resilient', genesisPublicKey: VECTOR_GENESIS_KEY() };
+    let state = genesisState(config);
+    const blocks: Block[] = [];
+    const staker = keys.staker as KeyPair;
+    for (let height = 1; height <= 4; height++) {
+      const txs =
+        height === 1
+          ? [
+              await signedTx(keys.exchange as KeyPair, {
+                senderPublicKey: (keys.exchange as KeyPair).publicKeyPem,
+                receiverPublicKey: staker.publicKeyPem,
+                amount: 30,
+                type: 'EXCHANGE',
+              }),
+              await signedTx(staker, {
+                senderPublicKey: staker.publicKeyPem,
+                receiverPublicKey: staker.publicKeyPem,
+                amount: 20,
+                type: 'STAKE',
+              }),
+            ]
+          : [];
+      const block = await rankZeroBlock(state, txs);
+      const next = await validateBlock(state, block, crypto);
+      if (!next.ok) throw new Error(`${next.error.code}: ${next.error.message}`);
+      state = next.value;
+      blocks.push(block);
+    }
+    chain = { blocks, last: state };
+  });
+
+  const chainFile = () =>
+    file('resilient.json', JSON.stringify({ blocks: [GENESIS_BLOCK, ...chain.blocks] }));
+  const genesisFile = (name: string, value: unknown) =>
+    file(name, typeof value === 'string' ? value : JSON.stringify(value));
+
+  it('verifies a resilient chain under its genesis config, exit 0', async () => {
+    const { code, out, err } = await run([
+      chainFile(),
+      '--genesis',
+      genesisFile('resilient-genesis.json', config),
+    ]);
+    expect(err).toEqual([]);
+    expect(code).toBe(0);
+    const report = JSON.parse(out[0] as string);
+    expect(report).toMatchObject({
+      valid: true,
+      height: 5,
+      head: chain.last.headHash,
+      firstInvalidBlock: null,
+      error: null,
+      nextForger: chain.last.resilient?.ranking[0],
+    });
+    expect(report.stakes[(keys.staker as KeyPair).publicKeyPem]).toBe(20);
+    // `--genesis=FILE` and an explicit stake cap say the same.
+    const again = await run([
+      chainFile(),
+      `--genesis=${genesisFile('capped.json', { ...config, maxTotalStake: 10_000 })}`,
+    ]);
+    expect(again.code).toBe(0);
+  });
+
+  it('fails the same chain as reference: with the key alone, or a config without the profile, exit 1', async () => {
+    const asReference = await run([chainFile(), '--genesis-key', GENESIS_KEY]);
+    expect(asReference.code).toBe(1);
+    const report = JSON.parse(asReference.out[0] as string);
+    expect(report).toMatchObject({ valid: false, firstInvalidBlock: 1 });
+    const noProfile = await run([
+      chainFile(),
+      '--genesis',
+      genesisFile('reference-genesis.json', { genesisPublicKey: config.genesisPublicKey }),
+    ]);
+    expect(noProfile.code).toBe(1);
+    expect(JSON.parse(noProfile.out[0] as string).error).toEqual(report.error);
+    // And a reference chain is no resilient chain.
+    const vector = readVector<ChainVector>('chain-interaction.json');
+    const referenceChain = await run([
+      file('reference-chain.json', JSON.stringify(vector.chain)),
+      '--genesis',
+      genesisFile('resilient-genesis-2.json', config),
+    ]);
+    expect(referenceChain.code).toBe(1);
+    expect(JSON.parse(referenceChain.out[0] as string).firstInvalidBlock).toBe(1);
+  });
+
+  it.each([
+    ['a file that is not JSON', 'profile: resilient', /genesis config .* is not JSON/],
+    [
+      'an unknown profile',
+      { profile: 'fast', genesisPublicKey: 'x' },
+      /"profile": .*\(expected \{"profile"\?: "reference" \| "resilient"/,
+    ],
+    ['no genesis key', { profile: 'resilient' }, /"genesisPublicKey"/],
+    ['an unknown field', { genesisPublicKey: 'x', genesisKey: 'y' }, /genesisKey/],
+    ['a stake cap of 0', { genesisPublicKey: 'x', maxTotalStake: 0 }, /"maxTotalStake"/],
+    ['a stake cap past 2^53', '{"genesisPublicKey": "x", "maxTotalStake": 1e300}', /"maxTotalStake"/],
+    ['an array', [1], /the file/],
+    ['a key that is not a PEM', { profile: 'resilient', genesisPublicKey: 'nope' }, /"genesisPublicKey": /],
+  ])('exits 2 on a genesis config with %s, with a clear message', async (_what, content, message) => {
+    const { code, out, err } = await run([
+      chainFile(),
+      '--genesis',
+      genesisFile('bad-genesis.json', content),
+    ]);
+    expect(code).toBe(2);
+    expect(out).toEqual([]);
+    expect(err[0]).toMatch(/^verify-chain: genesis config /);
+    expect(err.join('\n')).toMatch(message);
+  });
+
+  it('exits 2 on --genesis with --genesis-key, on a missing --genesis file, and on --genesis without a file', async () => {
+    const both = await run([
+      chainFile(),
+      '--genesis',
+      genesisFile('g.json', config),
+      '--genesis-key',
+      GENESIS_KEY,
+    ]);
+    expect(both.code).toBe(2);
+    expect(both.err.join('\n')).toMatch(/--genesis or --genesis-key, not both/);
+    const missing = await run([chainFile(), '--genesis', join(dir, 'no-genesis.json')]);
+    expect(missing.code).toBe(2);
+    expect(missing.err.join('\n')).toMatch(/cannot read genesis config .*no such file/);
+    const bare = await run([chainFile(), '--genesis']);
+    expect(bare.code).toBe(2);
+    expect(bare.err.join('\n')).toMatch(/--genesis needs a genesis config file/);
   });
 });

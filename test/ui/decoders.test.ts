@@ -148,6 +148,19 @@ describe('decodeDevnet', () => {
     expect(!result.ok && result.error).toMatch(message);
   });
 
+  it('reads an optional profile: reference or resilient, and refuses any other', () => {
+    const plain = decodeDevnet(devnetJson());
+    if (!plain.ok) throw new Error(plain.error);
+    expect('profile' in plain.value).toBe(false);
+    for (const profile of ['reference', 'resilient'] as const) {
+      expect(decodeDevnet({ ...devnetJson(), profile })).toMatchObject({ ok: true, value: { profile } });
+    }
+    for (const profile of ['Resilient', '', 1, null, ['resilient']]) {
+      const result = decodeDevnet({ ...devnetJson(), profile });
+      expect(!result.ok && result.error).toMatch(/"profile" must be "reference" or "resilient"/);
+    }
+  });
+
   it('refuses key paths that leave the site', () => {
     for (const path of ['https://evil.example/k.pem', '//evil.example/k.pem', '../secret.pem', '/abs.pem']) {
       const result = decodeDevnet({ ...devnetJson(), keys: { genesis: path } });

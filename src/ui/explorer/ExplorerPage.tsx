@@ -1,8 +1,11 @@
-import { type HashedBlock, loadLatestBlocks, useChainRead } from '../chain-reads';
+import { useEffect, useState } from 'react';
+import { type BlockTurnReading, type ResilientHead, STAKE_DELAY_BLOCKS } from '../../core/resilient';
+import { type HashedBlock, loadBlockTurns, loadLatestBlocks, useChainRead } from '../chain-reads';
 import { AccountLabel, BlockLink, type Column, HashText, Table, TxLink, TypeBadge } from '../components/bits';
 import { fingerprint, formatTimestamp, percent } from '../format';
 import { stakersAtHead } from '../selectors';
-import { useSnapshot } from '../services';
+import { useServices, useSnapshot } from '../services';
+import { nextTurns } from './turns';
 
 /** The number of newest blocks the explorer lists. */
 export const LATEST_BLOCKS = 10;
@@ -21,10 +24,103 @@ const BLOCK_COLUMNS: readonly Column[] = [
   { label: 'Time', className: 'hide-narrow' },
 ];
 
+/** On a `resilient` network, the latest blocks also show each block's rank. */
+const RESILIENT_BLOCK_COLUMNS: readonly Column[] = [
+  ...BLOCK_COLUMNS.slice(0, 3),
+  { label: 'Rank', className: 'num' },
+  ...BLOCK_COLUMNS.slice(3),
+];
+
+/** The page clock in milliseconds, read again every second while `ticking` (for a countdown). */
+function useTickingNow(ticking: boolean): number {
+  const { now } = useServices();
+  const [time, setTime] = useState(() => now());
+  useEffect(() => {
+    if (!ticking) return;
+    setTime(now());
+    const timer = setInterval(() => setTime(now()), 1_000);
+    return () => clearInterval(timer);
+  }, [ticking, now]);
+  return ticking ? time : 0;
+}
+
+/** Whole seconds from `nowMs` until the whole second `atSeconds` (0 once it has come). */
+function secondsUntil(atSeconds: number, nowMs: number): number {
+  return Math.max(0, Math.ceil((atSeconds * 1000 - nowMs) / 1000));
+}
+
+/** "in 4 s", or "now" once the time has come. */
+function inSeconds(atSeconds: number, nowMs: number): string {
+  const left = secondsUntil(atSeconds, nowMs);
+  return left === 0 ? 'now' : `in ${left} s`;
+}
+
+/**
+ * On a `resilient` network, what happens if rank 0 stays silent: the backup ranks' turns, counted
+ * down on the page clock ("rank 0 … is due; rank 1 … may forge in 4 s").
+ */
+function NextTurnCountdown({ head, nowMs }: { readonly head: ResilientHead; readonly nowMs: number }) {
+  const turns = nextTurns(head, Math.floor(nowMs / 1000));
+  const next = turns.next;
+  const now = turns.onDutyNow;
+  return (
+    <span
+      data-testid="next-turn"
+      data-rank={next?.rank ?? now?.rank ?? ''}
+      data-value={next?.publicKey ?? now?.publicKey ?? ''}
+      data-in={next ? secondsUntil(next.at, nowMs) : ''}
+    >
+      {' '}
+      rank 0 <code>{fingerprint(turns.due)}</code> is due;{' '}
+      {now ? (
+        <>
+          rank {now.rank} <code>{fingerprint(now.publicKey)}</code> may forge now
+          {next ? (
+            <>
+              , rank {next.rank} <code>{fingerprint(next.publicKey)}</code> {inSeconds(next.at, nowMs)}
+            </>
+          ) : null}
+          .
+        </>
+      ) : next ? (
+        <>
+          rank {next.rank} <code>{fingerprint(next.publicKey)}</code> may forge {inSeconds(next.at, nowMs)}.
+        </>
+      ) : (
+        <>no other staker is ranked yet, so the chain waits for it.</>
+      )}
+    </span>
+  );
+}
+
 /** Who forges next, and when the chain is waiting on a forger that is not online. */
 export function WaitingBanner() {
-  const { waitingFor, pool } = useSnapshot();
-  if (waitingFor.online && !waitingFor.stalled) return null;
+  const { waitingFor, pool, state } = useSnapshot();
+  const waiting = !waitingFor.online || waitingFor.stalled;
+  const head = state.resilient;
+  // Only a resilient chain has turns to count down; a reference chain waits for its one forger.
+  const nowMs = useTickingNow(waiting && head !== undefined);
+  if (!waiting) return null;
+  if (head) {
+    return (
+      <div
+        className="banner banner-waiting"
+        role="status"
+        data-testid="waiting-for-forger"
+        data-value={waitingFor.forger}
+      >
+        <strong>
+          Waiting for forger <AccountLabel pem={waitingFor.forger} copy={false} />
+        </strong>
+        <span>
+          {waitingFor.stalled
+            ? ` ${pool.length} pending ${pool.length === 1 ? 'transaction has' : 'transactions have'} waited long for a block:`
+            : ' No tab holding the first-ranked key is connected:'}
+        </span>
+        <NextTurnCountdown head={head} nowMs={nowMs} />
+      </div>
+    );
+  }
   const fp = fingerprint(waitingFor.forger);
   return (
     <div
@@ -57,9 +153,17 @@ export function Stakers() {
   return (
     <section className="card" aria-labelledby="stakers-heading" data-testid="stakers">
       <h2 id="stakers-heading">Stakers</h2>
-      <p className="muted">
-        Each staked coin is one lot in the lottery for the next block; {total} lots in all.
-      </p>
+      {snapshot.state.resilient ? (
+        <p className="muted">
+          The stakers are ranked for each block by a stake-weighted draw from a seed no forger can vary; a
+          stake counts in the draw once its block is {STAKE_DELAY_BLOCKS} blocks deep. {total} coins staked in
+          all.
+        </p>
+      ) : (
+        <p className="muted">
+          Each staked coin is one lot in the lottery for the next block; {total} lots in all.
+        </p>
+      )}
       <svg
         className="chart"
         data-testid="stakers-chart"
@@ -99,9 +203,11 @@ export function Stakers() {
 
 /** The newest blocks, updating as the chain grows. */
 export function LatestBlocks() {
-  const read = useChainRead('latest-blocks', (node, snapshot) =>
-    loadLatestBlocks(node, snapshot, LATEST_BLOCKS),
-  );
+  const read = useChainRead('latest-blocks', async (node, snapshot) => {
+    const blocks = await loadLatestBlocks(node, snapshot, LATEST_BLOCKS);
+    const turns = snapshot.state.resilient ? await loadBlockTurns(node, snapshot, blocks) : null;
+    return { blocks, turns };
+  });
   return (
     <section
       className="card"
@@ -118,7 +224,7 @@ export function LatestBlocks() {
           Reading the blocks…
         </p>
       ) : (
-        <LatestBlocksTable blocks={read.value} head={read.at.height} />
+        <LatestBlocksTable blocks={read.value.blocks} turns={read.value.turns} head={read.at.height} />
       )}
     </section>
   );
@@ -127,14 +233,17 @@ export function LatestBlocks() {
 /** The newest blocks as one read returned them, with the head they were read at. */
 function LatestBlocksTable({
   blocks,
+  turns,
   head,
 }: {
   readonly blocks: readonly HashedBlock[];
+  /** Each block's rank on a `resilient` network; null on `reference` (no rank column). */
+  readonly turns: ReadonlyMap<number, BlockTurnReading | null> | null;
   readonly head: number;
 }) {
   return (
     <div data-testid="latest-blocks-at" data-head={head}>
-      <Table columns={BLOCK_COLUMNS} testId="latest-blocks">
+      <Table columns={turns ? RESILIENT_BLOCK_COLUMNS : BLOCK_COLUMNS} testId="latest-blocks">
         {blocks.map(({ block, hash }) => (
           <tr key={block.blockCount} data-testid="block-row" data-height={block.blockCount}>
             <td>
@@ -150,12 +259,28 @@ function LatestBlocksTable({
                 <AccountLabel pem={block.forger} copy={false} />
               )}
             </td>
+            {turns ? <RankCell turn={turns.get(block.blockCount) ?? null} /> : null}
             <td className="num">{block.transactions.length}</td>
             <td className="hide-narrow">{formatTimestamp(block.timestamp)}</td>
           </tr>
         ))}
       </Table>
     </div>
+  );
+}
+
+/** A block's rank in the latest blocks, with why its forger was allowed as the cell's title. */
+function RankCell({ turn }: { readonly turn: BlockTurnReading | null }) {
+  return (
+    <td
+      className="num"
+      data-testid="block-rank"
+      data-value={turn?.rank ?? ''}
+      title={turn?.reason}
+      aria-label={turn?.reason}
+    >
+      {turn ? turn.rank : '—'}
+    </td>
   );
 }
 

@@ -1,5 +1,6 @@
 import { type ReactNode, useState } from 'react';
-import type { Transaction } from '../../core/types';
+import { RESILIENT_SLOTS, readBlockTurn } from '../../core/resilient';
+import type { Block, Transaction } from '../../core/types';
 import type { AccountTxRecord } from '../../ports/store';
 import { useKnownAccounts } from '../accounts';
 import {
@@ -25,7 +26,8 @@ import {
 import { Identicon } from '../components/Identicon';
 import { fingerprint, formatTimestamp, percent, plural } from '../format';
 import { hrefFor } from '../router';
-import { useNode } from '../services';
+import { useNode, useSnapshot } from '../services';
+import { rankingOf } from './turns';
 
 /** A page for something the chain does not hold. */
 export function NotFound({ title, children }: { readonly title: string; readonly children: ReactNode }) {
@@ -180,9 +182,96 @@ function Lottery({ height, forger }: { readonly height: number; readonly forger:
   );
 }
 
+/** Ranks a block page lists of the ranking it was drawn from. */
+export const RANKS_SHOWN = 10;
+
+const RANKING_COLUMNS: readonly Column[] = [
+  { label: 'Rank', className: 'num' },
+  { label: 'Staker' },
+  { label: 'Stake', className: 'num' },
+  { label: 'Share', className: 'num' },
+];
+
+/**
+ * On a `resilient` network, the ranking that let block `height`'s forger forge: drawn from the
+ * seed after the parent over the delayed stakes, read from the parent's state (by the node, off
+ * the render path). Shows the block's rank and why its forger was allowed, and the first ranks.
+ */
+function Ranking({ height, block }: { readonly height: number; readonly block: Block }) {
+  const read = useBlockLottery(height);
+  const head = read.status === 'ready' ? read.value.resilient : null;
+  const turn = head ? readBlockTurn(head, block) : null;
+  const ranking = head ? rankingOf(head, RANKS_SHOWN) : null;
+  return (
+    <section aria-labelledby="ranking-heading" className="subsection" data-testid="block-ranking">
+      <h3 id="ranking-heading">The ranking</h3>
+      <p className="muted">
+        Drawn from the seed after block <BlockLink height={height - 1} />
+        {head ? (
+          <>
+            {' '}
+            (<HashText hash={head.seed} />)
+          </>
+        ) : null}
+        , the hash of its forger's signature over the seed before: no forger can vary it. Stakers are ranked
+        by a stake-weighted draw; rank r may forge once the parent is r slots ({RESILIENT_SLOTS.slotSeconds} s
+        each) old.
+      </p>
+      {read.status === 'failed' ? (
+        <p className="field-error" role="alert">
+          Could not read the ranking: {read.message}
+        </p>
+      ) : read.status === 'loading' || !head || !ranking ? (
+        <p className="muted" role="status">
+          Reading the ranking…
+        </p>
+      ) : (
+        <>
+          <dl className="fields">
+            <dt>Turn</dt>
+            <dd
+              data-testid="block-turn"
+              data-rank={turn?.rank ?? ''}
+              data-slot={turn?.slot ?? ''}
+              data-value={turn?.reason ?? ''}
+            >
+              {turn ? turn.reason : '✗ The forger is not ranked for this block.'}
+            </dd>
+          </dl>
+          <Table columns={RANKING_COLUMNS} testId="ranking-stakers">
+            {ranking.ranks.map(({ rank, publicKey, stake }) => (
+              <tr
+                key={publicKey}
+                data-testid="ranking-row"
+                data-rank={rank}
+                className={publicKey === block.forger ? 'row-highlight' : undefined}
+              >
+                <td className="num">{rank}</td>
+                <td>
+                  <AccountLabel pem={publicKey} copy={false} />
+                  {publicKey === block.forger ? <span className="badge">forged</span> : null}
+                </td>
+                <td className="num">{stake}</td>
+                <td className="num">{percent(stake, ranking.totalStake)}</td>
+              </tr>
+            ))}
+          </Table>
+          {ranking.stakers > ranking.ranks.length ? (
+            <p className="muted">
+              and {plural(ranking.stakers - ranking.ranks.length, 'more ranked staker')}.
+            </p>
+          ) : null}
+        </>
+      )}
+    </section>
+  );
+}
+
 /** A block: its hash and links, forger, lottery and transactions. */
 export function BlockPage({ height }: { readonly height: number }) {
   const read = useBlock(height);
+  // The profile is the network's: a resilient chain's states carry their ranking.
+  const isResilient = useSnapshot().state.resilient !== undefined;
   if (read.status !== 'ready') return <ReadPending read={read} what={`block ${height}`} />;
   // Everything below comes from this one read, at one head.
   const { value: found, at } = read;
@@ -247,7 +336,17 @@ export function BlockPage({ height }: { readonly height: number }) {
           <code className="hash wrap">{block.signature}</code>
         </details>
       ) : null}
-      {height > 0 ? <Lottery height={height} forger={block.forger} /> : null}
+      {block.seedSignature ? (
+        <details>
+          <summary>Seed signature (the forger's signature over the previous seed)</summary>
+          <code className="hash wrap">{block.seedSignature}</code>
+        </details>
+      ) : null}
+      {height === 0 ? null : isResilient ? (
+        <Ranking height={height} block={block} />
+      ) : (
+        <Lottery height={height} forger={block.forger} />
+      )}
       <section aria-labelledby="block-txs-heading" className="subsection">
         <h3 id="block-txs-heading">Transactions</h3>
         <TransactionsTable transactions={block.transactions} testId="block-transactions" />

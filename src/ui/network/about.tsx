@@ -1,13 +1,21 @@
 import { blockHash, GENESIS_BLOCK } from '../../core/block';
 import { pythonTimestamp } from '../../core/canonical-json';
+import { networkIdOf, profileOf } from '../../core/config';
+import { genesisConfigOf } from '../bootstrap';
 import type { DevnetConfig } from '../decoders';
 import { FINGERPRINT_LENGTH, fingerprint } from '../format';
 
 /** The genesis block is fixed for every network; its hash is block 1's `lastHash`. */
 export const GENESIS_HASH = blockHash(GENESIS_BLOCK);
 
-/** The network this page joined: its name, warning and genesis staker key. */
+/** Hex digits of the network id the page shows (as many as name the network's stored data). */
+const NETWORK_ID_SHOWN = 16;
+
+/** The network this page joined: its name, warning, consensus profile, network id and genesis staker key. */
 export function DevnetCard({ devnet }: { readonly devnet: DevnetConfig }) {
+  const genesis = genesisConfigOf(devnet);
+  const profile = profileOf(genesis);
+  const networkId = networkIdOf(genesis);
   return (
     <section className="card" aria-labelledby="network-heading">
       <h2 id="network-heading">Network</h2>
@@ -19,6 +27,25 @@ export function DevnetCard({ devnet }: { readonly devnet: DevnetConfig }) {
       <dl className="fields">
         <dt>Name</dt>
         <dd data-testid="network-name">{devnet.network}</dd>
+        <dt>Consensus</dt>
+        <dd data-testid="network-profile" data-value={profile}>
+          profile: {profile}
+          <span className="muted">
+            {profile === 'resilient'
+              ? ' (ranked forgers with fallback slots, an unbiasable seed, a bound on reorganisations)'
+              : ' (the reference: one lottery winner forges each block)'}
+          </span>
+        </dd>
+        <dt>Network id</dt>
+        <dd>
+          <code data-testid="network-id" data-value={networkId}>
+            {networkId.slice(0, NETWORK_ID_SHOWN)}
+          </code>
+          <span className="muted">
+            {' '}
+            (a digest of the genesis config: a tab of another profile or genesis key is on another network)
+          </span>
+        </dd>
         <dt>Genesis staker key</dt>
         <dd>
           <code data-testid="genesis-key-fingerprint">{fingerprint(devnet.genesisPublicKey)}</code>
