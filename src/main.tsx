@@ -1,6 +1,6 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { networkIdOf } from './core/config';
+import { networkIdOf, profileOf } from './core/config';
 import { createCryptoProvider } from './crypto';
 import { createTabLocks, tabStorage } from './locks';
 import { ForgingClaim } from './locks/forging-claim';
@@ -57,14 +57,18 @@ async function boot(): Promise<BootState> {
   // key is never restored into another.
   const genesis = genesisConfigOf(devnet);
   const networkId = networkIdOf(genesis);
+  // Reference-profile chains keep the names they had before networks had ids (every chain saved
+  // before profiles existed is a reference chain): an upgrade never loses a saved chain. Other
+  // profiles are kept apart by their network id.
+  const storageNetwork = profileOf(genesis) === 'reference' ? undefined : networkId;
 
   const startupNotices: string[] = [];
   // Which node this tab runs: one no live tab holds (its lock), most recently used first, else a
   // new one. The lock is held until the tab closes, so a duplicated tab never shares the node.
   const { locks, notice: locksNotice, forgingChannel } = createTabLocks();
   if (locksNotice) startupNotices.push(locksNotice);
-  const registry = createNodeRegistry(tabStorage('localStorage'), undefined, networkId);
-  const saved = await listNodeDatabases(undefined, networkId).catch(() => null);
+  const registry = createNodeRegistry(tabStorage('localStorage'), undefined, storageNetwork);
+  const saved = await listNodeDatabases(undefined, storageNetwork).catch(() => null);
   if (saved && saved.length > 0) {
     // The browser lists its databases: entries whose database is gone (deleted elsewhere) go too.
     const existing = new Set(saved.map((db) => db.nodeId));
@@ -76,12 +80,12 @@ async function boot(): Promise<BootState> {
     registry,
     databaseIds: (saved ?? []).map((db) => db.nodeId),
     requested: takeOpenNodeParam(OPEN_NODE_PARAM),
-    previous: session?.getItem(sessionNodeKey(networkId)) ?? null,
+    previous: session?.getItem(sessionNodeKey(storageNetwork)) ?? null,
     previousWaitMs: 1_500,
   });
   const nodeId = choice.nodeId;
   try {
-    session?.setItem(sessionNodeKey(networkId), nodeId);
+    session?.setItem(sessionNodeKey(storageNetwork), nodeId);
   } catch {
     // Storage full or denied: a reload picks the most recently used free node, likely this one.
   }
@@ -92,7 +96,7 @@ async function boot(): Promise<BootState> {
       'This tab could not prove that no other tab runs its node (the lock could not be held): it does not forge.',
     );
   }
-  const best = await openBestStore(nodeId, { network: networkId });
+  const best = await openBestStore(nodeId, { network: storageNetwork });
   if (best.notice) startupNotices.push(best.notice);
   const store = best.store;
   const crypto = createCryptoProvider();
@@ -174,13 +178,17 @@ async function boot(): Promise<BootState> {
           listOldNodes({
             locks,
             registry,
-            databases: await listNodeDatabases(undefined, networkId).catch(() => []),
+            databases: await listNodeDatabases(undefined, storageNetwork).catch(() => []),
             selfId: nodeId,
             networkId,
           }),
         remove: (id) =>
           deleteOldNode(
-            { locks, registry, deleteDatabase: (target) => deleteNodeDatabase(target, undefined, networkId) },
+            {
+              locks,
+              registry,
+              deleteDatabase: (target) => deleteNodeDatabase(target, undefined, storageNetwork),
+            },
             id,
           ),
         open: (id) => {

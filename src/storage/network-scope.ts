@@ -24,8 +24,9 @@ export function networkTag(networkId: string): string {
 }
 
 /**
- * A node database without a network is named this prefix plus the node id (the layout before
- * networks had ids; tests still use it). A tab always names its network: see `databasePrefix`.
+ * A node database without a network is named this prefix plus the node id: the layout before
+ * networks had ids, which a tab keeps for reference-profile networks so that no chain saved
+ * before profiles existed is lost (src/main.tsx); other profiles name their network.
  */
 export const DATABASE_PREFIX = 'tabchain-node-';
 
