@@ -100,7 +100,6 @@ export interface NodeOptions {
 /** Pending transactions gossiped again per heartbeat, at most. */
 const REGOSSIP_PER_HEARTBEAT = 64;
 
-/** A lottery as the explorer shows it: the state it was drawn over and its result. */
 /**
  * Where one of this node's user's transactions is: `landed` in block `height`; `pending` in the
  * pool; `returned` to the pool by a reorg that orphaned its block; `expired` or `evicted` from
@@ -116,6 +115,10 @@ export interface MyTransaction extends MyTransactionRecord {
   readonly height: number | null;
 }
 
+/**
+ * A lottery as the explorer shows it: the state it was drawn over and its result. On
+ * `resilient` the result is null and the state's `resilient` head holds the ranking.
+ */
 export interface LotteryReading {
   readonly state: ChainState;
   readonly result: LotteryResult | null;
@@ -365,7 +368,10 @@ export class TabchainNode {
     const state = await this.chain.readStateAt(Math.max(0, Math.min(height, this.chain.height)));
     const known = this.lotteries.get(state);
     if (known) return known;
-    const reading = { state, result: await this.lottery(stakeEntries(state), state.headHash) };
+    // On `resilient` there is no lottery: the state's `resilient` head ranks the next block's
+    // forgers (the UI reads a block's rank with `readBlockTurn` from its parent's head).
+    const result = state.resilient ? null : await this.lottery(stakeEntries(state), state.headHash);
+    const reading = { state, result };
     this.lotteries.set(state, reading);
     return reading;
   }

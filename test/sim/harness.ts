@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Transaction, TransactionDraft } from '../../src/core';
+import type { GenesisConfig, Transaction, TransactionDraft } from '../../src/core';
 import { type CryptoProvider, createWebCryptoProvider, type KeyPair } from '../../src/crypto';
 import { MemoryNetwork, type NetworkEvent, SeededRandom, VirtualClock } from '../../src/net/memory';
 import { type NodeLimits, type NodeLogEvent, TabchainNode } from '../../src/node/node';
@@ -30,6 +30,11 @@ export function devnetGenesis(): { genesisPublicKey: string } {
   return { genesisPublicKey: readFileSync(join(KEYS, 'genesisPublicKey.pem'), 'utf8') };
 }
 
+/** The devnet genesis on the `resilient` profile. */
+export function resilientGenesis(): GenesisConfig {
+  return { profile: 'resilient', ...devnetGenesis() };
+}
+
 /** A message as `encodeMessage` takes it (without the protocol version). */
 export type OutgoingMessage = Parameters<typeof encodeMessage>[0];
 
@@ -50,6 +55,8 @@ export interface RawPeer {
 export interface SimulationOptions {
   readonly seed: number;
   readonly nodeIds: readonly string[];
+  /** The network's genesis config (profile included); the devnet's reference one by default. */
+  readonly genesis?: GenesisConfig;
   /** Wallets by node id. */
   readonly wallets?: Readonly<Record<string, KeyPair>>;
   readonly latency?: { min: number; max: number };
@@ -99,11 +106,11 @@ export class Simulation {
   addNode(
     id: string,
     wallet?: KeyPair,
-    overrides: { crypto?: CryptoProvider; store?: Store } = {},
+    overrides: { crypto?: CryptoProvider; store?: Store; genesis?: GenesisConfig } = {},
   ): TabchainNode {
     const stream = this.random.fork();
     const node = new TabchainNode({
-      genesis: devnetGenesis(),
+      genesis: overrides.genesis ?? this.options.genesis ?? devnetGenesis(),
       transport: this.network.createTransport(id),
       crypto: overrides.crypto ?? crypto,
       ...(overrides.store ? { store: overrides.store } : {}),
