@@ -1118,6 +1118,9 @@ export class TabchainNode {
       case 'penalize':
         this.penalize(command.peer, command.points, command.reason);
         return null;
+      case 'refuse':
+        this.refuseBranch(command.peer, command.message);
+        return null;
       case 'proven':
         this.peers.proven(command.peer, command.height);
         return null;
@@ -1144,6 +1147,24 @@ export class TabchainNode {
         if (command.failed) this.peers.bench(command.peer, this.clock.now() + this.limits.syncRetryAfterMs);
         return null;
     }
+  }
+
+  /**
+   * A peer offered a valid, preferred branch that would replace more blocks than the reorg bound
+   * (`resilient`): kept out, but the peer is not blamed (it may be honest, cut off for long). It
+   * is benched from sync for a while, and the user is told once per distinct message.
+   */
+  private refuseBranch(peer: PeerId, message: string): void {
+    this.peers.bench(peer, this.clock.now() + this.limits.syncRetryAfterMs);
+    this.log({ kind: 'sync', peer, message });
+    this.addNotice(message);
+  }
+
+  /** Adds a notice for the user, once. */
+  private addNotice(notice: string): void {
+    if (this.notices.includes(notice)) return;
+    this.notices.push(notice);
+    this.changed();
   }
 
   // ---------------------------------------------------------------- storage
