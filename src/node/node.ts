@@ -2,6 +2,7 @@ import { blockSigningBytes } from '../core/block';
 import { decodeBlock } from '../core/decode';
 import type { ChainError } from '../core/errors';
 import { type LotteryResult, type LotteryRunner, runLotteryAtOnce } from '../core/lottery';
+import { forgingTurn } from '../core/resilient/head';
 import { type ChainState, nextForgerOf, stakeEntries } from '../core/state';
 import type { Block, ChainJSON, GenesisConfig, Transaction } from '../core/types';
 import { extendChain, validateBlock, validateChain } from '../core/validate';
@@ -97,6 +98,10 @@ export interface NodeOptions {
   readonly yieldToPage?: () => Promise<void>;
 }
 
+/** `resilient`: blocks from the future held per peer, and in all (see `holdFutureBlock`). */
+export const FUTURE_BLOCKS_PER_PEER = 4;
+export const FUTURE_BLOCKS_HELD = 64;
+
 /** Pending transactions gossiped again per heartbeat, at most. */
 const REGOSSIP_PER_HEARTBEAT = 64;
 
@@ -159,6 +164,14 @@ export class TabchainNode {
   private forgingAllowed: boolean;
   private readonly sync: SyncMachine;
   private cancelSyncTimer: () => void = () => {};
+  /** `resilient`: the one timer that runs `maybeForge` again when this node's next duty slot begins. */
+  private cancelDutyTimer: () => void = () => {};
+  /** `resilient`: blocks on our head stamped ahead of our clock, held until due (see `holdFutureBlock`). */
+  private readonly futureBlocks: { readonly peer: PeerId; readonly block: Block; readonly dueAt: number }[] =
+    [];
+  /** The one timer that checks the held future blocks again, and when it fires (whole seconds). */
+  private cancelFutureTimer: () => void = () => {};
+  private futureTimerAt: number | null = null;
   private headSince: number;
   private poolDirty = false;
 
@@ -253,6 +266,9 @@ export class TabchainNode {
     for (const cancel of this.timers.splice(0)) cancel();
     this.sync.step({ kind: 'stop' }, this.chain);
     this.cancelSyncTimer();
+    this.cancelDutyTimer();
+    this.cancelFutureTimer();
+    this.futureBlocks.length = 0;
     await this.transport.stop();
     // A stopped transport reports nothing more: take its final status once.
     this.transportStatus = this.transport.status();
@@ -840,7 +856,11 @@ export class TabchainNode {
         this.crypto,
         this.verified,
         this.lottery,
+        this.nowSeconds(),
       );
+      // `resilient`: stamped ahead of our clock is no verdict; it is checked again once due.
+      if (!result.ok && result.error.code === 'FROM_THE_FUTURE')
+        return this.holdFutureBlock(peer, block, result.error.dueAt);
       if (!result.ok) {
         // The block builds on our head, so every rule is judged on the same state the forger
         // had: an honest peer never relays such a block.
@@ -930,7 +950,12 @@ export class TabchainNode {
       !this.sync.holdsForging
     ) {
       const state = this.chain.headState;
-      if (nextForgerOf(state) !== this.wallet.publicKeyPem) return;
+      if (state.resilient) {
+        // Slots (docs/consensus-resilient.md §4): forge only on duty; else come back when the
+        // next duty slot begins (one timer, replaced at every look).
+        const turn = forgingTurn(state.resilient, this.wallet.publicKeyPem, this.nowSeconds());
+        if (!turn.onDuty) return this.armDutyTimer(turn.nextDutyAt);
+      } else if (nextForgerOf(state) !== this.wallet.publicKeyPem) return;
       // The rules run once, here; the forged block is checked for its signature only.
       const choice = chooseTransactions(state, this.pool.coveredEntries(), this.limits.maxBlockTransactions);
       if (choice.transactions.length === 0) return;
@@ -957,6 +982,75 @@ export class TabchainNode {
         message: `forged block ${block.blockCount} with ${choice.transactions.length} transactions`,
       });
     }
+  }
+
+  /** The clock in whole seconds, as the `resilient` profile's slots and drift bound count time. */
+  private nowSeconds(): number {
+    return Math.floor(this.clock.now() / 1000);
+  }
+
+  /** Runs `maybeForge` again at `at` (whole seconds), replacing any duty timer; none when null. */
+  private armDutyTimer(at: number | null): void {
+    this.cancelDutyTimer();
+    this.cancelDutyTimer = () => {};
+    if (at === null || !this.running) return;
+    this.cancelDutyTimer = this.clock.setTimeout(
+      () => void this.enqueue(() => this.maybeForge()),
+      at * 1000 - this.clock.now(),
+    );
+  }
+
+  /**
+   * Holds a block on our head that is stamped more than the drift bound ahead of our clock
+   * (`FROM_THE_FUTURE`, `resilient`): not adopted, not blamed, checked again once our clock
+   * reaches `dueAt`. The buffer is small and bounded, per peer and in total, so a peer cannot
+   * fill memory with blocks from the far future; past the bounds a block is dropped (an honest
+   * one comes back by sync). One timer serves the earliest due block.
+   */
+  private holdFutureBlock(peer: PeerId, block: Block, dueAt: number): void {
+    const key = blockSeenKey(block);
+    if (this.futureBlocks.some((held) => blockSeenKey(held.block) === key)) return;
+    const fromPeer = this.futureBlocks.filter((held) => held.peer === peer).length;
+    if (fromPeer >= FUTURE_BLOCKS_PER_PEER || this.futureBlocks.length >= FUTURE_BLOCKS_HELD) {
+      this.log({
+        kind: 'sync',
+        peer,
+        message: `block ${block.blockCount} from the future dropped: buffer full`,
+      });
+      return;
+    }
+    this.futureBlocks.push({ peer, block, dueAt });
+    this.log({
+      kind: 'sync',
+      peer,
+      message: `block ${block.blockCount} is ahead of this clock: held until ${dueAt}`,
+    });
+    this.armFutureTimer();
+  }
+
+  /** (Re)arms the one timer for the earliest held future block. */
+  private armFutureTimer(): void {
+    if (this.futureBlocks.length === 0 || !this.running) return;
+    const due = Math.min(...this.futureBlocks.map((held) => held.dueAt));
+    if (this.futureTimerAt !== null && this.futureTimerAt <= due) return;
+    this.cancelFutureTimer();
+    this.futureTimerAt = due;
+    this.cancelFutureTimer = this.clock.setTimeout(
+      () => {
+        this.futureTimerAt = null;
+        void this.enqueue(() => this.recheckFutureBlocks());
+      },
+      due * 1000 - this.clock.now(),
+    );
+  }
+
+  /** Takes the held blocks that are due now through `onBlock` again, oldest first. */
+  private async recheckFutureBlocks(): Promise<void> {
+    const now = this.nowSeconds();
+    const due = this.futureBlocks.filter((held) => held.dueAt <= now);
+    for (const held of due) this.futureBlocks.splice(this.futureBlocks.indexOf(held), 1);
+    for (const held of due) if (this.running) await this.onBlock(held.peer, held.block);
+    this.armFutureTimer();
   }
 
   // ---------------------------------------------------------------- chain changes
@@ -998,6 +1092,13 @@ export class TabchainNode {
     }
     this.poolDirty = true;
     this.headSince = now;
+    if (plan.head.resilient) {
+      // The duty slots count from the new head: the timer set for the old one goes, and the
+      // forger looks again (it re-arms for the new head's slots).
+      this.cancelDutyTimer();
+      this.cancelDutyTimer = () => {};
+      void this.enqueue(() => this.maybeForge());
+    }
     await this.store.use((store) =>
       writeChainChange(store, {
         forkHeight: plan.forkHeight,
@@ -1109,6 +1210,7 @@ export class TabchainNode {
         const result = await extendChain(command.base, command.blocks, this.crypto, {
           cache: this.verified,
           lottery: this.lottery,
+          now: this.nowSeconds(),
         });
         return { kind: 'validated', result };
       }
