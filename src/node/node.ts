@@ -1,10 +1,11 @@
 import { blockSigningBytes } from '../core/block';
+import { networkIdOf, profileOf } from '../core/config';
 import { decodeBlock } from '../core/decode';
 import type { ChainError } from '../core/errors';
 import { type LotteryResult, type LotteryRunner, runLotteryAtOnce } from '../core/lottery';
 import { forgingTurn } from '../core/resilient/head';
 import { type ChainState, nextForgerOf, stakeEntries } from '../core/state';
-import type { Block, ChainJSON, GenesisConfig, Transaction } from '../core/types';
+import type { Block, ChainJSON, ConsensusProfile, GenesisConfig, Transaction } from '../core/types';
 import { extendChain, validateBlock, validateChain } from '../core/validate';
 import type { CryptoProvider, KeyPair } from '../crypto/types';
 import { type Clock, systemClock } from '../ports/clock';
@@ -30,6 +31,7 @@ import {
   encodeMessage,
   MAX_BLOCKS_PER_MESSAGE,
   MAX_DISCOVERY_PEERS,
+  MAX_REFUSAL_CHARS,
   type WireMessage,
 } from './protocol';
 import { PeerRateLimiter, RATE_LIMIT_PENALTY } from './rate-limit';
@@ -102,6 +104,12 @@ export interface NodeOptions {
 export const FUTURE_BLOCKS_PER_PEER = 4;
 export const FUTURE_BLOCKS_HELD = 64;
 
+/** A refused peer's channel stays open this long, so our REFUSED reaches it (ms). */
+const REFUSAL_GRACE_MS = 1_000;
+
+/** A peer id as a notice names it. */
+const shortId = (peer: PeerId): string => (peer.length > 12 ? `${peer.slice(0, 12)}…` : peer);
+
 /** Pending transactions gossiped again per heartbeat, at most. */
 const REGOSSIP_PER_HEARTBEAT = 64;
 
@@ -140,6 +148,9 @@ export class TabchainNode {
   private readonly log: (event: NodeLogEvent) => void;
 
   private readonly chain: ChainView;
+  /** This node's network (`networkIdOf` its genesis config) and profile, named in every STATUS. */
+  private readonly network: string;
+  private readonly profile: ConsensusProfile;
   private readonly pool: TransactionPool;
   private readonly verified: VerifiedSignatureCache;
   private readonly lottery: LotteryRunner;
@@ -197,6 +208,8 @@ export class TabchainNode {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.log = options.log ?? (() => {});
     this.chain = new ChainView(options.genesis);
+    this.network = networkIdOf(options.genesis);
+    this.profile = profileOf(options.genesis);
     this.pool = new TransactionPool(this.limits.poolMax, this.limits.poolTtlMs, {
       perSender: this.limits.poolPerSender,
       balanceOf: (key) => this.chain.headState.balances.get(key, 0),
@@ -659,6 +672,8 @@ export class TabchainNode {
       height: this.chain.height,
       head: this.chain.headHash,
       forgerKey: this.wallet?.publicKeyPem ?? null,
+      network: this.network,
+      profile: this.profile,
     });
   }
 
@@ -759,10 +774,54 @@ export class TabchainNode {
       case 'PONG':
         if (this.peers.pongReceived(peer, message.nonce, this.clock.now())) this.changed();
         return;
+      case 'REFUSED':
+        // The peer found our network not its own (we may not have noticed: say it here too).
+        return this.refusePeer(peer, `peer ${shortId(peer)} refused this node: ${message.reason}`, null);
     }
   }
 
+  /**
+   * The handshake: what is wrong with a peer's STATUS for this node's network, as the notice for
+   * our user and the reason to send it; null when it names our network (or names none).
+   */
+  private handshakeProblem(
+    peer: PeerId,
+    message: Extract<WireMessage, { type: 'STATUS' }>,
+  ): { readonly notice: string; readonly reason: string } | null {
+    const { network, profile } = message;
+    const profileDiffers = profile !== undefined && profile !== this.profile;
+    if (!profileDiffers && (network === undefined || network === this.network)) return null;
+    // Said from the refusing side, read on the refused one: "it" is us, "this node" is them.
+    const ours = `the ${this.profile} profile on network ${this.network.slice(0, 12)}…`;
+    const theirs = `${profile ?? 'unnamed'} profile on network ${network === undefined ? '(unnamed)' : `${network.slice(0, 12)}…`}`;
+    const notice = profileDiffers
+      ? `refused peer ${shortId(peer)}: it runs the ${profile} profile on another network; this node runs ${this.profile}`
+      : `refused peer ${shortId(peer)}: it runs another genesis config (genesis key or stake cap) of the ${this.profile} profile; this node's network is ${this.network.slice(0, 12)}…`;
+    return { notice, reason: `it runs ${ours}, not this node's ${theirs}` };
+  }
+
+  /**
+   * Refuses a peer of another network for good: one REFUSED saying why (when `reason` is given),
+   * then the channel closes after a short grace (so the message gets through), and the peer is
+   * never synced, gossiped with, dialled or accepted again. Not a ban: it did nothing wrong.
+   * The user sees `notice`.
+   */
+  private refusePeer(peer: PeerId, notice: string, reason: string | null): void {
+    if (reason !== null)
+      this.sendTo(peer, encodeMessage({ type: 'REFUSED', reason: reason.slice(0, MAX_REFUSAL_CHARS) }));
+    this.peers.refuse(peer);
+    if (this.sync.peer === peer)
+      void this.enqueue(() =>
+        this.driveSync({ kind: 'peerGone', peer, reason: 'the peer runs another network' }),
+      );
+    this.timers.push(this.clock.setTimeout(() => this.transport.disconnect(peer), REFUSAL_GRACE_MS));
+    this.log({ kind: 'peer', peer, message: notice });
+    this.addNotice(notice);
+  }
+
   private async onStatus(peer: PeerId, message: Extract<WireMessage, { type: 'STATUS' }>): Promise<void> {
+    const problem = this.handshakeProblem(peer, message);
+    if (problem) return this.refusePeer(peer, problem.notice, problem.reason);
     // The height is a claim: it may start a sync, which is where it gets proven (or costs the peer).
     if (!this.peers.noteStatus(peer, message.height, message.head, message.forgerKey)) return;
     this.changed();
