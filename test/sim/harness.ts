@@ -236,3 +236,48 @@ export class Simulation {
     await Promise.all([...this.nodes.values()].map((node) => node.stop()));
   }
 }
+
+/** What `stakeUp` does: who stakes how much, paid by `funder` (the exchange), submitted at `via`. */
+export interface StakeUpOptions {
+  readonly funder: KeyPair;
+  readonly stakes: readonly (readonly [KeyPair, number])[];
+  readonly via: string;
+  /** Blocks forged after the stakes land, so they count (the resilient stake delay). */
+  readonly blocksAfter: number;
+  /** Nodes that must agree after each step (every node by default). */
+  readonly nodes?: readonly string[];
+}
+
+/**
+ * Funds and stakes the given keys through the chain (EXCHANGE, then STAKE), then forges
+ * `blocksAfter` more blocks of one small purchase each, waiting for every node to agree after
+ * each step. Throws when a step does not land within a minute of simulated time.
+ */
+export async function stakeUp(sim: Simulation, options: StakeUpOptions): Promise<void> {
+  const { funder, stakes, via } = options;
+  const ids = options.nodes ?? [...sim.nodes.keys()];
+  const land = async (transactions: readonly Transaction[], what: string) => {
+    for (const tx of transactions) {
+      const result = await sim.node(via).submitTransaction(tx);
+      if (!result.ok) throw new Error(`${what}: ${result.error.message}`);
+    }
+    if (!(await sim.runUntil(() => sim.converged(ids), 60_000))) throw new Error(`${what} did not land`);
+  };
+  const funding: Transaction[] = [];
+  for (const [key, amount] of stakes)
+    funding.push(
+      await sim.sign(funder, { receiverPublicKey: key.publicKeyPem, amount: amount + 10, type: 'EXCHANGE' }),
+    );
+  await land(funding, 'funding');
+  const staking: Transaction[] = [];
+  for (const [key, amount] of stakes)
+    staking.push(await sim.sign(key, { receiverPublicKey: key.publicKeyPem, amount, type: 'STAKE' }));
+  await land(staking, 'staking');
+  const receiver = stakes[0]?.[0] ?? funder;
+  for (let i = 0; i < options.blocksAfter; i++) {
+    await land(
+      [await sim.sign(funder, { receiverPublicKey: receiver.publicKeyPem, amount: 1, type: 'EXCHANGE' })],
+      `filler ${i}`,
+    );
+  }
+}
