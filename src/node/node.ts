@@ -538,12 +538,12 @@ export class TabchainNode {
       const validHeight = result.height - 1;
       let adopted = false;
       if (validHeight > this.chain.height) {
-        await this.commit({
+        // On `resilient` the fork choice may refuse it (a reorg past the bound): not adopted.
+        adopted = await this.commit({
           forkHeight: 0,
           blocks: result.validBlocks.slice(1),
           states: result.validStates.slice(1),
         });
-        adopted = true;
       }
       return { adopted, validHeight, firstInvalidBlock: result.firstInvalid, error: result.error };
     });
@@ -1115,8 +1115,8 @@ export class TabchainNode {
   // ---------------------------------------------------------------- chain changes
 
   /** Appends blocks validated on our head (gossip, forging): a commit at our height. */
-  private appendValidated(blocks: readonly Block[], states: readonly ChainState[]): Promise<void> {
-    return this.commit({ forkHeight: this.chain.height, blocks, states });
+  private async appendValidated(blocks: readonly Block[], states: readonly ChainState[]): Promise<void> {
+    await this.commit({ forkHeight: this.chain.height, blocks, states });
   }
 
   /**
@@ -1124,9 +1124,9 @@ export class TabchainNode {
    * (included transactions out, orphaned ones back), equivocations a reorg reveals, the store,
    * the STATUS announcement and the snapshot. See `commit.ts`.
    */
-  private async commit(input: CommitInput): Promise<void> {
+  private async commit(input: CommitInput): Promise<boolean> {
     const plan = planCommit(this.chain, input);
-    if (!plan) return;
+    if (!plan) return false;
     const now = this.clock.now();
     const outcome = applyCommit(
       plan,
@@ -1171,6 +1171,7 @@ export class TabchainNode {
     // behind (and whom to sync from) stay current.
     this.broadcast(this.statusMessage());
     this.changed();
+    return true;
   }
 
   // ---------------------------------------------------------------- sync
