@@ -1,5 +1,7 @@
 import { Map as ImmutableMap, Set as ImmutableSet, OrderedMap } from 'immutable';
 import { GENESIS_BLOCK } from '../core/block';
+import { nextResilientHead, type ResilientHead, rebuildResilientHead } from '../core/resilient/head';
+import { STAKE_DELAY_BLOCKS } from '../core/resilient/params';
 import {
   applyTransactions,
   type ChainState,
@@ -240,14 +242,26 @@ export class ChainView {
       b.transactions.map((tx) => tx.id),
     );
     const laterStored = await this.source.readTransactionIds(baseHeight + 1, this.heldFrom - 1);
+    // On `resilient` the checkpoint's ranking needs the stakes of the blocks before it too: the
+    // checkpoint block and the `STAKE_DELAY_BLOCKS` below it are read along.
+    const lookback =
+      checkpoint && this.genesisState.resilient ? Math.min(STAKE_DELAY_BLOCKS + 1, baseHeight) : 0;
     // One block past `height` too: its forger is the state's next forger (no lottery to draw).
-    const blocks = await this.readRange(baseHeight + 1, Math.min(height + 1, head));
-    if (this.height !== head || blocks.length < height - baseHeight) {
+    const read = await this.readRange(baseHeight + 1 - lookback, Math.min(height + 1, head));
+    const before = read.slice(0, lookback);
+    const blocks = read.slice(lookback);
+    if (this.height !== head || blocks.length < height - baseHeight || before.length < lookback) {
       throw new Error(`could not read the blocks up to ${height} from the store`);
     }
     const txIds = without(this.headState.txIds, [...laterHeld, ...laterStored]);
     const base = checkpoint
-      ? stateOfCheckpoint(checkpoint, txIds, this.genesis, blocks[0]?.forger)
+      ? stateOfCheckpoint(
+          checkpoint,
+          txIds,
+          this.genesis,
+          blocks[0]?.forger,
+          lookback > 0 ? resilientHeadOfCheckpoint(checkpoint, this.genesis, before) : undefined,
+        )
       : this.genesisState;
     const state = this.replay(base, (h) => blocks[h - baseHeight - 1], height);
     this.states.set(height, state);
@@ -406,6 +420,12 @@ export class ChainView {
         );
       }
       const headHash = this.hashList[h] as string;
+      if (state.resilient) {
+        // The profile's head moves on with each block: seed, time, stake window, ranking.
+        const resilient = nextResilientHead(state.resilient, block as Block, applied.value.stakes);
+        state = stateAfter({ ...applied.value, resilient }, h, headHash, resilient.ranking[0] ?? '');
+        continue;
+      }
       // Below the head the next forger is the next block's (it was validated on arrival); only
       // a state with no known successor draws the lottery.
       const next = blockAt(h + 1)?.forger ?? drawNextForger(applied.value.stakes, headHash);
@@ -425,26 +445,45 @@ function without(set: ImmutableSet<string>, ids: readonly string[]): ImmutableSe
   });
 }
 
-/** The state a checkpoint describes, with the given transaction ids. */
+/** The stakes a checkpoint records, in first-stake order. */
+function stakesOfCheckpoint(record: CheckpointRecord): OrderedMap<string, number> {
+  return OrderedMap(record.stakes.map(([key, value]): [string, number] => [key, value]));
+}
+
+/**
+ * The state a checkpoint describes, with the given transaction ids. On `resilient` pass the
+ * profile's head at the checkpoint (`resilientHeadOfCheckpoint`): the next forger is its rank 0.
+ */
 export function stateOfCheckpoint(
   record: CheckpointRecord,
   txIds: ImmutableSet<string>,
   config: GenesisConfig,
   nextForger?: string,
+  resilient?: ResilientHead,
 ): ChainState {
-  const stakes = OrderedMap(record.stakes.map(([key, value]): [string, number] => [key, value]));
-  return stateAfter(
-    {
-      balances: ImmutableMap(record.balances.map(([key, value]): [string, number] => [key, value])),
-      stakes,
-      txIds,
-      maxTotalStake: maxTotalStakeOf(config),
-    },
-    record.height,
-    record.hash,
-    // The block after the checkpoint names its forger; a checkpoint at the head draws it.
-    nextForger ?? drawNextForger(stakes, record.hash),
-  );
+  const stakes = stakesOfCheckpoint(record);
+  const applied = {
+    balances: ImmutableMap(record.balances.map(([key, value]): [string, number] => [key, value])),
+    stakes,
+    txIds,
+    maxTotalStake: maxTotalStakeOf(config),
+  };
+  if (resilient)
+    return stateAfter({ ...applied, resilient }, record.height, record.hash, resilient.ranking[0] ?? '');
+  // The block after the checkpoint names its forger; a checkpoint at the head draws it.
+  return stateAfter(applied, record.height, record.hash, nextForger ?? drawNextForger(stakes, record.hash));
+}
+
+/**
+ * The `resilient` head at a checkpoint, from its stakes and the blocks up to it (the checkpoint
+ * block and at least `STAKE_DELAY_BLOCKS` before it, oldest first): see `rebuildResilientHead`.
+ */
+export function resilientHeadOfCheckpoint(
+  record: CheckpointRecord,
+  config: GenesisConfig,
+  recentBlocks: readonly Block[],
+): ResilientHead {
+  return rebuildResilientHead(config, stakesOfCheckpoint(record), recentBlocks);
 }
 
 /** Hashes or ids put in per slice of `loadIndex` (a few ms of a page's main thread). */

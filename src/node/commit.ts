@@ -1,6 +1,6 @@
-import { prefersBranch } from '../core/fork-choice';
 import type { ChainState } from '../core/state';
 import type { Block, Transaction } from '../core/types';
+import { decideBranch } from './branch-choice';
 import type { ChainView } from './chain';
 import type { EquivocationLog } from './equivocations';
 import type { TransactionPool } from './pool';
@@ -48,12 +48,13 @@ export interface CommitPlan {
  * Plans switching `chain` to its blocks up to `input.forkHeight` followed by `input.blocks`.
  * Leading blocks that `chain` already holds (same hash at the same height) are not a fork and
  * are skipped. Returns null when nothing would change, or when the switch would orphan blocks for
- * a branch the fork choice does not prefer (`prefersBranch`, src/core/fork-choice.ts: longer, or
- * as long with a smaller first block after the fork), so no path ever trades our chain for a
- * worse one; throws (a caller's bug) when the blocks do not follow our block at the fork point.
+ * a branch the fork choice does not prefer (`decideBranch`: on `reference` longer, or as long
+ * with a smaller first block after the fork; on `resilient` longer, then the lower first rank,
+ * then the hash, and never more than `MAX_REORG_DEPTH` blocks dropped), so no path ever trades
+ * our chain for a worse one; throws (a caller's bug) when the blocks do not follow our block at the fork point.
  */
 export function planCommit(
-  chain: Pick<ChainView, 'height' | 'hashAt' | 'range'>,
+  chain: Pick<ChainView, 'height' | 'hashAt' | 'range' | 'stateAt'>,
   input: CommitInput,
 ): CommitPlan | null {
   let { forkHeight } = input;
@@ -75,14 +76,26 @@ export function planCommit(
   if (blocks[0]?.lastHash !== chain.hashAt(forkHeight) || blocks[0]?.blockCount !== forkHeight + 1)
     throw new Error(`commit: blocks do not follow our block ${forkHeight}`);
   const orphaned = forkHeight < chain.height ? chain.range(forkHeight + 1, chain.height) : [];
-  if (
-    orphaned.length > 0 &&
-    !prefersBranch(
-      { height: chain.height, firstHash: chain.hashAt(forkHeight + 1) ?? '' },
-      { height: forkHeight + blocks.length, firstHash: states[0]?.headHash ?? '' },
-    )
-  )
-    return null;
+  if (orphaned.length > 0) {
+    const ourFirst = orphaned[0]?.blockCount === forkHeight + 1 ? orphaned[0] : undefined;
+    const decision = decideBranch({
+      forkHeight,
+      ours: {
+        height: chain.height,
+        firstHash: chain.hashAt(forkHeight + 1) ?? '',
+        firstForger: ourFirst?.forger,
+      },
+      theirs: {
+        height: forkHeight + blocks.length,
+        firstHash: states[0]?.headHash ?? '',
+        firstForger: blocks[0]?.forger,
+      },
+      forkState: () => chain.stateAt(forkHeight),
+      resilient: head.resilient !== undefined,
+    });
+    // `refuse` (a resilient reorg past the bound) is reported by whoever offered the branch.
+    if (decision.kind !== 'switch') return null;
+  }
 
   const included = blocks.flatMap((block) => block.transactions.map((tx) => tx.id));
   const equivocations: { otherBlock: Block; keptHash: string }[] = [];

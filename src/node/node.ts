@@ -1,9 +1,11 @@
 import { blockSigningBytes } from '../core/block';
+import { networkIdOf, profileOf } from '../core/config';
 import { decodeBlock } from '../core/decode';
 import type { ChainError } from '../core/errors';
 import { type LotteryResult, type LotteryRunner, runLotteryAtOnce } from '../core/lottery';
+import { forgingTurn } from '../core/resilient/head';
 import { type ChainState, nextForgerOf, stakeEntries } from '../core/state';
-import type { Block, ChainJSON, GenesisConfig, Transaction } from '../core/types';
+import type { Block, ChainJSON, ConsensusProfile, GenesisConfig, Transaction } from '../core/types';
 import { extendChain, validateBlock, validateChain } from '../core/validate';
 import type { CryptoProvider, KeyPair } from '../crypto/types';
 import { type Clock, systemClock } from '../ports/clock';
@@ -29,6 +31,7 @@ import {
   encodeMessage,
   MAX_BLOCKS_PER_MESSAGE,
   MAX_DISCOVERY_PEERS,
+  MAX_REFUSAL_CHARS,
   type WireMessage,
 } from './protocol';
 import { PeerRateLimiter, RATE_LIMIT_PENALTY } from './rate-limit';
@@ -97,10 +100,19 @@ export interface NodeOptions {
   readonly yieldToPage?: () => Promise<void>;
 }
 
+/** `resilient`: blocks from the future held per peer, and in all (see `holdFutureBlock`). */
+export const FUTURE_BLOCKS_PER_PEER = 4;
+export const FUTURE_BLOCKS_HELD = 64;
+
+/** A refused peer's channel stays open this long, so our REFUSED reaches it (ms). */
+const REFUSAL_GRACE_MS = 1_000;
+
+/** A peer id as a notice names it. */
+const shortId = (peer: PeerId): string => (peer.length > 12 ? `${peer.slice(0, 12)}…` : peer);
+
 /** Pending transactions gossiped again per heartbeat, at most. */
 const REGOSSIP_PER_HEARTBEAT = 64;
 
-/** A lottery as the explorer shows it: the state it was drawn over and its result. */
 /**
  * Where one of this node's user's transactions is: `landed` in block `height`; `pending` in the
  * pool; `returned` to the pool by a reorg that orphaned its block; `expired` or `evicted` from
@@ -116,6 +128,10 @@ export interface MyTransaction extends MyTransactionRecord {
   readonly height: number | null;
 }
 
+/**
+ * A lottery as the explorer shows it: the state it was drawn over and its result. On
+ * `resilient` the result is null and the state's `resilient` head holds the ranking.
+ */
 export interface LotteryReading {
   readonly state: ChainState;
   readonly result: LotteryResult | null;
@@ -132,6 +148,9 @@ export class TabchainNode {
   private readonly log: (event: NodeLogEvent) => void;
 
   private readonly chain: ChainView;
+  /** This node's network (`networkIdOf` its genesis config) and profile, named in every STATUS. */
+  private readonly network: string;
+  private readonly profile: ConsensusProfile;
   private readonly pool: TransactionPool;
   private readonly verified: VerifiedSignatureCache;
   private readonly lottery: LotteryRunner;
@@ -156,6 +175,14 @@ export class TabchainNode {
   private forgingAllowed: boolean;
   private readonly sync: SyncMachine;
   private cancelSyncTimer: () => void = () => {};
+  /** `resilient`: the one timer that runs `maybeForge` again when this node's next duty slot begins. */
+  private cancelDutyTimer: () => void = () => {};
+  /** `resilient`: blocks on our head stamped ahead of our clock, held until due (see `holdFutureBlock`). */
+  private readonly futureBlocks: { readonly peer: PeerId; readonly block: Block; readonly dueAt: number }[] =
+    [];
+  /** The one timer that checks the held future blocks again, and when it fires (whole seconds). */
+  private cancelFutureTimer: () => void = () => {};
+  private futureTimerAt: number | null = null;
   private headSince: number;
   private poolDirty = false;
 
@@ -181,6 +208,8 @@ export class TabchainNode {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.log = options.log ?? (() => {});
     this.chain = new ChainView(options.genesis);
+    this.network = networkIdOf(options.genesis);
+    this.profile = profileOf(options.genesis);
     this.pool = new TransactionPool(this.limits.poolMax, this.limits.poolTtlMs, {
       perSender: this.limits.poolPerSender,
       balanceOf: (key) => this.chain.headState.balances.get(key, 0),
@@ -250,6 +279,9 @@ export class TabchainNode {
     for (const cancel of this.timers.splice(0)) cancel();
     this.sync.step({ kind: 'stop' }, this.chain);
     this.cancelSyncTimer();
+    this.cancelDutyTimer();
+    this.cancelFutureTimer();
+    this.futureBlocks.length = 0;
     await this.transport.stop();
     // A stopped transport reports nothing more: take its final status once.
     this.transportStatus = this.transport.status();
@@ -365,7 +397,10 @@ export class TabchainNode {
     const state = await this.chain.readStateAt(Math.max(0, Math.min(height, this.chain.height)));
     const known = this.lotteries.get(state);
     if (known) return known;
-    const reading = { state, result: await this.lottery(stakeEntries(state), state.headHash) };
+    // On `resilient` there is no lottery: the state's `resilient` head ranks the next block's
+    // forgers (the UI reads a block's rank with `readBlockTurn` from its parent's head).
+    const result = state.resilient ? null : await this.lottery(stakeEntries(state), state.headHash);
+    const reading = { state, result };
     this.lotteries.set(state, reading);
     return reading;
   }
@@ -503,12 +538,12 @@ export class TabchainNode {
       const validHeight = result.height - 1;
       let adopted = false;
       if (validHeight > this.chain.height) {
-        await this.commit({
+        // On `resilient` the fork choice may refuse it (a reorg past the bound): not adopted.
+        adopted = await this.commit({
           forkHeight: 0,
           blocks: result.validBlocks.slice(1),
           states: result.validStates.slice(1),
         });
-        adopted = true;
       }
       return { adopted, validHeight, firstInvalidBlock: result.firstInvalid, error: result.error };
     });
@@ -637,6 +672,8 @@ export class TabchainNode {
       height: this.chain.height,
       head: this.chain.headHash,
       forgerKey: this.wallet?.publicKeyPem ?? null,
+      network: this.network,
+      profile: this.profile,
     });
   }
 
@@ -737,10 +774,54 @@ export class TabchainNode {
       case 'PONG':
         if (this.peers.pongReceived(peer, message.nonce, this.clock.now())) this.changed();
         return;
+      case 'REFUSED':
+        // The peer found our network not its own (we may not have noticed: say it here too).
+        return this.refusePeer(peer, `peer ${shortId(peer)} refused this node: ${message.reason}`, null);
     }
   }
 
+  /**
+   * The handshake: what is wrong with a peer's STATUS for this node's network, as the notice for
+   * our user and the reason to send it; null when it names our network (or names none).
+   */
+  private handshakeProblem(
+    peer: PeerId,
+    message: Extract<WireMessage, { type: 'STATUS' }>,
+  ): { readonly notice: string; readonly reason: string } | null {
+    const { network, profile } = message;
+    const profileDiffers = profile !== undefined && profile !== this.profile;
+    if (!profileDiffers && (network === undefined || network === this.network)) return null;
+    // Said from the refusing side, read on the refused one: "it" is us, "this node" is them.
+    const ours = `the ${this.profile} profile on network ${this.network.slice(0, 12)}…`;
+    const theirs = `${profile ?? 'unnamed'} profile on network ${network === undefined ? '(unnamed)' : `${network.slice(0, 12)}…`}`;
+    const notice = profileDiffers
+      ? `refused peer ${shortId(peer)}: it runs the ${profile} profile on another network; this node runs ${this.profile}`
+      : `refused peer ${shortId(peer)}: it runs another genesis config (genesis key or stake cap) of the ${this.profile} profile; this node's network is ${this.network.slice(0, 12)}…`;
+    return { notice, reason: `it runs ${ours}, not this node's ${theirs}` };
+  }
+
+  /**
+   * Refuses a peer of another network for good: one REFUSED saying why (when `reason` is given),
+   * then the channel closes after a short grace (so the message gets through), and the peer is
+   * never synced, gossiped with, dialled or accepted again. Not a ban: it did nothing wrong.
+   * The user sees `notice`.
+   */
+  private refusePeer(peer: PeerId, notice: string, reason: string | null): void {
+    if (reason !== null)
+      this.sendTo(peer, encodeMessage({ type: 'REFUSED', reason: reason.slice(0, MAX_REFUSAL_CHARS) }));
+    this.peers.refuse(peer);
+    if (this.sync.peer === peer)
+      void this.enqueue(() =>
+        this.driveSync({ kind: 'peerGone', peer, reason: 'the peer runs another network' }),
+      );
+    this.timers.push(this.clock.setTimeout(() => this.transport.disconnect(peer), REFUSAL_GRACE_MS));
+    this.log({ kind: 'peer', peer, message: notice });
+    this.addNotice(notice);
+  }
+
   private async onStatus(peer: PeerId, message: Extract<WireMessage, { type: 'STATUS' }>): Promise<void> {
+    const problem = this.handshakeProblem(peer, message);
+    if (problem) return this.refusePeer(peer, problem.notice, problem.reason);
     // The height is a claim: it may start a sync, which is where it gets proven (or costs the peer).
     if (!this.peers.noteStatus(peer, message.height, message.head, message.forgerKey)) return;
     this.changed();
@@ -834,7 +915,11 @@ export class TabchainNode {
         this.crypto,
         this.verified,
         this.lottery,
+        this.nowSeconds(),
       );
+      // `resilient`: stamped ahead of our clock is no verdict; it is checked again once due.
+      if (!result.ok && result.error.code === 'FROM_THE_FUTURE')
+        return this.holdFutureBlock(peer, block, result.error.dueAt);
       if (!result.ok) {
         // The block builds on our head, so every rule is judged on the same state the forger
         // had: an honest peer never relays such a block.
@@ -924,7 +1009,12 @@ export class TabchainNode {
       !this.sync.holdsForging
     ) {
       const state = this.chain.headState;
-      if (nextForgerOf(state) !== this.wallet.publicKeyPem) return;
+      if (state.resilient) {
+        // Slots (docs/consensus-resilient.md §4): forge only on duty; else come back when the
+        // next duty slot begins (one timer, replaced at every look).
+        const turn = forgingTurn(state.resilient, this.wallet.publicKeyPem, this.nowSeconds());
+        if (!turn.onDuty) return this.armDutyTimer(turn.nextDutyAt);
+      } else if (nextForgerOf(state) !== this.wallet.publicKeyPem) return;
       // The rules run once, here; the forged block is checked for its signature only.
       const choice = chooseTransactions(state, this.pool.coveredEntries(), this.limits.maxBlockTransactions);
       if (choice.transactions.length === 0) return;
@@ -953,11 +1043,80 @@ export class TabchainNode {
     }
   }
 
+  /** The clock in whole seconds, as the `resilient` profile's slots and drift bound count time. */
+  private nowSeconds(): number {
+    return Math.floor(this.clock.now() / 1000);
+  }
+
+  /** Runs `maybeForge` again at `at` (whole seconds), replacing any duty timer; none when null. */
+  private armDutyTimer(at: number | null): void {
+    this.cancelDutyTimer();
+    this.cancelDutyTimer = () => {};
+    if (at === null || !this.running) return;
+    this.cancelDutyTimer = this.clock.setTimeout(
+      () => void this.enqueue(() => this.maybeForge()),
+      at * 1000 - this.clock.now(),
+    );
+  }
+
+  /**
+   * Holds a block on our head that is stamped more than the drift bound ahead of our clock
+   * (`FROM_THE_FUTURE`, `resilient`): not adopted, not blamed, checked again once our clock
+   * reaches `dueAt`. The buffer is small and bounded, per peer and in total, so a peer cannot
+   * fill memory with blocks from the far future; past the bounds a block is dropped (an honest
+   * one comes back by sync). One timer serves the earliest due block.
+   */
+  private holdFutureBlock(peer: PeerId, block: Block, dueAt: number): void {
+    const key = blockSeenKey(block);
+    if (this.futureBlocks.some((held) => blockSeenKey(held.block) === key)) return;
+    const fromPeer = this.futureBlocks.filter((held) => held.peer === peer).length;
+    if (fromPeer >= FUTURE_BLOCKS_PER_PEER || this.futureBlocks.length >= FUTURE_BLOCKS_HELD) {
+      this.log({
+        kind: 'sync',
+        peer,
+        message: `block ${block.blockCount} from the future dropped: buffer full`,
+      });
+      return;
+    }
+    this.futureBlocks.push({ peer, block, dueAt });
+    this.log({
+      kind: 'sync',
+      peer,
+      message: `block ${block.blockCount} is ahead of this clock: held until ${dueAt}`,
+    });
+    this.armFutureTimer();
+  }
+
+  /** (Re)arms the one timer for the earliest held future block. */
+  private armFutureTimer(): void {
+    if (this.futureBlocks.length === 0 || !this.running) return;
+    const due = Math.min(...this.futureBlocks.map((held) => held.dueAt));
+    if (this.futureTimerAt !== null && this.futureTimerAt <= due) return;
+    this.cancelFutureTimer();
+    this.futureTimerAt = due;
+    this.cancelFutureTimer = this.clock.setTimeout(
+      () => {
+        this.futureTimerAt = null;
+        void this.enqueue(() => this.recheckFutureBlocks());
+      },
+      due * 1000 - this.clock.now(),
+    );
+  }
+
+  /** Takes the held blocks that are due now through `onBlock` again, oldest first. */
+  private async recheckFutureBlocks(): Promise<void> {
+    const now = this.nowSeconds();
+    const due = this.futureBlocks.filter((held) => held.dueAt <= now);
+    for (const held of due) this.futureBlocks.splice(this.futureBlocks.indexOf(held), 1);
+    for (const held of due) if (this.running) await this.onBlock(held.peer, held.block);
+    this.armFutureTimer();
+  }
+
   // ---------------------------------------------------------------- chain changes
 
   /** Appends blocks validated on our head (gossip, forging): a commit at our height. */
-  private appendValidated(blocks: readonly Block[], states: readonly ChainState[]): Promise<void> {
-    return this.commit({ forkHeight: this.chain.height, blocks, states });
+  private async appendValidated(blocks: readonly Block[], states: readonly ChainState[]): Promise<void> {
+    await this.commit({ forkHeight: this.chain.height, blocks, states });
   }
 
   /**
@@ -965,9 +1124,9 @@ export class TabchainNode {
    * (included transactions out, orphaned ones back), equivocations a reorg reveals, the store,
    * the STATUS announcement and the snapshot. See `commit.ts`.
    */
-  private async commit(input: CommitInput): Promise<void> {
+  private async commit(input: CommitInput): Promise<boolean> {
     const plan = planCommit(this.chain, input);
-    if (!plan) return;
+    if (!plan) return false;
     const now = this.clock.now();
     const outcome = applyCommit(
       plan,
@@ -992,6 +1151,13 @@ export class TabchainNode {
     }
     this.poolDirty = true;
     this.headSince = now;
+    if (plan.head.resilient) {
+      // The duty slots count from the new head: the timer set for the old one goes, and the
+      // forger looks again (it re-arms for the new head's slots).
+      this.cancelDutyTimer();
+      this.cancelDutyTimer = () => {};
+      void this.enqueue(() => this.maybeForge());
+    }
     await this.store.use((store) =>
       writeChainChange(store, {
         forkHeight: plan.forkHeight,
@@ -1005,6 +1171,7 @@ export class TabchainNode {
     // behind (and whom to sync from) stay current.
     this.broadcast(this.statusMessage());
     this.changed();
+    return true;
   }
 
   // ---------------------------------------------------------------- sync
@@ -1103,6 +1270,7 @@ export class TabchainNode {
         const result = await extendChain(command.base, command.blocks, this.crypto, {
           cache: this.verified,
           lottery: this.lottery,
+          now: this.nowSeconds(),
         });
         return { kind: 'validated', result };
       }
@@ -1111,6 +1279,9 @@ export class TabchainNode {
         return null;
       case 'penalize':
         this.penalize(command.peer, command.points, command.reason);
+        return null;
+      case 'refuse':
+        this.refuseBranch(command.peer, command.message);
         return null;
       case 'proven':
         this.peers.proven(command.peer, command.height);
@@ -1138,6 +1309,24 @@ export class TabchainNode {
         if (command.failed) this.peers.bench(command.peer, this.clock.now() + this.limits.syncRetryAfterMs);
         return null;
     }
+  }
+
+  /**
+   * A peer offered a valid, preferred branch that would replace more blocks than the reorg bound
+   * (`resilient`): kept out, but the peer is not blamed (it may be honest, cut off for long). It
+   * is benched from sync for a while, and the user is told once per distinct message.
+   */
+  private refuseBranch(peer: PeerId, message: string): void {
+    this.peers.bench(peer, this.clock.now() + this.limits.syncRetryAfterMs);
+    this.log({ kind: 'sync', peer, message });
+    this.addNotice(message);
+  }
+
+  /** Adds a notice for the user, once. */
+  private addNotice(notice: string): void {
+    if (this.notices.includes(notice)) return;
+    this.notices.push(notice);
+    this.changed();
   }
 
   // ---------------------------------------------------------------- storage

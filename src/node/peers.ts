@@ -56,6 +56,11 @@ function syncPreference(a: PeerRecord, b: PeerRecord): number {
 export class PeerTable {
   private readonly records = new Map<PeerId, PeerRecord>();
   private readonly banned = new Set<PeerId>();
+  /**
+   * Peers refused at the handshake (another profile or genesis config): not banned (they did
+   * nothing wrong), but never dialled, accepted, synced or gossiped with again.
+   */
+  private readonly refused = new Set<PeerId>();
   /** Ids to dial, connected or not; bounded by `MAX_KNOWN_PEERS`. */
   readonly known = new Set<PeerId>();
   /**
@@ -87,6 +92,22 @@ export class PeerTable {
     return this.banned.has(peer);
   }
 
+  /** Whether `peer` was refused at the handshake. */
+  isRefused(peer: PeerId): boolean {
+    return this.refused.has(peer);
+  }
+
+  /**
+   * Refuses `peer` for good (it runs another network): forgotten as a connected and known peer,
+   * never dialled or accepted again. Its channel is the node's to close.
+   */
+  refuse(peer: PeerId): void {
+    this.refused.add(peer);
+    this.known.delete(peer);
+    this.lost.delete(peer);
+    this.disconnected(peer);
+  }
+
   /** The connected peers' ids, in the order they connected. */
   ids(): IterableIterator<PeerId> {
     return this.records.keys();
@@ -94,10 +115,10 @@ export class PeerTable {
 
   /**
    * Records a new channel, opened at `now`, with a fresh score; returns false (recording
-   * nothing) if `peer` is banned.
+   * nothing) if `peer` is banned or refused.
    */
   connected(peer: PeerId, now: number): boolean {
-    if (this.banned.has(peer)) return false;
+    if (this.banned.has(peer) || this.refused.has(peer)) return false;
     this.known.add(peer);
     this.lost.delete(peer);
     this.records.set(peer, {
@@ -123,7 +144,7 @@ export class PeerTable {
 
   /** `peer` was dropped for silence: redial it until `until` (ms), beside the usual dialling. */
   markLost(peer: PeerId, until: number): void {
-    if (this.banned.has(peer)) return;
+    if (this.banned.has(peer) || this.refused.has(peer)) return;
     this.lost.delete(peer);
     this.lost.set(peer, until);
     if (this.lost.size > MAX_LOST_PEERS) {
@@ -152,7 +173,7 @@ export class PeerTable {
   /** Remembers announced ids to dial later, never our own or a banned one. */
   learn(ids: readonly PeerId[], localId: PeerId): void {
     for (const id of ids) {
-      if (id === localId || this.banned.has(id) || this.known.has(id)) continue;
+      if (id === localId || this.banned.has(id) || this.refused.has(id) || this.known.has(id)) continue;
       // Bounded: a peer could announce endless made-up ids; the oldest unconnected ones go first.
       if (this.known.size >= MAX_KNOWN_PEERS) {
         const stale = [...this.known].find((known) => !this.records.has(known));

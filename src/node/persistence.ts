@@ -1,7 +1,9 @@
 import { Map as ImmutableMap, Set as ImmutableSet } from 'immutable';
 import type { LotteryRunner } from '../core/lottery';
+import { rebuildResilientHead } from '../core/resilient/head';
+import { STAKE_DELAY_BLOCKS } from '../core/resilient/params';
 import { type ChainState, stateAfter } from '../core/state';
-import type { Block } from '../core/types';
+import type { Block, GenesisConfig } from '../core/types';
 import {
   type AccountRecord,
   type BlockRange,
@@ -13,7 +15,7 @@ import {
   type StoredBlock,
   type StoredNode,
 } from '../ports/store';
-import { type ChainSource, type ChainView, stateOfCheckpoint } from './chain';
+import { type ChainSource, type ChainView, resilientHeadOfCheckpoint, stateOfCheckpoint } from './chain';
 
 /*
  * The node's side of its store: what a chain change writes, how a loaded store becomes the
@@ -176,9 +178,21 @@ export function checkpointOf(state: ChainState): CheckpointRecord {
 }
 
 /**
+ * What a `resilient` head state is rebuilt from besides its accounts: the network's config and
+ * the blocks up to the head, oldest first (`STAKE_DELAY_BLOCKS + 1` of them at least, or all
+ * from block 1): see `rebuildResilientHead`.
+ */
+export interface ResilientRecent {
+  readonly config: GenesisConfig;
+  readonly blocks: readonly Block[];
+}
+
+/**
  * The head state from its account records. The genesis staker holds stake 1 from height 0 and
  * stays first in stake order, whether or not a block ever touched (and so stored) it. The next
- * forger is drawn by `lottery` (sliced in a page: restoring must not freeze it either).
+ * forger is drawn by `lottery` (sliced in a page: restoring must not freeze it either); on a
+ * `resilient` network (the genesis state carries its head) it is rank 0 of the ranking rebuilt
+ * from `recent`.
  */
 export async function stateOfAccounts(
   genesis: ChainState,
@@ -186,6 +200,7 @@ export async function stateOfAccounts(
   accounts: readonly AccountRecord[],
   txIds: ImmutableSet<string>,
   lottery: LotteryRunner,
+  recent?: ResilientRecent,
 ): Promise<ChainState> {
   const balances: [string, number][] = [];
   const stakers: AccountRecord[] = [];
@@ -195,13 +210,14 @@ export async function stateOfAccounts(
   }
   stakers.sort((a, b) => (a.stakeOrder ?? 0) - (b.stakeOrder ?? 0));
   const stakes = genesis.stakes.merge(stakers.map((a): [string, number] => [a.publicKey, a.stake as number]));
+  const applied = { balances: ImmutableMap(balances), stakes, txIds, maxTotalStake: genesis.maxTotalStake };
+  if (genesis.resilient) {
+    if (!recent) throw new Error('a resilient head state is rebuilt from its recent blocks');
+    const resilient = rebuildResilientHead(recent.config, stakes, recent.blocks);
+    return stateAfter({ ...applied, resilient }, head.height, head.hash, resilient.ranking[0] ?? '');
+  }
   const drawn = await lottery([...stakes.entries()], head.hash);
-  return stateAfter(
-    { balances: ImmutableMap(balances), stakes, txIds, maxTotalStake: genesis.maxTotalStake },
-    head.height,
-    head.hash,
-    drawn?.forger ?? '',
-  );
+  return stateAfter(applied, head.height, head.hash, drawn?.forger ?? '');
 }
 
 /** Validated blocks, with their states, as the store keeps them. */
@@ -232,13 +248,23 @@ export async function restoreChain(
   const afterBase = stored.blocks[0]?.block.forger;
   // The head state's ids are the held blocks' until `chain.loadIndex` brings them all.
   const heldIds = ImmutableSet(stored.blocks.flatMap((s) => s.block.transactions.map((tx) => tx.id)));
+  // On `resilient` both states need their profile's head, rebuilt from blocks up to them: the
+  // head's from the held ones, the base's from the checkpoint block and those below it.
+  const resilient = genesis.resilient !== undefined;
+  const baseHead =
+    resilient && base
+      ? resilientHeadOfCheckpoint(base, chain.config, await blocksUpTo(source, base.height))
+      : undefined;
+  const recent = resilient
+    ? { config: chain.config, blocks: stored.blocks.slice(-(STAKE_DELAY_BLOCKS + 1)).map((s) => s.block) }
+    : undefined;
   chain.restore({
     baseHash: base?.hash ?? genesis.headHash,
     baseHeight: base?.height ?? 0,
     blocks: stored.blocks,
-    base: base ? (txIds) => stateOfCheckpoint(base, txIds, chain.config, afterBase) : null,
+    base: base ? (txIds) => stateOfCheckpoint(base, txIds, chain.config, afterBase, baseHead) : null,
     head: stored.accounts
-      ? await stateOfAccounts(genesis, headPointer, stored.accounts, heldIds, lottery)
+      ? await stateOfAccounts(genesis, headPointer, stored.accounts, heldIds, lottery, recent)
       : null,
     source,
   });
@@ -263,4 +289,17 @@ export async function restoreChain(
     resetAccounts: stored.accounts === null,
     checkpoints,
   };
+}
+
+/**
+ * The `STAKE_DELAY_BLOCKS + 1` stored blocks up to `height` (fewer near genesis), oldest first.
+ * Throws when the store cannot serve them: a resilient state rebuilt from fewer would rank the
+ * wrong stakers, so the restore fails and the node syncs again from its peers.
+ */
+async function blocksUpTo(source: ChainSource, height: number): Promise<Block[]> {
+  const from = Math.max(1, height - STAKE_DELAY_BLOCKS);
+  const read = await source.readBlocks(from, height);
+  if (read.blocks.length !== height - from + 1)
+    throw new Error(`could not read blocks ${from} to ${height} to rebuild the resilient head`);
+  return read.blocks.map((stored) => stored.block);
 }

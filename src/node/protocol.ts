@@ -2,11 +2,18 @@ import { z } from 'zod';
 import { parseJson, stringifyJson } from '../core/json';
 import { HASH_PATTERN, MAX_PUBLIC_KEY_CHARS, PUBLIC_KEY_PATTERN } from '../core/limits';
 import { err, ok, type Result } from '../core/result';
+import { CONSENSUS_PROFILES } from '../core/types';
 
 /**
- * The wire protocol, version 1. Its kinds cover the reference's (`DISCOVERY`, `TRANSACTION`,
+ * The wire protocol, version 2. Its kinds cover the reference's (`DISCOVERY`, `TRANSACTION`,
  * `BLOCK`, `BLOCKCHAINREQUEST`, `BLOCKCHAIN`), but sync moves ranges of blocks, not the whole
  * chain, and `STATUS` and `PING`/`PONG` carry heads and round-trip times.
+ *
+ * Version 2 adds the handshake: `STATUS`, the first message each side sends on a new channel,
+ * names the sender's network (`networkIdOf` its genesis config) and consensus profile. A node
+ * whose own differ answers with `REFUSED` (why, in words) and closes the channel: profiles and
+ * genesis configs never mix. (Both fields are optional on the wire so a hand-made client that
+ * names no network is judged by its blocks alone, as every peer's are; every node names its own.)
  *
  * Every message from a peer goes through `decodeMessage`: a size cap on the raw text, then a
  * schema with count caps. Blocks and transactions inside stay `unknown` here and go through the
@@ -14,7 +21,7 @@ import { err, ok, type Result } from '../core/result';
  */
 
 /** The protocol version this node speaks; messages of another version are refused. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** The largest message accepted, in characters (a sync chunk of big blocks fits). */
 export const MAX_MESSAGE_CHARS = 16 * 1024 * 1024;
@@ -22,6 +29,8 @@ export const MAX_MESSAGE_CHARS = 16 * 1024 * 1024;
 export const MAX_DISCOVERY_PEERS = 64;
 /** Blocks in one BLOCKCHAIN message (and the most one BLOCKCHAINREQUEST may ask for). */
 export const MAX_BLOCKS_PER_MESSAGE = 64;
+/** Characters in a REFUSED message's reason. */
+export const MAX_REFUSAL_CHARS = 300;
 
 const peerId = z.string().min(1).max(128);
 const height = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
@@ -36,6 +45,16 @@ const messageSchema = z.discriminatedUnion('type', [
     head: hash,
     /** The public key this node forges with, if it holds one: lets others see who is online. */
     forgerKey: forgerKey.nullable(),
+    /** The sender's network: `networkIdOf` its genesis config (profile, genesis key, stake cap). */
+    network: hash.optional(),
+    /** The sender's consensus profile, so a refusal can say what differs. */
+    profile: z.enum(CONSENSUS_PROFILES).optional(),
+  }),
+  /** The last message before a node closes a channel it will not keep: why, for the user. */
+  z.strictObject({
+    v: z.literal(PROTOCOL_VERSION),
+    type: z.literal('REFUSED'),
+    reason: z.string().min(1).max(MAX_REFUSAL_CHARS),
   }),
   z.strictObject({
     v: z.literal(PROTOCOL_VERSION),

@@ -31,7 +31,8 @@ export const MAX_RATE_LIMITED_PEERS = 1024;
  *   regossips up to 64 pending ones per heartbeat;
  * - BLOCK: one per block, and a forger with a busy pool makes blocks as fast as it signs;
  * - BLOCKCHAINREQUEST / BLOCKCHAIN: a syncer keeps one or two requests in flight, one round trip each;
- * - PING / PONG: one per heartbeat.
+ * - PING / PONG: one per heartbeat;
+ * - REFUSED: one, as a channel closes.
  */
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   STATUS: { perSecond: 50, burst: 500 },
@@ -42,6 +43,7 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   BLOCKCHAIN: { perSecond: 50, burst: 200 },
   PING: { perSecond: 2, burst: 20 },
   PONG: { perSecond: 2, burst: 20 },
+  REFUSED: { perSecond: 1, burst: 2 },
 };
 
 interface Bucket {

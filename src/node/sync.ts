@@ -1,10 +1,10 @@
 import { blockHash } from '../core/block';
 import { decodeBlock } from '../core/decode';
-import { prefersBranch } from '../core/fork-choice';
 import type { ChainState } from '../core/state';
 import type { Block } from '../core/types';
 import type { ExtendResult } from '../core/validate';
 import type { PeerId } from '../ports/transport';
+import { decideBranch } from './branch-choice';
 import { PENALTY } from './peers';
 import type { SyncProgress } from './types';
 
@@ -15,8 +15,10 @@ import type { SyncProgress } from './types';
  * the node carries them out (sends, validates, commits, penalizes, arms timers) and feeds the
  * results back as events.
  *
- * Which chain wins is `prefersBranch` (src/core/fork-choice.ts): the longer one, and between
- * equal lengths the branch whose first block after the fork has the smaller hash. So a peer at
+ * Which chain wins is `decideBranch` (branch-choice.ts): the longer one, and between equal
+ * lengths the branch whose first block after the fork has the smaller hash (on `resilient`, the
+ * lower rank first; and there a branch that would replace more than `MAX_REORG_DEPTH` of our
+ * blocks is refused with a `refuse` command, never adopted, and never held against the peer). So a peer at
  * our own height with a different head (two forgers holding one key each extended their own
  * block) is worth a sync too: the `tie` event fetches its branch back to the fork point and
  * adopts it only if the rule prefers it. Heads judged that way are remembered, so a losing head
@@ -39,6 +41,11 @@ export interface SyncChainReader {
   readonly height: number;
   hashAt(height: number): string | undefined;
   stateAt(height: number): ChainState;
+  /**
+   * Our block at `height`, if held. On `resilient` the fork choice reads the forger of our first
+   * block after the fork point (its rank breaks ties); without it that block counts as unranked.
+   */
+  blockAt?(height: number): Block | undefined;
 }
 
 /** A BLOCKCHAIN reply, as decoded by the protocol (its blocks still untrusted). */
@@ -83,6 +90,19 @@ export type SyncCommand =
       readonly states: readonly ChainState[];
     }
   | { readonly kind: 'penalize'; readonly peer: PeerId; readonly points: number; readonly reason: string }
+  /**
+   * `resilient`: the peer's valid branch is preferred but would replace `depth` of our blocks,
+   * more than the bound `maxDepth`. Not the peer's fault (an honest peer long partitioned serves
+   * such a branch): the node keeps its chain, benches the peer from sync for a while and says
+   * so (`message`). The sync ends with it.
+   */
+  | {
+      readonly kind: 'refuse';
+      readonly peer: PeerId;
+      readonly depth: number;
+      readonly maxDepth: number;
+      readonly message: string;
+    }
   /** `peer` has shown a valid chain, linked to ours, up to `height`. */
   | { readonly kind: 'proven'; readonly peer: PeerId; readonly height: number }
   /**
@@ -363,6 +383,13 @@ export class SyncMachine {
     if (result.validBlocks.length > 0) {
       commands.push({ kind: 'proven', peer: run.peer, height: run.forkHeight + run.candidate.length });
     }
+    if (result.error?.code === 'FROM_THE_FUTURE') {
+      // Not a verdict (`resilient`): a block stamped ahead of our clock ends the valid prefix
+      // without blame; the prefix counts, and the rest is fetched again once it is due.
+      const at = validating.startHeight + (result.firstInvalid ?? 0);
+      commands.push(...this.adoptIfPreferred(run, chain));
+      return [...commands, ...this.end(`block ${at} is ahead of this clock; fetched again later`, false)];
+    }
     if (result.error) {
       const at = validating.startHeight + (result.firstInvalid ?? 0);
       commands.push({
@@ -425,17 +452,35 @@ export class SyncMachine {
   }
 
   /**
-   * Adopts the validated candidate if the fork choice prefers it to our chain (`prefersBranch`:
-   * longer, or as long with a smaller first block after the fork); afterwards the candidate is
-   * empty and forks from the adopted head, so later chunks simply extend it.
+   * Adopts the validated candidate if the fork choice prefers it to our chain (`decideBranch`:
+   * longer, or as long with a smaller first block after the fork; on `resilient` the lower first
+   * rank before the hash); afterwards the candidate is empty and forks from the adopted head, so
+   * later chunks simply extend it. On `resilient` a preferred branch that would replace more than
+   * `MAX_REORG_DEPTH` of our blocks is refused instead, and the sync ends.
    */
   private adoptIfPreferred(run: SyncRun, chain: SyncChainReader): SyncCommand[] {
     const height = run.forkHeight + run.candidate.length;
     const head = run.candidateStates[run.candidateStates.length - 1];
     const first = run.candidateStates[0];
     if (!head || !first || height < chain.height) return [];
-    const ours = { height: chain.height, firstHash: chain.hashAt(run.forkHeight + 1) ?? '' };
-    if (!prefersBranch(ours, { height, firstHash: first.headHash })) return [];
+    const forkHeight = run.forkHeight;
+    const forkState = run.forkState;
+    const decision = decideBranch({
+      forkHeight,
+      ours: {
+        height: chain.height,
+        firstHash: chain.hashAt(forkHeight + 1) ?? '',
+        firstForger: chain.blockAt?.(forkHeight + 1)?.forger,
+      },
+      theirs: { height, firstHash: first.headHash, firstForger: run.candidate[0]?.forger },
+      forkState: () => forkState ?? chain.stateAt(forkHeight),
+      resilient: first.resilient !== undefined,
+    });
+    if (decision.kind === 'keep') return [];
+    if (decision.kind === 'refuse') {
+      const { depth, maxDepth, message } = decision;
+      return [{ kind: 'refuse', peer: run.peer, depth, maxDepth, message }, ...this.end(message, false)];
+    }
     // Something else (a chain import) may have replaced our blocks at the fork point meanwhile.
     // (The chain always shows our own earlier adopts here: the node carries out each command
     // before it feeds back the next event, and the candidate is empty right after an adopt.)

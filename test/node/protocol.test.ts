@@ -2,7 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Transaction } from '../../src/core';
 import { TransactionPool, VerifiedSignatureCache } from '../../src/node/pool';
-import { decodeMessage, encodeMessage, MAX_MESSAGE_CHARS } from '../../src/node/protocol';
+import {
+  decodeMessage,
+  encodeMessage,
+  MAX_MESSAGE_CHARS,
+  MAX_REFUSAL_CHARS,
+  PROTOCOL_VERSION,
+} from '../../src/node/protocol';
 
 const HEAD = 'a'.repeat(64);
 
@@ -10,6 +16,8 @@ describe('wire protocol decoder', () => {
   it('round trips every message kind', () => {
     const messages: Parameters<typeof encodeMessage>[0][] = [
       { type: 'STATUS', height: 3, head: HEAD, forgerKey: null },
+      { type: 'STATUS', height: 3, head: HEAD, forgerKey: null, network: HEAD, profile: 'resilient' },
+      { type: 'REFUSED', reason: 'it runs the resilient profile on network aaaa…' },
       { type: 'DISCOVERY', peers: ['a', 'b'] },
       { type: 'TRANSACTION', transaction: { any: 'thing' } },
       { type: 'BLOCK', block: { blockCount: 1 } },
@@ -20,7 +28,7 @@ describe('wire protocol decoder', () => {
     ];
     for (const message of messages) {
       const decoded = decodeMessage(encodeMessage(message));
-      expect(decoded.ok && decoded.value).toEqual({ v: 1, ...message });
+      expect(decoded.ok && decoded.value).toEqual({ v: PROTOCOL_VERSION, ...message });
     }
   });
 
@@ -28,27 +36,60 @@ describe('wire protocol decoder', () => {
     ['not text', 42, 'MALFORMED'],
     ['not JSON', '{"type": "STATUS"', 'NOT_JSON'],
     ['oversized', `"${'x'.repeat(MAX_MESSAGE_CHARS)}"`, 'OVERSIZED'],
-    ['another version', JSON.stringify({ v: 2, type: 'PING', nonce: 1 }), 'MALFORMED'],
-    ['an unknown kind', JSON.stringify({ v: 1, type: 'py/object', nonce: 1 }), 'MALFORMED'],
-    ['an extra field', JSON.stringify({ v: 1, type: 'PING', nonce: 1, extra: true }), 'MALFORMED'],
+    ['another version', JSON.stringify({ v: PROTOCOL_VERSION + 1, type: 'PING', nonce: 1 }), 'MALFORMED'],
+    ['the version before the handshake', JSON.stringify({ v: 1, type: 'PING', nonce: 1 }), 'MALFORMED'],
+    [
+      'an unknown profile',
+      JSON.stringify({
+        v: 2,
+        type: 'STATUS',
+        height: 1,
+        head: HEAD,
+        forgerKey: null,
+        network: HEAD,
+        profile: 'x',
+      }),
+      'MALFORMED',
+    ],
+    [
+      'a network that is no digest',
+      JSON.stringify({ v: 2, type: 'STATUS', height: 1, head: HEAD, forgerKey: null, network: 'mine' }),
+      'MALFORMED',
+    ],
+    ['an empty refusal', JSON.stringify({ v: 2, type: 'REFUSED', reason: '' }), 'MALFORMED'],
+    [
+      'an overlong refusal',
+      JSON.stringify({ v: 2, type: 'REFUSED', reason: 'x'.repeat(MAX_REFUSAL_CHARS + 1) }),
+      'MALFORMED',
+    ],
+    ['an unknown kind', JSON.stringify({ v: PROTOCOL_VERSION, type: 'py/object', nonce: 1 }), 'MALFORMED'],
+    [
+      'an extra field',
+      JSON.stringify({ v: PROTOCOL_VERSION, type: 'PING', nonce: 1, extra: true }),
+      'MALFORMED',
+    ],
     [
       'too many peers',
-      JSON.stringify({ v: 1, type: 'DISCOVERY', peers: Array.from({ length: 65 }, (_, i) => `p${i}`) }),
+      JSON.stringify({
+        v: PROTOCOL_VERSION,
+        type: 'DISCOVERY',
+        peers: Array.from({ length: 65 }, (_, i) => `p${i}`),
+      }),
       'MALFORMED',
     ],
     [
       'a huge range request',
-      JSON.stringify({ v: 1, type: 'BLOCKCHAINREQUEST', from: 1, count: 100000 }),
+      JSON.stringify({ v: PROTOCOL_VERSION, type: 'BLOCKCHAINREQUEST', from: 1, count: 100000 }),
       'MALFORMED',
     ],
     [
       'a negative height',
-      JSON.stringify({ v: 1, type: 'STATUS', height: -1, head: HEAD, forgerKey: null }),
+      JSON.stringify({ v: PROTOCOL_VERSION, type: 'STATUS', height: -1, head: HEAD, forgerKey: null }),
       'MALFORMED',
     ],
     [
       'a bad head',
-      JSON.stringify({ v: 1, type: 'STATUS', height: 1, head: 'zz', forgerKey: null }),
+      JSON.stringify({ v: PROTOCOL_VERSION, type: 'STATUS', height: 1, head: 'zz', forgerKey: null }),
       'MALFORMED',
     ],
   ])('refuses %s', (_what, data, code) => {
@@ -62,7 +103,7 @@ describe('wire protocol decoder', () => {
         fc.oneof(
           fc.string(),
           fc.json(),
-          fc.jsonValue().map((v) => JSON.stringify({ v: 1, ...Object(v) })),
+          fc.jsonValue().map((v) => JSON.stringify({ v: PROTOCOL_VERSION, ...Object(v) })),
         ),
         (data) => {
           decodeMessage(data);

@@ -449,3 +449,159 @@ describe('the sync state machine at a tie (a peer at our height with another hea
     expect(only(end, 'done')[0]).toMatchObject({ failed: true });
   });
 });
+
+describe('the sync state machine on a resilient network', () => {
+  const OTHER = FORGER.replace('MII', 'MIJ'); // a second staker (the machine never checks keys)
+  /** A resilient head ranking FORGER first, then OTHER. */
+  const ranked = (seed: string): ChainState['resilient'] => ({
+    seed,
+    headTime: 0,
+    stakeWindow: [],
+    ranking: [FORGER, OTHER],
+  });
+  const resilientAfter = (block: Block): ChainState => ({
+    ...stateAfter(block),
+    resilient: ranked(blockHash(block)),
+  });
+  const RESILIENT_GENESIS: ChainState = { ...GENESIS, resilient: ranked('0'.repeat(64)) };
+
+  /** Our chain, with blocks readable (the rank of our first block after a fork is read from it). */
+  function resilientChainOf(blocks: readonly Block[]): SyncChainReader & { blocks: Block[] } {
+    const chain = chainOf(blocks);
+    return {
+      ...chain,
+      get height() {
+        return this.blocks.length;
+      },
+      stateAt(height: number) {
+        const block = this.blocks[height - 1];
+        return height === 0 || !block ? RESILIENT_GENESIS : resilientAfter(block);
+      },
+      blockAt(height: number) {
+        return this.blocks[height - 1];
+      },
+    };
+  }
+  const resilientValidated = (blocks: readonly Block[]): ExtendResult => {
+    const states = blocks.map(resilientAfter);
+    return {
+      state: states[states.length - 1] ?? RESILIENT_GENESIS,
+      validBlocks: [...blocks],
+      validStates: states,
+      firstInvalid: null,
+      error: null,
+    };
+  };
+
+  /** Runs a whole sync of `theirs`: every request answered, every chunk valid; returns every command. */
+  function syncAll(ours: readonly Block[], theirs: readonly Block[]): SyncCommand[] {
+    const chain = resilientChainOf(ours);
+    const sync = machine();
+    const all: SyncCommand[] = [];
+    const pending = [...sync.step({ kind: 'start', peer: 'p', claimedHeight: theirs.length }, chain)];
+    for (let command = pending.shift(); command; command = pending.shift()) {
+      all.push(command);
+      if (command.kind === 'request')
+        pending.push(
+          ...sync.step(reply('p', command.from, range(theirs, command.from), theirs.length), chain),
+        );
+      if (command.kind === 'validate')
+        pending.push(
+          ...sync.step({ kind: 'validated', result: resilientValidated(command.blocks as Block[]) }, chain),
+        );
+    }
+    return all;
+  }
+
+  it('refuses a longer branch that would replace more than 8 blocks, without blame, and ends the sync', () => {
+    const ours = blocksOn(GENESIS.headHash, 0, 12, 1);
+    const theirs = peerChain(ours, 3, 14); // forks after block 3: would replace 4..12, 9 blocks
+    const chain = resilientChainOf(ours);
+    const sync = machine();
+    sync.step({ kind: 'start', peer: 'p', claimedHeight: 14 }, chain);
+    sync.step(reply('p', 13, range(theirs, 13), 14), chain); // does not link: back 8
+    const linked = sync.step(reply('p', 5, range(theirs, 5), 14), chain); // does not link: back 16
+    expect(only(linked, 'request')[0]?.from).toBe(1);
+    const got = sync.step(reply('p', 1, range(theirs, 1), 14), chain);
+    const validate = only(got, 'validate')[0];
+    expect(validate?.blocks).toEqual(range(theirs, 4, 5));
+    const first = sync.step(
+      { kind: 'validated', result: resilientValidated(validate?.blocks as Block[]) },
+      chain,
+    );
+    expect(only(first, 'adopt')).toEqual([]); // 8 blocks of theirs: shorter than our 12
+    const next = sync.step(reply('p', 9, range(theirs, 9), 14), chain);
+    const end = sync.step(
+      { kind: 'validated', result: resilientValidated(only(next, 'validate')[0]?.blocks as Block[]) },
+      chain,
+    );
+    const message = 'refused a branch that would replace 9 blocks; this node never replaces more than 8';
+    expect(only(end, 'refuse')).toEqual([{ kind: 'refuse', peer: 'p', depth: 9, maxDepth: 8, message }]);
+    expect(only(end, 'adopt')).toEqual([]);
+    expect(only(end, 'penalize')).toEqual([]);
+    expect(only(end, 'done')).toEqual([{ kind: 'done', peer: 'p', reason: message, failed: false }]);
+    expect(sync.active).toBe(false);
+  });
+
+  it('adopts a longer branch that replaces 8 blocks, the bound itself', () => {
+    const ours = blocksOn(GENESIS.headHash, 0, 12, 1);
+    const theirs = peerChain(ours, 4, 14);
+    const commands = syncAll(ours, theirs);
+    expect(only(commands, 'refuse')).toEqual([]);
+    expect(only(commands, 'adopt')[0]).toMatchObject({ forkHeight: 4 });
+    expect(only(commands, 'adopt').flatMap((a) => a.blocks)).toEqual(theirs.slice(4));
+  });
+
+  it('between equal lengths prefers the lower rank of the first block, whatever its hash', () => {
+    // Our block 6 by rank 1 (OTHER), theirs by rank 0 (FORGER): theirs wins even with the larger hash.
+    const shared = blocksOn(GENESIS.headHash, 0, 5, 1);
+    const parent = blockHash(shared[4] as Block);
+    const mine = { ...createBlock([], parent, OTHER, 6, 9_000), signature: SIGNATURE };
+    let theirsBlock = { ...createBlock([], parent, FORGER, 6, 9_001), signature: SIGNATURE };
+    for (let t = 9_002; blockHash(theirsBlock) < blockHash(mine); t++)
+      theirsBlock = { ...createBlock([], parent, FORGER, 6, t), signature: SIGNATURE };
+    const ours = [...shared, mine];
+    const theirs = [...shared, theirsBlock];
+    const chain = resilientChainOf(ours);
+    const sync = machine();
+    sync.step({ kind: 'tie', peer: 'p', height: 6, head: blockHash(theirsBlock) }, chain);
+    const got = sync.step(reply('p', 6, range(theirs, 6), 6), chain);
+    const end = sync.step({ kind: 'validated', result: resilientValidated([theirsBlock]) }, chain);
+    expect(only(got, 'validate')[0]?.blocks).toEqual([theirsBlock]);
+    expect(only(end, 'adopt')[0]).toMatchObject({ forkHeight: 5, blocks: [theirsBlock] });
+
+    // The other way round (ours by rank 0), ours stays and the rival is checked.
+    const back = resilientChainOf(theirs);
+    const again = machine();
+    again.step({ kind: 'tie', peer: 'q', height: 6, head: blockHash(mine) }, back);
+    again.step(reply('q', 6, [mine], 6), back);
+    const kept = again.step({ kind: 'validated', result: resilientValidated([mine]) }, back);
+    expect(only(kept, 'adopt')).toEqual([]);
+    expect(only(kept, 'kept')).toEqual([{ kind: 'kept', peer: 'q', rival: mine }]);
+  });
+
+  it('a block ahead of our clock ends the valid prefix without blame', () => {
+    const ours = blocksOn(GENESIS.headHash, 0, 3, 1);
+    const theirs = peerChain(ours, 3, 8);
+    const chain = resilientChainOf(ours);
+    const sync = machine();
+    sync.step({ kind: 'start', peer: 'p', claimedHeight: 8 }, chain);
+    const got = sync.step(reply('p', 4, range(theirs, 4), 8), chain);
+    const blocks = only(got, 'validate')[0]?.blocks as Block[];
+    const prefix = resilientValidated(blocks.slice(0, 2));
+    const end = sync.step(
+      {
+        kind: 'validated',
+        result: {
+          ...prefix,
+          firstInvalid: 2,
+          error: { code: 'FROM_THE_FUTURE', message: 'ahead', dueAt: 10 },
+        },
+      },
+      chain,
+    );
+    expect(only(end, 'penalize')).toEqual([]);
+    expect(only(end, 'adopt')[0]).toMatchObject({ forkHeight: 3, blocks: blocks.slice(0, 2) });
+    expect(only(end, 'done')[0]).toMatchObject({ failed: false });
+  });
+});

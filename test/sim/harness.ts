@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Transaction, TransactionDraft } from '../../src/core';
+import type { GenesisConfig, Transaction, TransactionDraft } from '../../src/core';
 import { type CryptoProvider, createWebCryptoProvider, type KeyPair } from '../../src/crypto';
 import { MemoryNetwork, type NetworkEvent, SeededRandom, VirtualClock } from '../../src/net/memory';
 import { type NodeLimits, type NodeLogEvent, TabchainNode } from '../../src/node/node';
@@ -30,6 +30,11 @@ export function devnetGenesis(): { genesisPublicKey: string } {
   return { genesisPublicKey: readFileSync(join(KEYS, 'genesisPublicKey.pem'), 'utf8') };
 }
 
+/** The devnet genesis on the `resilient` profile. */
+export function resilientGenesis(): GenesisConfig {
+  return { profile: 'resilient', ...devnetGenesis() };
+}
+
 /** A message as `encodeMessage` takes it (without the protocol version). */
 export type OutgoingMessage = Parameters<typeof encodeMessage>[0];
 
@@ -50,6 +55,8 @@ export interface RawPeer {
 export interface SimulationOptions {
   readonly seed: number;
   readonly nodeIds: readonly string[];
+  /** The network's genesis config (profile included); the devnet's reference one by default. */
+  readonly genesis?: GenesisConfig;
   /** Wallets by node id. */
   readonly wallets?: Readonly<Record<string, KeyPair>>;
   readonly latency?: { min: number; max: number };
@@ -99,11 +106,11 @@ export class Simulation {
   addNode(
     id: string,
     wallet?: KeyPair,
-    overrides: { crypto?: CryptoProvider; store?: Store } = {},
+    overrides: { crypto?: CryptoProvider; store?: Store; genesis?: GenesisConfig } = {},
   ): TabchainNode {
     const stream = this.random.fork();
     const node = new TabchainNode({
-      genesis: devnetGenesis(),
+      genesis: overrides.genesis ?? this.options.genesis ?? devnetGenesis(),
       transport: this.network.createTransport(id),
       crypto: overrides.crypto ?? crypto,
       ...(overrides.store ? { store: overrides.store } : {}),
@@ -227,5 +234,50 @@ export class Simulation {
   /** Stops every node. */
   async stop(): Promise<void> {
     await Promise.all([...this.nodes.values()].map((node) => node.stop()));
+  }
+}
+
+/** What `stakeUp` does: who stakes how much, paid by `funder` (the exchange), submitted at `via`. */
+export interface StakeUpOptions {
+  readonly funder: KeyPair;
+  readonly stakes: readonly (readonly [KeyPair, number])[];
+  readonly via: string;
+  /** Blocks forged after the stakes land, so they count (the resilient stake delay). */
+  readonly blocksAfter: number;
+  /** Nodes that must agree after each step (every node by default). */
+  readonly nodes?: readonly string[];
+}
+
+/**
+ * Funds and stakes the given keys through the chain (EXCHANGE, then STAKE), then forges
+ * `blocksAfter` more blocks of one small purchase each, waiting for every node to agree after
+ * each step. Throws when a step does not land within a minute of simulated time.
+ */
+export async function stakeUp(sim: Simulation, options: StakeUpOptions): Promise<void> {
+  const { funder, stakes, via } = options;
+  const ids = options.nodes ?? [...sim.nodes.keys()];
+  const land = async (transactions: readonly Transaction[], what: string) => {
+    for (const tx of transactions) {
+      const result = await sim.node(via).submitTransaction(tx);
+      if (!result.ok) throw new Error(`${what}: ${result.error.message}`);
+    }
+    if (!(await sim.runUntil(() => sim.converged(ids), 60_000))) throw new Error(`${what} did not land`);
+  };
+  const funding: Transaction[] = [];
+  for (const [key, amount] of stakes)
+    funding.push(
+      await sim.sign(funder, { receiverPublicKey: key.publicKeyPem, amount: amount + 10, type: 'EXCHANGE' }),
+    );
+  await land(funding, 'funding');
+  const staking: Transaction[] = [];
+  for (const [key, amount] of stakes)
+    staking.push(await sim.sign(key, { receiverPublicKey: key.publicKeyPem, amount, type: 'STAKE' }));
+  await land(staking, 'staking');
+  const receiver = stakes[0]?.[0] ?? funder;
+  for (let i = 0; i < options.blocksAfter; i++) {
+    await land(
+      [await sim.sign(funder, { receiverPublicKey: receiver.publicKeyPem, amount: 1, type: 'EXCHANGE' })],
+      `filler ${i}`,
+    );
   }
 }
