@@ -16,6 +16,13 @@ const STAKE_COLUMNS: readonly Column[] = [
   { label: 'Share', className: 'num' },
 ];
 
+/** On `resilient` a stake is a weight in the draw, not a number of lots. */
+const RESILIENT_STAKE_COLUMNS: readonly Column[] = [
+  { label: 'Staker' },
+  { label: 'Stake', className: 'num' },
+  { label: 'Share', className: 'num' },
+];
+
 const BLOCK_COLUMNS: readonly Column[] = [
   { label: 'Block' },
   { label: 'Hash', className: 'hide-narrow' },
@@ -185,7 +192,7 @@ export function Stakers() {
           />
         ))}
       </svg>
-      <Table columns={STAKE_COLUMNS}>
+      <Table columns={snapshot.state.resilient ? RESILIENT_STAKE_COLUMNS : STAKE_COLUMNS}>
         {stakers.map(([key, stake]) => (
           <tr key={key} data-testid="staker-row">
             <td>
