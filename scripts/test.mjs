@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // `npm test`: unit tests, then browser tests in real Chromium, then one summary line
 // `N passed, M failed` (`, K skipped` when some were skipped). Exits non-zero if either run
-// fails or runs no test. Without Chromium it stops before running anything: browser tests are
-// never skipped silently.
-import { spawn } from 'node:child_process';
+// fails or runs no test. Without Chromium, or without Debian's python3 and the reference's
+// libraries (for the reference-client tests), it stops before running anything: no test is
+// ever skipped silently.
+import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,20 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 const NO_CHROMIUM =
   "Browser tests need Chromium. Install Debian's package (sudo apt-get install chromium) or set CHROME_PATH=/path/to/chrome";
+
+/**
+ * The reference's own client (scripts/reference-client.py) is tested under Debian's python3 with
+ * the reference's libraries, as its users run it: without them `npm test` stops, never skips.
+ */
+const PYTHON = '/usr/bin/python3';
+const NO_PYTHON =
+  "The reference-client tests need Debian's python3 with its libraries: sudo apt-get install python3 python3-requests python3-jsonpickle python3-pycryptodome";
+
+function hasReferencePython() {
+  if (!isExecutable(PYTHON)) return false;
+  const probe = spawnSync(PYTHON, ['-c', 'import requests, jsonpickle, Cryptodome'], { stdio: 'ignore' });
+  return probe.status === 0;
+}
 
 function isExecutable(path) {
   try {
@@ -80,6 +95,10 @@ async function main() {
     console.error(NO_CHROMIUM);
     if (process.env.CHROME_PATH)
       console.error(`(CHROME_PATH=${process.env.CHROME_PATH} is not an executable file.)`);
+    return 1;
+  }
+  if (!hasReferencePython()) {
+    console.error(NO_PYTHON);
     return 1;
   }
 
