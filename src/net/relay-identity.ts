@@ -33,11 +33,14 @@ export interface RelayIdentity {
   joinKey(room: string, token: string): Promise<JoinKey>;
 }
 
-/** Makes a fresh non-extractable identity; undefined where WebCrypto is missing (an insecure page). */
+/**
+ * Makes a fresh non-extractable identity with `subtle` (default the page's WebCrypto); undefined
+ * where WebCrypto is missing (`null`: an insecure page).
+ */
 export async function createRelayIdentity(
-  subtle: SubtleCrypto | undefined = globalThis.crypto?.subtle,
+  subtle: SubtleCrypto | null = globalThis.crypto?.subtle ?? null,
 ): Promise<RelayIdentity | undefined> {
-  if (subtle === undefined) return undefined;
+  if (subtle === null) return undefined;
   const pair = (await subtle.generateKey(KEY_ALGORITHM, false, ['sign', 'verify'])) as CryptoKeyPair;
   const publicKey = bytesToHex(new Uint8Array(await subtle.exportKey('spki', pair.publicKey)));
   const sign = async (bytes: Uint8Array): Promise<string> =>
