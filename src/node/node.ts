@@ -37,6 +37,7 @@ import {
 import { PeerRateLimiter, RATE_LIMIT_PENALTY } from './rate-limit';
 import { buildSnapshot } from './snapshot';
 import { type SyncCommand, type SyncEvent, SyncMachine } from './sync';
+import { signTakeover, TAKEOVER_RELEASE_MS, type TakeoverMessage, verifyTakeover } from './takeover';
 import {
   DEFAULT_LIMITS,
   type NodeLimits,
@@ -98,6 +99,12 @@ export interface NodeOptions {
    * no yield. A browser page passes `yieldThroughMessageChannel`.
    */
   readonly yieldToPage?: () => Promise<void>;
+  /**
+   * This is an always-on node (`npm run node`), not a browser tab: it says so in its STATUS, and
+   * forges with its key even when a tab holds the same one (the tab yields to it; see
+   * `forgingNow`). Default false.
+   */
+  readonly alwaysOn?: boolean;
 }
 
 /** `resilient`: blocks from the future held per peer, and in all (see `holdFutureBlock`). */
@@ -173,6 +180,13 @@ export class TabchainNode {
   private wallet: KeyPair | null;
   /** Forging allowed by the tab's forging lock (`setForging`); the wallet forges only when true. */
   private forgingAllowed: boolean;
+  private readonly alwaysOn: boolean;
+  /** Always-on: the tab that took forging with our key over (`onTakeover`); we do not forge meanwhile. */
+  private takenOverBy: PeerId | null = null;
+  /** Always-on: the `at` of the last take-over accepted; only a later one counts. */
+  private lastTakeoverAt: number | null = null;
+  /** Always-on: the timer that gives forging back once the take-over's tab has been gone a while. */
+  private cancelTakeoverRelease: () => void = () => {};
   private readonly sync: SyncMachine;
   private cancelSyncTimer: () => void = () => {};
   /** `resilient`: the one timer that runs `maybeForge` again when this node's next duty slot begins. */
@@ -226,6 +240,7 @@ export class TabchainNode {
     });
     this.wallet = options.wallet ?? null;
     this.forgingAllowed = options.forging ?? true;
+    this.alwaysOn = options.alwaysOn ?? false;
     this.headSince = this.clock.now();
     this.transportStatus = this.transport.status();
   }
@@ -281,6 +296,7 @@ export class TabchainNode {
     this.cancelSyncTimer();
     this.cancelDutyTimer();
     this.cancelFutureTimer();
+    this.cancelTakeoverRelease();
     this.futureBlocks.length = 0;
     await this.transport.stop();
     // A stopped transport reports nothing more: take its final status once.
@@ -320,6 +336,10 @@ export class TabchainNode {
       equivocations: this.equivocations.list(),
       wallet: this.wallet,
       forgingAllowed: this.forgingAllowed,
+      forging: this.forgingNow(),
+      alwaysOn: this.alwaysOn,
+      forgingElsewhere: this.forgingElsewhere(),
+      forgingTakenOverBy: this.takenOverBy,
       transport: this.transportStatus,
       notices: this.notices,
       now: this.clock.now(),
@@ -503,10 +523,119 @@ export class TabchainNode {
   setForging(allowed: boolean): Promise<void> {
     return this.enqueue(async () => {
       if (this.forgingAllowed === allowed) return;
+      const before = this.forgingNow();
       this.forgingAllowed = allowed;
       this.changed();
-      await this.maybeForge();
+      await this.forgingMayHaveChanged(before);
     });
+  }
+
+  /**
+   * Takes forging with this tab's key over from the always-on peers that forge with it: sends
+   * each a FORGING_TAKEOVER signed by the key. This node forges once they announce `forging:
+   * false` (or are gone). Returns how many peers were asked (0: none forges with our key).
+   */
+  takeOverForging(): Promise<number> {
+    return this.enqueue(async () => {
+      const wallet = this.wallet;
+      if (!this.running || !wallet || this.alwaysOn) return 0;
+      const targets = this.peers.alwaysOnForging(wallet.publicKeyPem);
+      for (const target of targets) {
+        const message = await signTakeover(this.crypto, wallet, this.network, target, this.clock.now());
+        this.sendTo(target, encodeMessage(message));
+        this.log({
+          kind: 'forge',
+          peer: target,
+          message: 'asked the always-on node to stop forging with our key',
+        });
+      }
+      return targets.length;
+    });
+  }
+
+  /**
+   * Whether this node forges with its wallet right now: a wallet, forging allowed (a tab's
+   * forging lock), and nobody it yields to. The rule for one key in two places:
+   * - a tab yields to a connected always-on peer that announces `forging: true` with the same
+   *   key (`forgingElsewhere`): the always-on node keeps the key's blocks, the tab forges none;
+   * - an always-on node yields to a tab that took over with a signed FORGING_TAKEOVER
+   *   (`onTakeover`), until that tab has been disconnected for `TAKEOVER_RELEASE_MS`, or says it
+   *   no longer holds the key, or this node restarts (the take-over is kept in memory only);
+   * - the tab, having taken over, forges once the always-on node announces `forging: false`
+   *   (or is gone): its last block reached the tab before that STATUS (channels are ordered),
+   *   so the tab forges on top of it, never beside it.
+   * Two always-on nodes with one key do not yield to each other (run one per key).
+   */
+  private forgingNow(): boolean {
+    return (
+      this.wallet !== null &&
+      this.forgingAllowed &&
+      this.takenOverBy === null &&
+      this.forgingElsewhere() === null
+    );
+  }
+
+  /** A tab: the connected always-on peer that forges with our key (we yield to it), or null. */
+  private forgingElsewhere(): PeerId | null {
+    if (this.alwaysOn || !this.wallet) return null;
+    return this.peers.alwaysOnForging(this.wallet.publicKeyPem)[0] ?? null;
+  }
+
+  /** After anything `forgingNow` reads changed: peers hear of a change, and the forger looks again. */
+  private async forgingMayHaveChanged(before: boolean): Promise<void> {
+    const now = this.forgingNow();
+    if (now !== before) {
+      this.log({
+        kind: 'forge',
+        message: now ? 'forging with this key' : 'not forging with this key',
+      });
+      this.broadcast(this.statusMessage());
+      this.changed();
+    }
+    await this.maybeForge();
+  }
+
+  /**
+   * A FORGING_TAKEOVER from a tab: checked (key, clock, replay, signature; see `takeover.ts`),
+   * then this node stops forging with its key and says so, until the rule in `forgingNow` gives
+   * the key back. A refused one costs the peer: a bad key or signature like an invalid message,
+   * a stale or replayed one like a wasted request (an honest tab's clock may be off).
+   */
+  private async onTakeover(peer: PeerId, message: TakeoverMessage): Promise<void> {
+    if (!this.alwaysOn) return this.penalize(peer, PENALTY.unsolicited, 'FORGING_TAKEOVER sent to a tab');
+    const verdict = await verifyTakeover(message, {
+      verifier: this.crypto,
+      network: this.network,
+      localId: this.transport.localId,
+      forgingKey: this.wallet?.publicKeyPem ?? null,
+      now: this.clock.now(),
+      lastAcceptedAt: this.lastTakeoverAt,
+    });
+    if (!verdict.ok) {
+      const { code, message: reason } = verdict.error;
+      const points = code === 'STALE' || code === 'REPLAYED' ? PENALTY.useless : PENALTY.invalid;
+      return this.penalize(peer, points, reason);
+    }
+    const before = this.forgingNow();
+    this.lastTakeoverAt = message.at;
+    this.takenOverBy = peer;
+    this.cancelTakeoverRelease();
+    this.cancelTakeoverRelease = () => {};
+    this.log({ kind: 'forge', peer, message: 'a tab took forging with this key over' });
+    this.changed();
+    await this.forgingMayHaveChanged(before);
+  }
+
+  /** Always-on: forging with our key comes back from the tab that took it over. */
+  private async releaseTakeover(reason: string): Promise<void> {
+    if (this.takenOverBy === null) return;
+    const before = this.forgingNow();
+    this.cancelTakeoverRelease();
+    this.cancelTakeoverRelease = () => {};
+    this.log({ kind: 'forge', peer: this.takenOverBy, message: `forging again: ${reason}` });
+    this.takenOverBy = null;
+    this.changed();
+    await this.forgingMayHaveChanged(before);
   }
 
   /** Sets (or forgets) the wallet this node forges with. */
@@ -620,13 +749,35 @@ export class TabchainNode {
     }
     this.sendTo(peer, this.statusMessage());
     this.sendTo(peer, this.discoveryMessage());
+    // The tab that took over is back within the grace: it keeps the key.
+    if (peer === this.takenOverBy) {
+      this.cancelTakeoverRelease();
+      this.cancelTakeoverRelease = () => {};
+    }
     this.changed();
   }
 
   private async onPeerDisconnected(peer: PeerId): Promise<void> {
+    const before = this.forgingNow();
     this.peers.disconnected(peer);
+    if (peer === this.takenOverBy) this.armTakeoverRelease(peer);
     await this.driveSync({ kind: 'peerGone', peer, reason: 'the peer left' });
+    // A tab whose always-on peer left forges again.
+    await this.forgingMayHaveChanged(before);
     this.changed();
+  }
+
+  /** The take-over's tab left: forging comes back in `TAKEOVER_RELEASE_MS` unless it reconnects. */
+  private armTakeoverRelease(peer: PeerId): void {
+    this.cancelTakeoverRelease();
+    this.cancelTakeoverRelease = this.clock.setTimeout(
+      () =>
+        void this.enqueue(async () => {
+          if (this.takenOverBy === peer && !this.peers.has(peer))
+            await this.releaseTakeover(`the tab that took over has been gone ${TAKEOVER_RELEASE_MS} ms`);
+        }),
+      TAKEOVER_RELEASE_MS,
+    );
   }
 
   private async learnPeers(ids: readonly PeerId[]): Promise<void> {
@@ -636,8 +787,11 @@ export class TabchainNode {
 
   /** Dials known peers we have no channel with, up to the peer cap (peer exchange). */
   private dialMore(): void {
-    const candidates = this.peers.dialCandidates(this.transport.localId);
-    let free = this.limits.maxPeers - this.peers.size;
+    // Known always-on peers first, even with every slot taken (bounded: `MAX_EXTRA_ALWAYS_ON`).
+    const steady = this.peers.alwaysOnToDial(this.transport.localId);
+    for (const id of steady) this.transport.connect(id);
+    const candidates = this.peers.dialCandidates(this.transport.localId).filter((id) => !steady.includes(id));
+    let free = this.limits.maxPeers - this.peers.size - steady.length;
     while (free > 0 && candidates.length > 0) {
       const [id] = candidates.splice(Math.floor(this.random() * candidates.length), 1);
       if (id !== undefined) this.transport.connect(id);
@@ -674,6 +828,8 @@ export class TabchainNode {
       forgerKey: this.wallet?.publicKeyPem ?? null,
       network: this.network,
       profile: this.profile,
+      alwaysOn: this.alwaysOn,
+      forging: this.forgingNow(),
     });
   }
 
@@ -777,6 +933,8 @@ export class TabchainNode {
       case 'REFUSED':
         // The peer found our network not its own (we may not have noticed: say it here too).
         return this.refusePeer(peer, `peer ${shortId(peer)} refused this node: ${message.reason}`, null);
+      case 'FORGING_TAKEOVER':
+        return this.onTakeover(peer, message);
     }
   }
 
@@ -822,9 +980,19 @@ export class TabchainNode {
   private async onStatus(peer: PeerId, message: Extract<WireMessage, { type: 'STATUS' }>): Promise<void> {
     const problem = this.handshakeProblem(peer, message);
     if (problem) return this.refusePeer(peer, problem.notice, problem.reason);
+    const before = this.forgingNow();
     // The height is a claim: it may start a sync, which is where it gets proven (or costs the peer).
-    if (!this.peers.noteStatus(peer, message.height, message.head, message.forgerKey)) return;
+    const flags = {
+      ...(message.alwaysOn !== undefined ? { alwaysOn: message.alwaysOn } : {}),
+      ...(message.forging !== undefined ? { forging: message.forging } : {}),
+    };
+    if (!this.peers.noteStatus(peer, message.height, message.head, message.forgerKey, flags)) return;
     this.changed();
+    // The tab that took over no longer holds our key: nobody would forge with it.
+    if (peer === this.takenOverBy && message.forgerKey !== this.wallet?.publicKeyPem)
+      await this.releaseTakeover('the tab that took over no longer holds this key');
+    // A tab yields to (or, once it says `forging: false`, takes over from) an always-on peer.
+    await this.forgingMayHaveChanged(before);
     await this.maybeSync();
   }
 
@@ -1004,7 +1172,7 @@ export class TabchainNode {
     while (
       this.running &&
       this.wallet &&
-      this.forgingAllowed &&
+      this.forgingNow() &&
       this.pool.coveredCount > 0 &&
       !this.sync.holdsForging
     ) {
