@@ -1,0 +1,202 @@
+// @vitest-environment jsdom
+import { beforeAll, describe, expect, it } from 'vitest';
+import { networkIdOf } from '../../src/core/config';
+import type { KeyPair } from '../../src/crypto';
+import type { NodeLogEvent } from '../../src/node/node';
+import { PENALTY } from '../../src/node/peers';
+import { decodeMessage, encodeMessage, PROTOCOL_VERSION } from '../../src/node/protocol';
+import { RATE_LIMIT_PENALTY } from '../../src/node/rate-limit';
+import {
+  signTakeover,
+  TAKEOVER_MAX_SKEW_MS,
+  type TakeoverContext,
+  type TakeoverMessage,
+  verifyTakeover,
+} from '../../src/node/takeover';
+import { crypto, devnetGenesis, devnetKey, Simulation } from '../sim/harness';
+
+let genesis: KeyPair;
+let staker: KeyPair;
+const NETWORK = networkIdOf(devnetGenesis());
+const NOW = 1_800_000_000_000;
+
+beforeAll(async () => {
+  genesis = await devnetKey('genesis');
+  staker = await devnetKey('staker');
+});
+
+const HEAD = 'a'.repeat(64);
+
+describe('FORGING_TAKEOVER on the wire', () => {
+  it('round trips, and STATUS carries alwaysOn and forging', async () => {
+    const takeover = await signTakeover(crypto, genesis, NETWORK, 'node-1', NOW);
+    const status = {
+      type: 'STATUS' as const,
+      height: 1,
+      head: HEAD,
+      forgerKey: genesis.publicKeyPem,
+      alwaysOn: true,
+      forging: false,
+    };
+    for (const message of [takeover, status]) {
+      const decoded = decodeMessage(encodeMessage(message));
+      expect(decoded.ok && decoded.value).toEqual({ v: PROTOCOL_VERSION, ...message });
+    }
+  });
+
+  it.each([
+    ['an extra field', { extra: 1 }],
+    ['a key that is no PEM', { key: 'not a key' }],
+    ['a huge key', { key: `-----BEGIN PUBLIC KEY-----\n${'A'.repeat(5000)}\n-----END PUBLIC KEY-----\n` }],
+    ['a signature that is not hex', { signature: 'zz' }],
+    ['a huge signature', { signature: 'ab'.repeat(5000) }],
+    ['a negative time', { at: -1 }],
+    ['a fractional time', { at: 1.5 }],
+    ['a time as text', { at: '1' }],
+  ])('refuses one with %s', async (_what, patch) => {
+    const takeover = await signTakeover(crypto, genesis, NETWORK, 'node-1', NOW);
+    const decoded = decodeMessage(JSON.stringify({ v: PROTOCOL_VERSION, ...takeover, ...patch }));
+    expect(decoded.ok).toBe(false);
+    expect(!decoded.ok && decoded.error.code).toBe('MALFORMED');
+  });
+
+  it('refuses a STATUS whose flags are not booleans', () => {
+    const status = { v: PROTOCOL_VERSION, type: 'STATUS', height: 1, head: HEAD, forgerKey: null };
+    expect(decodeMessage(JSON.stringify({ ...status, alwaysOn: 'yes' })).ok).toBe(false);
+    expect(decodeMessage(JSON.stringify({ ...status, forging: 1 })).ok).toBe(false);
+  });
+});
+
+describe('verifyTakeover', () => {
+  const context = (patch: Partial<TakeoverContext> = {}): TakeoverContext => ({
+    verifier: crypto,
+    network: NETWORK,
+    localId: 'node-1',
+    forgingKey: genesis.publicKeyPem,
+    now: NOW,
+    lastAcceptedAt: null,
+    ...patch,
+  });
+  const signed = async (
+    patch: { by?: KeyPair; network?: string; target?: string; at?: number } = {},
+  ): Promise<TakeoverMessage> => ({
+    v: PROTOCOL_VERSION,
+    ...(await signTakeover(
+      crypto,
+      patch.by ?? genesis,
+      patch.network ?? NETWORK,
+      patch.target ?? 'node-1',
+      patch.at ?? NOW,
+    )),
+  });
+
+  it('accepts one signed by the forging key for this node, within the clock bound', async () => {
+    expect((await verifyTakeover(await signed(), context())).ok).toBe(true);
+    for (const at of [NOW - TAKEOVER_MAX_SKEW_MS, NOW + TAKEOVER_MAX_SKEW_MS])
+      expect((await verifyTakeover(await signed({ at }), context())).ok).toBe(true);
+  });
+
+  it.each([
+    ['a key this node does not forge with', { by: 'staker' }, {}, 'NOT_MINE'],
+    ['a node with no key', {}, { forgingKey: null }, 'NOT_MINE'],
+    ['a stamp too old', { at: NOW - TAKEOVER_MAX_SKEW_MS - 1 }, {}, 'STALE'],
+    ['a stamp too far ahead', { at: NOW + TAKEOVER_MAX_SKEW_MS + 1 }, {}, 'STALE'],
+    ['a stamp no later than the last accepted', {}, { lastAcceptedAt: NOW }, 'REPLAYED'],
+    ['another target node', { target: 'node-2' }, {}, 'BAD_SIGNATURE'],
+    ['another network', { network: 'b'.repeat(64) }, {}, 'BAD_SIGNATURE'],
+  ] as const)('refuses one for %s', async (_what, sign, ctx, code) => {
+    const message = await signed({ ...sign, by: 'by' in sign ? staker : genesis });
+    const verdict = await verifyTakeover(message, context(ctx));
+    expect(!verdict.ok && verdict.error.code).toBe(code);
+  });
+
+  it('refuses the right key signed by another key, and a signature for another purpose', async () => {
+    const forged = { ...(await signed({ by: staker })), key: genesis.publicKeyPem };
+    expect(await verifyTakeover(forged, context())).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_SIGNATURE' },
+    });
+    // The same key's signature over other bytes (a transaction's, say) is no take-over.
+    const other = await crypto.sign(genesis, new TextEncoder().encode(`${NOW}`));
+    expect(await verifyTakeover({ ...(await signed()), signature: other }, context())).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_SIGNATURE' },
+    });
+  });
+});
+
+describe('an always-on node receiving take-overs', () => {
+  async function setup() {
+    const events: { node: string; event: NodeLogEvent }[] = [];
+    const sim = new Simulation({
+      seed: 31,
+      nodeIds: ['node', 'tab'],
+      wallets: { node: genesis },
+      alwaysOn: ['node'],
+      latency: { min: 5, max: 20 },
+      log: (node, event) => events.push({ node, event }),
+    });
+    await sim.start();
+    await sim.runFor(500);
+    const penalties = (peer: string) =>
+      events.filter((e) => e.node === 'node' && e.event.kind === 'penalty' && e.event.peer === peer);
+    return { sim, events, penalties };
+  }
+
+  it('stops forging for a valid one, refuses its replay and a stale one at a wasted-request cost', async () => {
+    const { sim, penalties } = await setup();
+    const node = sim.node('node');
+    const tab = await sim.rawPeer('raw-tab', ['node']);
+    const first = await signTakeover(crypto, genesis, NETWORK, 'node', sim.clock.now());
+    tab.send('node', first);
+    await sim.runFor(100);
+    expect(node.getSnapshot()).toMatchObject({ forging: false, forgingTakenOverBy: 'raw-tab' });
+    // It tells its peers at once.
+    const statuses = tab.received.filter((r) => r.message.type === 'STATUS').map((r) => r.message);
+    expect(statuses.at(-1)).toMatchObject({
+      alwaysOn: true,
+      forging: false,
+      forgerKey: genesis.publicKeyPem,
+    });
+    expect(penalties('raw-tab')).toEqual([]);
+    tab.send('node', first);
+    tab.send(
+      'node',
+      await signTakeover(crypto, genesis, NETWORK, 'node', sim.clock.now() - 2 * TAKEOVER_MAX_SKEW_MS),
+    );
+    await sim.runFor(100);
+    expect(penalties('raw-tab').map((e) => e.event.message)).toEqual([
+      expect.stringMatching(`no later than one already accepted \\(-${PENALTY.useless}\\)`),
+      expect.stringMatching(`more than ${TAKEOVER_MAX_SKEW_MS} ms .* \\(-${PENALTY.useless}\\)`),
+    ]);
+    expect(node.getSnapshot().peers.map((p) => p.id)).toContain('raw-tab');
+    await tab.stop();
+    await sim.stop();
+  });
+
+  it('rate-limits them, and a tab that gets one notes it as unsolicited', async () => {
+    const { sim, events, penalties } = await setup();
+    const raw = await sim.rawPeer('raw', ['node', 'tab']);
+    const stale = sim.clock.now() - 2 * TAKEOVER_MAX_SKEW_MS;
+    for (let i = 0; i < 4; i++)
+      raw.send('node', await signTakeover(crypto, genesis, NETWORK, 'node', stale + i));
+    await sim.runFor(100);
+    // The burst (three) is checked and refused as stale; the fourth is over the limit, unchecked.
+    expect(
+      penalties('raw').map((e) => e.event.message.replace(/^take-over stamped \d+, .*\(/, 'stale (')),
+    ).toEqual([
+      `stale (-${PENALTY.useless})`,
+      `stale (-${PENALTY.useless})`,
+      `stale (-${PENALTY.useless})`,
+      `FORGING_TAKEOVER over its rate limit (-${RATE_LIMIT_PENALTY})`,
+    ]);
+    raw.send('tab', await signTakeover(crypto, genesis, NETWORK, 'tab', sim.clock.now()));
+    await sim.runFor(100);
+    expect(
+      events.filter((e) => e.node === 'tab' && e.event.kind === 'penalty').map((e) => e.event.message),
+    ).toEqual([`FORGING_TAKEOVER sent to a tab (-${PENALTY.unsolicited})`]);
+    expect(sim.node('node').getSnapshot()).toMatchObject({ forging: true, forgingTakenOverBy: null });
+    await raw.stop();
+    await sim.stop();
+  });
+});
