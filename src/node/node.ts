@@ -585,10 +585,6 @@ export class TabchainNode {
   private async forgingMayHaveChanged(before: boolean): Promise<void> {
     const now = this.forgingNow();
     if (now !== before) {
-      this.log({
-        kind: 'forge',
-        message: now ? 'forging with this key' : 'not forging with this key',
-      });
       this.broadcast(this.statusMessage());
       this.changed();
     }
