@@ -37,7 +37,13 @@ import {
 import { PeerRateLimiter, RATE_LIMIT_PENALTY } from './rate-limit';
 import { buildSnapshot } from './snapshot';
 import { type SyncCommand, type SyncEvent, SyncMachine } from './sync';
-import { signTakeover, TAKEOVER_RELEASE_MS, type TakeoverMessage, verifyTakeover } from './takeover';
+import {
+  forgingClaimBytes,
+  signTakeover,
+  TAKEOVER_RELEASE_MS,
+  type TakeoverMessage,
+  verifyTakeover,
+} from './takeover';
 import {
   DEFAULT_LIMITS,
   type NodeLimits,
@@ -187,6 +193,12 @@ export class TabchainNode {
   private lastTakeoverAt: number | null = null;
   /** Always-on: the timer that gives forging back once the take-over's tab has been gone a while. */
   private cancelTakeoverRelease: () => void = () => {};
+  /** Always-on: our signature over our id, proving in STATUS that we hold the key (`forgingClaimBytes`). */
+  private forgingProof: { readonly node: PeerId; readonly key: string; readonly signature: string } | null =
+    null;
+  private forgingProofPending = false;
+  /** A tab: `peer → key|proof` of always-on peers whose proof for our key verified (checked once). */
+  private readonly provenForgers = new Map<PeerId, string>();
   private readonly sync: SyncMachine;
   private cancelSyncTimer: () => void = () => {};
   /** `resilient`: the one timer that runs `maybeForge` again when this node's next duty slot begins. */
@@ -756,6 +768,7 @@ export class TabchainNode {
   private async onPeerDisconnected(peer: PeerId): Promise<void> {
     const before = this.forgingNow();
     this.peers.disconnected(peer);
+    this.provenForgers.delete(peer);
     if (peer === this.takenOverBy) this.armTakeoverRelease(peer);
     await this.driveSync({ kind: 'peerGone', peer, reason: 'the peer left' });
     // A tab whose always-on peer left forges again.
@@ -826,7 +839,58 @@ export class TabchainNode {
       profile: this.profile,
       alwaysOn: this.alwaysOn,
       forging: this.forgingNow(),
+      ...this.forgingProofField(),
     });
+  }
+
+  /**
+   * Always-on: the `forgingProof` STATUS field for our id and key, once signed. The first
+   * STATUS after a start or a new key goes without it; the signature is made in the queue and
+   * the STATUS sent again with it.
+   */
+  private forgingProofField(): { forgingProof?: string } {
+    const wallet = this.wallet;
+    if (!this.alwaysOn || !wallet) return {};
+    const node = this.transport.localId;
+    const proof = this.forgingProof;
+    if (proof && proof.node === node && proof.key === wallet.publicKeyPem)
+      return { forgingProof: proof.signature };
+    if (!this.forgingProofPending && this.running) {
+      this.forgingProofPending = true;
+      void this.enqueue(async () => {
+        try {
+          const key = wallet.publicKeyPem;
+          const bytes = forgingClaimBytes({ network: this.network, node, key });
+          this.forgingProof = { node, key, signature: await this.crypto.sign(wallet, bytes) };
+        } finally {
+          this.forgingProofPending = false;
+        }
+        this.broadcast(this.statusMessage());
+      });
+    }
+    return {};
+  }
+
+  /**
+   * A tab: whether a STATUS from an always-on `peer` claiming to forge with our key proves it
+   * holds the key (`forgingProof`). Verified once per peer, key and proof. A wrong proof is an
+   * invalid message (the peer is penalized); a missing one is a claim we do not act on.
+   */
+  private async provesOurKey(
+    peer: PeerId,
+    message: Extract<WireMessage, { type: 'STATUS' }>,
+  ): Promise<boolean> {
+    const { forgerKey, forgingProof } = message;
+    if (forgerKey === null || forgingProof === undefined) return false;
+    const entry = `${forgerKey}|${forgingProof}`;
+    if (this.provenForgers.get(peer) === entry) return true;
+    const bytes = forgingClaimBytes({ network: this.network, node: peer, key: forgerKey });
+    if (!(await this.crypto.verify(forgerKey, bytes, forgingProof))) {
+      this.penalize(peer, PENALTY.invalid, 'STATUS: forging proof does not verify under its key');
+      return false;
+    }
+    this.provenForgers.set(peer, entry);
+    return true;
   }
 
   private discoveryMessage(): string {
@@ -977,11 +1041,20 @@ export class TabchainNode {
     const problem = this.handshakeProblem(peer, message);
     if (problem) return this.refusePeer(peer, problem.notice, problem.reason);
     const before = this.forgingNow();
+    // A tab yields to an always-on peer forging with its key only once the peer proves it holds it.
+    let forging = message.forging ?? false;
+    if (
+      forging &&
+      message.alwaysOn === true &&
+      !this.alwaysOn &&
+      this.wallet !== null &&
+      message.forgerKey === this.wallet.publicKeyPem
+    ) {
+      forging = await this.provesOurKey(peer, message);
+      if (!this.peers.has(peer)) return;
+    }
     // The height is a claim: it may start a sync, which is where it gets proven (or costs the peer).
-    const flags = {
-      ...(message.alwaysOn !== undefined ? { alwaysOn: message.alwaysOn } : {}),
-      ...(message.forging !== undefined ? { forging: message.forging } : {}),
-    };
+    const flags = { alwaysOn: message.alwaysOn ?? false, forging };
     if (!this.peers.noteStatus(peer, message.height, message.head, message.forgerKey, flags)) return;
     this.changed();
     // The tab that took over no longer holds our key: nobody would forge with it.

@@ -62,6 +62,12 @@ const messageSchema = z.discriminatedUnion('type', [
      * tab without its forging lock, or one that yields to an always-on node). Absent: unknown.
      */
     forging: z.boolean().optional(),
+    /**
+     * An always-on node's proof that it holds `forgerKey`: its signature over the sender's id
+     * (`forgingClaimBytes`). A tab holding the same key yields only to a proven claim, so no
+     * peer can stop a tab forging by announcing the tab's public key.
+     */
+    forgingProof: z.string().max(MAX_SIGNATURE_CHARS).regex(SIGNATURE_PATTERN).optional(),
   }),
   /**
    * A tab takes forging with `key` over from an always-on node (see `takeover.ts`): signed by

@@ -13,6 +13,10 @@ import type { WireMessage } from './protocol';
  * purpose (domain separation: no transaction or block signature can be passed off as one),
  * the network, the target node's id (it works on that node alone) and the tab's clock (it goes
  * stale within `TAKEOVER_MAX_SKEW_MS`, and the node takes each `at` once, in increasing order).
+ *
+ * The other way round, the always-on node proves it holds the key before a tab yields to it:
+ * its STATUS carries `forgingProof`, its signature over `forgingClaimBytes` (its own id), which
+ * the tab checks once per peer and key. Claiming a tab's public key costs nothing; this does.
  */
 
 /** A take-over stamped further than this from the receiving node's clock is refused (ms). */
@@ -40,6 +44,25 @@ export function takeoverSigningBytes(fields: {
       network: fields.network,
       target: fields.target,
       at: fields.at,
+      key: fields.key,
+    }),
+  );
+}
+
+/**
+ * What an always-on node signs to prove, in its STATUS, that it holds the key it forges with:
+ * its purpose, the network and the node's own id (a peer cannot reuse it under another id).
+ */
+export function forgingClaimBytes(fields: {
+  readonly network: string;
+  readonly node: PeerId;
+  readonly key: string;
+}): Uint8Array {
+  return new TextEncoder().encode(
+    stringifyJson({
+      purpose: 'tabchain always-on forging claim v1',
+      network: fields.network,
+      node: fields.node,
       key: fields.key,
     }),
   );

@@ -7,6 +7,7 @@ import { PENALTY } from '../../src/node/peers';
 import { decodeMessage, encodeMessage, PROTOCOL_VERSION } from '../../src/node/protocol';
 import { RATE_LIMIT_PENALTY } from '../../src/node/rate-limit';
 import {
+  forgingClaimBytes,
   signTakeover,
   TAKEOVER_MAX_SKEW_MS,
   type TakeoverContext,
@@ -196,6 +197,71 @@ describe('an always-on node receiving take-overs', () => {
       events.filter((e) => e.node === 'tab' && e.event.kind === 'penalty').map((e) => e.event.message),
     ).toEqual([`FORGING_TAKEOVER sent to a tab (-${PENALTY.unsolicited})`]);
     expect(sim.node('node').getSnapshot()).toMatchObject({ forging: true, forgingTakenOverBy: null });
+    await raw.stop();
+    await sim.stop();
+  });
+});
+
+describe('a tab beside a peer that claims to forge with its key', () => {
+  async function tabWithRawPeer() {
+    const events: NodeLogEvent[] = [];
+    const sim = new Simulation({
+      seed: 32,
+      nodeIds: ['tab'],
+      wallets: { tab: genesis },
+      latency: { min: 5, max: 20 },
+      log: (_node, event) => events.push(event),
+    });
+    await sim.start();
+    const raw = await sim.rawPeer('claimer', ['tab']);
+    const status = (forgingProof?: string) => ({
+      type: 'STATUS' as const,
+      height: 0,
+      head: sim.node('tab').getSnapshot().headHash,
+      forgerKey: genesis.publicKeyPem,
+      alwaysOn: true,
+      forging: true,
+      ...(forgingProof ? { forgingProof } : {}),
+    });
+    return { sim, events, raw, status, tab: sim.node('tab') };
+  }
+
+  it('does not yield to a claim without proof, nor to a wrong proof (which costs the peer)', async () => {
+    const { sim, events, raw, status, tab } = await tabWithRawPeer();
+    raw.send('tab', status());
+    await sim.runFor(100);
+    expect(tab.getSnapshot()).toMatchObject({ forging: true, forgingElsewhere: null });
+    expect(tab.getSnapshot().peers[0]).toMatchObject({ id: 'claimer', alwaysOn: true, forging: false });
+    // Signed by another key, or by the key for another node id: neither proves anything.
+    const byStaker = await crypto.sign(
+      staker,
+      forgingClaimBytes({ network: NETWORK, node: 'claimer', key: genesis.publicKeyPem }),
+    );
+    raw.send('tab', status(byStaker));
+    await sim.runFor(100);
+    expect(tab.getSnapshot()).toMatchObject({ forging: true, forgingElsewhere: null });
+    expect(events.filter((e) => e.kind === 'ban').map((e) => e.message)).toEqual([
+      'dropped: STATUS: forging proof does not verify under its key',
+    ]);
+    await raw.stop();
+    await sim.stop();
+  });
+
+  it('yields to a proven one, and forges again when it says it stopped', async () => {
+    const { sim, raw, status, tab } = await tabWithRawPeer();
+    const proof = await crypto.sign(
+      genesis,
+      forgingClaimBytes({ network: NETWORK, node: 'claimer', key: genesis.publicKeyPem }),
+    );
+    raw.send('tab', status(proof));
+    await sim.runFor(100);
+    expect(tab.getSnapshot()).toMatchObject({ forging: false, forgingElsewhere: 'claimer' });
+    // The tab says it no longer forges.
+    const said = raw.received.filter((r) => r.message.type === 'STATUS').at(-1)?.message;
+    expect(said).toMatchObject({ forging: false, alwaysOn: false });
+    raw.send('tab', { ...status(proof), forging: false });
+    await sim.runFor(100);
+    expect(tab.getSnapshot()).toMatchObject({ forging: true, forgingElsewhere: null });
     await raw.stop();
     await sim.stop();
   });
