@@ -571,8 +571,9 @@ export class TabchainNode {
    * - a tab yields to a connected always-on peer that announces `forging: true` with the same
    *   key (`forgingElsewhere`): the always-on node keeps the key's blocks, the tab forges none;
    * - an always-on node yields to a tab that took over with a signed FORGING_TAKEOVER
-   *   (`onTakeover`), until that tab has been disconnected for `TAKEOVER_RELEASE_MS`, or says it
-   *   no longer holds the key, or this node restarts (the take-over is kept in memory only);
+   *   (`onTakeover`), until that tab has been disconnected for `TAKEOVER_RELEASE_MS` (unless
+   *   another connected tab then forges with the key: it inherits the hold), or says it no
+   *   longer holds the key, or this node restarts (the take-over is kept in memory only);
    * - the tab, having taken over, forges once the always-on node announces `forging: false`
    *   (or is gone): its last block reached the tab before that STATUS (channels are ordered),
    *   so the tab forges on top of it, never beside it.
@@ -593,14 +594,13 @@ export class TabchainNode {
     return this.peers.alwaysOnForging(this.wallet.publicKeyPem)[0] ?? null;
   }
 
-  /** After anything `forgingNow` reads changed: peers hear of a change, and the forger looks again. */
+  /** After anything `forgingNow` reads changed: peers hear of a change, and a new forger looks at once. */
   private async forgingMayHaveChanged(before: boolean): Promise<void> {
     const now = this.forgingNow();
-    if (now !== before) {
-      this.broadcast(this.statusMessage());
-      this.changed();
-    }
-    await this.maybeForge();
+    if (now === before) return;
+    this.broadcast(this.statusMessage());
+    this.changed();
+    if (now) await this.maybeForge();
   }
 
   /**
@@ -782,8 +782,22 @@ export class TabchainNode {
     this.cancelTakeoverRelease = this.clock.setTimeout(
       () =>
         void this.enqueue(async () => {
-          if (this.takenOverBy === peer && !this.peers.has(peer))
-            await this.releaseTakeover(`the tab that took over has been gone ${TAKEOVER_RELEASE_MS} ms`);
+          if (this.takenOverBy !== peer || this.peers.has(peer)) return;
+          // Another tab forges with our key now (the key's forging lock moved to another tab of
+          // that browser): it keeps the hold, rather than both of us forging. A claim can only
+          // prolong a take-over the key's holder signed, never start one.
+          const heir = this.wallet ? this.peers.tabsForging(this.wallet.publicKeyPem)[0] : undefined;
+          if (heir !== undefined) {
+            this.takenOverBy = heir;
+            this.log({
+              kind: 'forge',
+              peer: heir,
+              message: 'the take-over passed to another tab with this key',
+            });
+            this.changed();
+            return;
+          }
+          await this.releaseTakeover(`the tab that took over has been gone ${TAKEOVER_RELEASE_MS} ms`);
         }),
       TAKEOVER_RELEASE_MS,
     );

@@ -248,9 +248,11 @@ export class PeerTable {
       .map(([peer]) => peer);
   }
 
-  /** Whether `peer` is connected and says it is always-on. */
-  isAlwaysOn(peer: PeerId): boolean {
-    return this.records.get(peer)?.alwaysOn ?? false;
+  /** Connected browser peers (not always-on) that say they forge with `key` right now. */
+  tabsForging(key: string): PeerId[] {
+    return [...this.records]
+      .filter(([, record]) => !record.alwaysOn && record.forging && record.forgerKey === key)
+      .map(([peer]) => peer);
   }
 
   /**

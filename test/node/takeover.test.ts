@@ -10,6 +10,7 @@ import {
   forgingClaimBytes,
   signTakeover,
   TAKEOVER_MAX_SKEW_MS,
+  TAKEOVER_RELEASE_MS,
   type TakeoverContext,
   type TakeoverMessage,
   verifyTakeover,
@@ -172,6 +173,35 @@ describe('an always-on node receiving take-overs', () => {
     ]);
     expect(node.getSnapshot().peers.map((p) => p.id)).toContain('raw-tab');
     await tab.stop();
+    await sim.stop();
+  });
+
+  it('gives forging back once the tab is gone TAKEOVER_RELEASE_MS, unless another tab forges with the key', async () => {
+    const { sim } = await setup();
+    const node = sim.node('node');
+    const tabA = await sim.rawPeer('tab-a', ['node']);
+    const tabB = await sim.rawPeer('tab-b', ['node']);
+    tabA.send('node', await signTakeover(crypto, genesis, NETWORK, 'node', sim.clock.now()));
+    await sim.runFor(100);
+    expect(node.getSnapshot().forgingTakenOverBy).toBe('tab-a');
+    // Tab B (the same browser, say) now holds the key's forging lock and forges.
+    const statusOfB = () => ({
+      type: 'STATUS' as const,
+      height: node.getSnapshot().height,
+      head: node.getSnapshot().headHash,
+      forgerKey: genesis.publicKeyPem,
+      forging: true,
+    });
+    tabB.send('node', statusOfB());
+    await tabA.stop();
+    // B stays connected (raw peers answer pings); its one STATUS stands until it says otherwise.
+    await sim.runFor(TAKEOVER_RELEASE_MS + 1_000);
+    expect(node.getSnapshot()).toMatchObject({ forging: false, forgingTakenOverBy: 'tab-b' });
+    await tabB.stop();
+    await sim.runFor(TAKEOVER_RELEASE_MS - 1_000);
+    expect(node.getSnapshot().forging).toBe(false);
+    await sim.runFor(2_000);
+    expect(node.getSnapshot()).toMatchObject({ forging: true, forgingTakenOverBy: null });
     await sim.stop();
   });
 
