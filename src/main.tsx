@@ -102,7 +102,7 @@ async function boot(): Promise<BootState> {
   const crypto = createCryptoProvider();
   if (crypto.name === 'forge') {
     startupNotices.push(
-      'This page is not a secure context (plain http from another machine): signing uses the slower JavaScript RSA.',
+      'This page is not a secure context (plain http from another machine): signing uses the slower JavaScript RSA (node-forge), and a wallet key is kept in this browser as readable bytes. Open the https:// address of `npm start -- --lan` for WebCrypto.',
     );
   }
   const iceServers = iceServersFromSettings();

@@ -2,20 +2,43 @@
  * The pure-JS fallback for pages without WebCrypto (`crypto.subtle` is missing outside secure
  * contexts, e.g. a devnet page opened over plain http from another machine). It must accept and
  * reject exactly what the WebCrypto provider does, or tabs on the two paths would fork.
+ *
+ * Its private key handle is the key's PKCS#8 DER bytes (`ForgePrivateKey`), not a node-forge
+ * object: plain bytes survive structured clone, so the wallet record keeps them in IndexedDB and
+ * a reload restores the key. On this path the key is therefore readable by anyone with this
+ * browser's profile (or the page's scripts): there is no WebCrypto to keep it opaque.
  */
 import forge from 'node-forge';
 import {
   createPublicKeyChecker,
   isByteArray,
+  KeyFormatError,
   KeyNotExtractableError,
   parsePrivateKeyPem,
   parsePublicKeyPem,
   privateKeyToPkcs1Pem,
+  privateKeyToPkcs8Der,
   publicKeyPemFromPrivateKey,
   signatureHexToBytes,
   toForgeBytes,
 } from './pem';
 import type { CryptoProvider, KeyPair } from './types';
+
+/** The forge provider's private key: PKCS#8 DER, a plain value that IndexedDB stores as is. */
+export interface ForgePrivateKey {
+  readonly format: 'pkcs8';
+  readonly der: Uint8Array;
+}
+
+/** Longest PKCS#8 DER accepted back (an RSA-16384 key is about 9.4 kB). */
+export const MAX_PKCS8_BYTES = 16_384;
+
+/** True for the forge provider's key handle (its shape only; the bytes are checked when used). */
+export function isForgePrivateKey(value: unknown): value is ForgePrivateKey {
+  if (typeof value !== 'object' || value === null) return false;
+  const k = value as Partial<ForgePrivateKey>;
+  return k.format === 'pkcs8' && isByteArray(k.der) && k.der.length <= MAX_PKCS8_BYTES;
+}
 
 /** Default number of parsed public keys kept per provider (as for WebCrypto). */
 export const DEFAULT_PUBLIC_KEY_CACHE_SIZE = 1024;
@@ -51,20 +74,10 @@ function sha256(message: Uint8Array): forge.md.MessageDigest {
   return forge.md.sha256.create().update(toForgeBytes(message));
 }
 
-function isForgePrivateKey(value: unknown): value is forge.pki.rsa.PrivateKey {
-  if (typeof value !== 'object' || value === null) return false;
-  const k = value as Partial<forge.pki.rsa.PrivateKey>;
-  return typeof k.sign === 'function' && k.d !== undefined && k.n !== undefined;
-}
-
-function forgePrivateKey(keyPair: KeyPair): forge.pki.rsa.PrivateKey {
-  const key = keyPair?.privateKey;
-  if (!isForgePrivateKey(key)) {
-    throw new TypeError(
-      'this key pair was not made by the forge provider: import its PEM with this provider first',
-    );
-  }
-  return key;
+/** PKCS#8 DER -> node-forge key, through the same strict parser as every imported PEM. */
+function parsePkcs8Der(der: Uint8Array): forge.pki.rsa.PrivateKey {
+  const body = forge.util.encode64(toForgeBytes(der), 64);
+  return parsePrivateKeyPem(`-----BEGIN PRIVATE KEY-----\n${body}\n-----END PRIVATE KEY-----`);
 }
 
 /** Generates an RSA-2048 pair with the callback form, so a browser's main thread is yielded to between prime candidates. */
@@ -110,8 +123,37 @@ export function createForgeProvider(options: { publicKeyCacheSize?: number } = {
     return parsed;
   }
 
+  // Parsed keys by handle: a handle read back from storage is parsed (and checked) on its first
+  // use only. Weak, so a forgotten wallet's key goes with its handle.
+  const parsedPrivateKeys = new WeakMap<ForgePrivateKey, forge.pki.rsa.PrivateKey>();
+
   function keyPairOf(privateKey: forge.pki.rsa.PrivateKey, extractable: boolean): KeyPair {
-    return Object.freeze({ publicKeyPem: publicKeyPemFromPrivateKey(privateKey), privateKey, extractable });
+    const handle: ForgePrivateKey = Object.freeze({ format: 'pkcs8', der: privateKeyToPkcs8Der(privateKey) });
+    parsedPrivateKeys.set(handle, privateKey);
+    return Object.freeze({
+      publicKeyPem: publicKeyPemFromPrivateKey(privateKey),
+      privateKey: handle,
+      extractable,
+    });
+  }
+
+  /** The node-forge key of a pair this provider made, or one read back from storage. */
+  function forgePrivateKey(keyPair: KeyPair): forge.pki.rsa.PrivateKey {
+    const handle = keyPair?.privateKey;
+    if (!isForgePrivateKey(handle)) {
+      throw new TypeError(
+        'this key pair was not made by the forge provider: import its PEM with this provider first',
+      );
+    }
+    const known = parsedPrivateKeys.get(handle);
+    if (known) return known;
+    const key = parsePkcs8Der(handle.der);
+    // A stored record whose bytes and public key disagree would sign for another account.
+    if (publicKeyPemFromPrivateKey(key) !== keyPair.publicKeyPem) {
+      throw new KeyFormatError("the private key's bytes do not belong to this key pair's public key");
+    }
+    parsedPrivateKeys.set(handle, key);
+    return key;
   }
 
   return Object.freeze({
