@@ -80,13 +80,42 @@ function parsePkcs8Der(der: Uint8Array): forge.pki.rsa.PrivateKey {
   return parsePrivateKeyPem(`-----BEGIN PRIVATE KEY-----\n${body}\n-----END PRIVATE KEY-----`);
 }
 
-/** Generates an RSA-2048 pair with the callback form, so a browser's main thread is yielded to between prime candidates. */
+/** forge's incremental key generation (in node-forge, missing from its type definitions). */
+interface SteppedKeyGeneration {
+  createKeyPairGenerationState(bits: number, e: number): { keys?: forge.pki.rsa.KeyPair };
+  stepKeyPairGenerationState(state: { keys?: forge.pki.rsa.KeyPair }, milliseconds: number): boolean;
+}
+
+/** Milliseconds of prime search between yields to the page: short enough to keep it responsive. */
+const KEYGEN_SLICE_MS = 40;
+
+/**
+ * Generates an RSA-2048 pair without blocking the page. forge's callback form is not usable in
+ * a browser: wherever `Worker` exists it starts workers from `forge/prime.worker.js`, a script
+ * the app does not serve, and never calls back. So a browser drives forge's incremental
+ * generator in slices; Node (no `Worker`) keeps the callback form, which uses its native keygen.
+ */
 function generateForgeKeyPair(): Promise<forge.pki.rsa.KeyPair> {
-  return new Promise((resolve, reject) => {
-    forge.pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 }, (error, pair) => {
-      if (error) reject(error);
-      else resolve(pair);
+  if (typeof Worker === 'undefined') {
+    return new Promise((resolve, reject) => {
+      forge.pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 }, (error, pair) => {
+        if (error) reject(error);
+        else resolve(pair);
+      });
     });
+  }
+  const rsa = forge.pki.rsa as unknown as SteppedKeyGeneration;
+  const state = rsa.createKeyPairGenerationState(2048, 0x10001);
+  return new Promise((resolve, reject) => {
+    const step = () => {
+      try {
+        if (rsa.stepKeyPairGenerationState(state, KEYGEN_SLICE_MS) && state.keys) resolve(state.keys);
+        else setTimeout(step, 0);
+      } catch (error) {
+        reject(error);
+      }
+    };
+    step();
   });
 }
 

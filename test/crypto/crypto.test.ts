@@ -497,6 +497,28 @@ describe('the forge key handle: PKCS#8 bytes that survive storage', () => {
     await expect(reloaded.exportPrivateKeyPem(stored)).rejects.toBeInstanceOf(KeyNotExtractableError);
   }, 120_000);
 
+  it('where Worker exists (a browser), generates in slices on the page and starts no worker', async () => {
+    // forge's callback form would start workers from a script the app does not serve, and hang.
+    const started: unknown[] = [];
+    vi.stubGlobal(
+      'Worker',
+      class {
+        constructor(url: unknown) {
+          started.push(url);
+          throw new Error('no worker script is served');
+        }
+      },
+    );
+    try {
+      const made = await createForgeProvider().generateKeyPair();
+      expect(started).toEqual([]);
+      const signature = await createForgeProvider().sign(structuredClone({ ...made }), message);
+      expect(await createWebCryptoProvider().verify(made.publicKeyPem, message, signature)).toBe(true);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  }, 300_000);
+
   it('bytes read back that are damaged, or belong to another account, are refused before signing', async () => {
     const forge = createForgeProvider();
     const keyPair = await forge.importPrivateKeyPem(genesis.privatePem);
