@@ -37,16 +37,17 @@ async function waitForWallet(page: Page, timeout: number): Promise<void> {
   );
 }
 
-/** The notices the network page lists (start-up notices first). */
-async function notices(page: Page): Promise<string> {
+/** The notices the network page lists (start-up notices first), and where its ICE servers came from. */
+async function networkView(page: Page): Promise<{ notices: string; iceSource: string | null }> {
   await page.evaluate(() => {
     window.location.hash = '#/network';
   });
-  const text = (await page.getByTestId('notices').textContent({ timeout: 10_000 })) ?? '';
+  const notices = (await page.getByTestId('notices').textContent({ timeout: 10_000 })) ?? '';
+  const iceSource = await page.getByTestId('ice-source').getAttribute('data-value');
   await page.evaluate(() => {
     window.location.hash = '#/wallet';
   });
-  return text;
+  return { notices, iceSource };
 }
 
 describe('the node-forge fallback keeps its key across a reload', () => {
@@ -71,7 +72,10 @@ describe('the node-forge fallback keeps its key across a reload', () => {
   it('runs on node-forge without crypto.subtle, and says so', async () => {
     student = await openApp(insecure, devnet.url);
     expect(await student.page.evaluate(() => typeof globalThis.crypto.subtle)).toBe('undefined');
-    expect(await notices(student.page)).toMatch(/not a secure context.*node-forge/);
+    const network = await networkView(student.page);
+    expect(network.notices).toMatch(/not a secure context.*node-forge/);
+    // No setting and no servers in this devnet's config: the tab says it uses none.
+    expect(network.iceSource).toBe('none');
     await expect(student.page.getByTestId('forge-key-note').textContent()).resolves.toMatch(
       /extractable in this browser.*npm start -- --lan/s,
     );
