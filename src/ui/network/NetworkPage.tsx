@@ -9,6 +9,7 @@ import { fingerprint, plural } from '../format';
 import { hrefFor } from '../router';
 import { type SavedNode, useNode, useServices, useSnapshot } from '../services';
 import { DevnetCard, GenesisCard } from './about';
+import { IceServersCard } from './IceServers';
 
 const SIGNALING_TEXT: Record<TransportStatus['signaling'], string> = {
   connected: 'connected',
@@ -477,6 +478,7 @@ export function NetworkPage() {
       <NoticesCard />
       <NodeCard />
       <PeersCard />
+      <IceServersCard />
       <ChainFileCard />
       <EquivocationsCard />
       <DevnetCard devnet={devnet} />
