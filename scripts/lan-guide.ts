@@ -55,7 +55,7 @@ export function lanGuide(options: LanGuideOptions): string {
     '                 tap Show Details, then "visit this website", and confirm.',
     'Students can check that the certificate is this one: the browser shows it when the padlock or',
     '"Not secure" label is clicked (Certificate → SHA-256 fingerprint). It must read:',
-    `  SHA-256 ${fingerprint256}`,
+    `  ${fingerprint256}`,
     'Anything else means another machine is answering: do not proceed.',
   );
   return lines.join('\n');

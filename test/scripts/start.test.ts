@@ -170,7 +170,7 @@ describe('npm start', () => {
       expect(output).toContain('NET::ERR_CERT_AUTHORITY_INVALID');
       expect(output).toContain('Accept the Risk and Continue');
       expect(output).toContain('This Connection Is Not Private');
-      expect(output).toContain(`SHA-256 ${fingerprint}`);
+      expect(output).toContain(`SHA-256 fingerprint). It must read:\n  ${fingerprint}\n`);
       expect(output).toContain('made now');
       if (lan.length > 0) expect(output).toMatch(/█/); // the QR code
       // A plain-http request to the HTTPS port gets no page.
