@@ -12,6 +12,7 @@
  */
 import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -78,6 +79,8 @@ export interface SignalingServerOptions {
   readonly serveStatic?: string;
   /** A handler for every HTTP request the server does not answer itself (dev mode: Vite). */
   readonly middleware?: Middleware;
+  /** Serve HTTPS (and WSS) with this PEM key and certificate instead of plain HTTP. */
+  readonly https?: { readonly key: string; readonly cert: string };
   /** Where to report errors and refused clients; default: nowhere. */
   readonly log?: (line: string) => void;
 }
@@ -86,14 +89,14 @@ export interface SignalingServerOptions {
 export interface SignalingAddress {
   /** The bound port (useful with port 0). */
   readonly port: number;
-  /** The signaling WebSocket's URL, e.g. `ws://127.0.0.1:8787/`. */
+  /** The signaling WebSocket's URL, e.g. `ws://127.0.0.1:8787/` (`wss://` over HTTPS). */
   readonly url: string;
 }
 
 /** A signaling server; start once, stop once (make a new one to restart). */
 export interface SignalingServer {
   /** The HTTP server, before and after `start` (dev mode hands it to Vite for HMR). */
-  readonly httpServer: Server;
+  readonly httpServer: Server | HttpsServer;
   /** Listens; aborting `signal` stops the server. */
   start(signal?: AbortSignal): Promise<SignalingAddress>;
   /** Closes every socket and the listener. */
@@ -302,7 +305,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
 
   const app = express();
   app.disable('x-powered-by');
-  const httpServer = createServer(app);
+  const httpServer = options.https ? createHttpsServer(options.https, app) : createServer(app);
   let stopPeerTimers = () => {};
 
   if (peerjsPath !== false) {
@@ -603,7 +606,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     signal?.addEventListener('abort', () => void stop(), { once: true });
     const port = (httpServer.address() as AddressInfo).port;
     const urlHost = host.includes(':') ? `[${host}]` : host;
-    return { port, url: `ws://${urlHost}:${port}/` };
+    return { port, url: `${options.https ? 'wss' : 'ws'}://${urlHost}:${port}/` };
   };
 
   return { httpServer, start, stop };
