@@ -10,8 +10,9 @@
  * client address (client-address.ts says how the address is found), per room and in all; a
  * refused client is told why with a close code of `SIGNALING_CLOSE_CODES` and a reason.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -21,8 +22,11 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import {
   type ClientMessage,
   decodeClientMessage,
+  type JoinKey,
+  joinProofBytes,
   MAX_ROOM_PEERS,
   MAX_SIGNALING_MESSAGE_BYTES,
+  peerIdOfPublicKey,
   type ServerMessage,
   SIGNALING_CLOSE_CODES,
   type SignalingErrorCode,
@@ -75,6 +79,8 @@ export interface SignalingServerOptions {
   readonly serveStatic?: string;
   /** A handler for every HTTP request the server does not answer itself (dev mode: Vite). */
   readonly middleware?: Middleware;
+  /** Serve HTTPS (and WSS) with this PEM key and certificate instead of plain HTTP. */
+  readonly https?: { readonly key: string; readonly cert: string };
   /** Where to report errors and refused clients; default: nowhere. */
   readonly log?: (line: string) => void;
 }
@@ -83,14 +89,14 @@ export interface SignalingServerOptions {
 export interface SignalingAddress {
   /** The bound port (useful with port 0). */
   readonly port: number;
-  /** The signaling WebSocket's URL, e.g. `ws://127.0.0.1:8787/`. */
+  /** The signaling WebSocket's URL, e.g. `ws://127.0.0.1:8787/` (`wss://` over HTTPS). */
   readonly url: string;
 }
 
 /** A signaling server; start once, stop once (make a new one to restart). */
 export interface SignalingServer {
   /** The HTTP server, before and after `start` (dev mode hands it to Vite for HMR). */
-  readonly httpServer: Server;
+  readonly httpServer: Server | HttpsServer;
   /** Listens; aborting `signal` stops the server. */
   start(signal?: AbortSignal): Promise<SignalingAddress>;
   /** Closes every socket and the listener. */
@@ -242,6 +248,32 @@ const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 /** The id a token resumes: the first 64 bits of its SHA-256, so ids cannot be chosen, only kept. */
 const idOfToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex').slice(0, 16);
 
+/**
+ * The id a join's relay key earns (`peerIdOfPublicKey`), or undefined when the key is not a
+ * P-256 key or its signature over the room and token does not check out.
+ */
+function idOfJoinKey(key: JoinKey, room: string, token: string): string | undefined {
+  try {
+    const publicKey = createPublicKey({
+      key: Buffer.from(key.publicKey, 'hex'),
+      format: 'der',
+      type: 'spki',
+    });
+    if (publicKey.asymmetricKeyType !== 'ec' || publicKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
+      return undefined;
+    const signed = joinProofBytes(room, token);
+    const good = verify(
+      'sha256',
+      signed,
+      { key: publicKey, dsaEncoding: 'ieee-p1363' },
+      Buffer.from(key.signature, 'hex'),
+    );
+    return good ? peerIdOfPublicKey(key.publicKey) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Creates a signaling server (not yet listening). */
 export function createSignalingServer(options: SignalingServerOptions = {}): SignalingServer {
   const host = options.host ?? DEFAULTS.host;
@@ -273,7 +305,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
 
   const app = express();
   app.disable('x-powered-by');
-  const httpServer = createServer(app);
+  const httpServer = options.https ? createHttpsServer(options.https, app) : createServer(app);
   let stopPeerTimers = () => {};
 
   if (peerjsPath !== false) {
@@ -368,6 +400,11 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
 
   const join = (client: Client, message: Extract<ClientMessage, { type: 'join' }>) => {
     if (client.room !== undefined) return strike(client, 'already-joined', 'join is sent once per socket');
+    const token = message.token ?? hex(32);
+    // A relay key (checked before it costs a room slot) names the id; otherwise the token does.
+    const keyId = message.key === undefined ? undefined : idOfJoinKey(message.key, message.room, token);
+    if (message.key !== undefined && keyId === undefined)
+      return strike(client, 'bad-message', 'key: not a P-256 key, or its signature does not match');
     let room = rooms.get(message.room);
     if (room === undefined) {
       if (rooms.size >= maxRooms) {
@@ -377,8 +414,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
       room = new Map();
       rooms.set(message.room, room);
     }
-    const token = message.token ?? hex(32);
-    const id = idOfToken(token);
+    const id = keyId ?? idOfToken(token);
     const previous = room.get(id);
     if (previous === undefined && room.size >= maxPerRoom) {
       const reason = `the room ${message.room} is full (at most ${maxPerRoom} peers)`;
@@ -570,7 +606,7 @@ export function createSignalingServer(options: SignalingServerOptions = {}): Sig
     signal?.addEventListener('abort', () => void stop(), { once: true });
     const port = (httpServer.address() as AddressInfo).port;
     const urlHost = host.includes(':') ? `[${host}]` : host;
-    return { port, url: `ws://${urlHost}:${port}/` };
+    return { port, url: `${options.https ? 'wss' : 'ws'}://${urlHost}:${port}/` };
   };
 
   return { httpServer, start, stop };

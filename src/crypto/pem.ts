@@ -8,7 +8,8 @@
  */
 
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import forge from 'node-forge';
+import type Forge from 'node-forge';
+import forge from './forge-formats';
 
 /** Hex codecs (lower-case output), re-exported so callers need not know where they come from. */
 export { bytesToHex, hexToBytes };
@@ -49,7 +50,7 @@ const RSA_PUBLIC_LABEL = 'RSA PUBLIC KEY';
 const PRIVATE_LABEL = 'PRIVATE KEY';
 const RSA_PRIVATE_LABEL = 'RSA PRIVATE KEY';
 
-type Asn1 = forge.asn1.Asn1;
+type Asn1 = Forge.asn1.Asn1;
 
 /** Uint8Array -> node-forge binary string. */
 export function toForgeBytes(bytes: Uint8Array): string {
@@ -144,7 +145,7 @@ function describeOid(oid: string | undefined): string {
 }
 
 /** Rejects RSA parameters that either provider would handle differently, or that are unsafe to accept. */
-function checkRsaParameters(n: forge.jsbn.BigInteger, e: forge.jsbn.BigInteger): void {
+function checkRsaParameters(n: Forge.jsbn.BigInteger, e: Forge.jsbn.BigInteger): void {
   const bits = n.bitLength();
   if (n.signum() <= 0 || !n.testBit(0))
     throw new KeyFormatError('RSA modulus must be a positive odd integer');
@@ -165,12 +166,12 @@ export interface ParsedPublicKey {
   /** SPKI DER of `pem`, ready for WebCrypto `importKey('spki', ...)`. */
   readonly der: Uint8Array;
   /** node-forge's key, for the pure-JS path. */
-  readonly key: forge.pki.rsa.PublicKey;
+  readonly key: Forge.pki.rsa.PublicKey;
   /** Modulus length in bytes: the only valid signature length for this key. */
   readonly modulusBytes: number;
 }
 
-function fromForgePublicKey(key: forge.pki.rsa.PublicKey): ParsedPublicKey {
+function fromForgePublicKey(key: Forge.pki.rsa.PublicKey): ParsedPublicKey {
   checkRsaParameters(key.n, key.e);
   const der = forge.asn1.toDer(forge.pki.publicKeyToAsn1(key)).getBytes();
   return {
@@ -215,7 +216,7 @@ export function parsePublicKeyPem(pem: string): ParsedPublicKey {
   } else if (obj.value.length !== 2 || !isInteger(obj.value[0]) || !isInteger(obj.value[1])) {
     throw new KeyFormatError('RSA PUBLIC KEY PEM does not hold a PKCS#1 RSAPublicKey');
   }
-  let key: forge.pki.rsa.PublicKey;
+  let key: Forge.pki.rsa.PublicKey;
   try {
     key = forge.pki.publicKeyFromAsn1(obj);
   } catch {
@@ -267,7 +268,7 @@ export function publicKeyPemFromSpkiDer(der: Uint8Array): string {
  * Parses a PKCS#1 (`BEGIN RSA PRIVATE KEY`) or PKCS#8 (`BEGIN PRIVATE KEY`) RSA private key PEM.
  * Throws `KeyFormatError`; messages never include key material.
  */
-export function parsePrivateKeyPem(pem: string): forge.pki.rsa.PrivateKey {
+export function parsePrivateKeyPem(pem: string): Forge.pki.rsa.PrivateKey {
   const { label, der } = decodePem(pem);
   if (label === PUBLIC_LABEL || label === RSA_PUBLIC_LABEL) {
     throw new KeyFormatError(`expected a private key but got a public key (BEGIN ${label})`);
@@ -301,7 +302,7 @@ export function parsePrivateKeyPem(pem: string): forge.pki.rsa.PrivateKey {
   if (!version || forge.asn1.derToInteger(version.value as string) !== 0) {
     throw new KeyFormatError('unsupported RSAPrivateKey version (multi-prime keys are not supported)');
   }
-  let key: forge.pki.rsa.PrivateKey;
+  let key: Forge.pki.rsa.PrivateKey;
   try {
     key = forge.pki.privateKeyFromAsn1(rsaKey);
   } catch {
@@ -315,12 +316,12 @@ export function parsePrivateKeyPem(pem: string): forge.pki.rsa.PrivateKey {
 }
 
 /** PKCS#1 PEM (`BEGIN RSA PRIVATE KEY`), 64-character lines, `\n`, no trailing newline: the reference's file format. */
-export function privateKeyToPkcs1Pem(key: forge.pki.rsa.PrivateKey): string {
+export function privateKeyToPkcs1Pem(key: Forge.pki.rsa.PrivateKey): string {
   return encodePem(RSA_PRIVATE_LABEL, forge.asn1.toDer(forge.pki.privateKeyToAsn1(key)).getBytes());
 }
 
 /** PKCS#8 DER of a forge private key, the only private format WebCrypto imports. */
-export function privateKeyToPkcs8Der(key: forge.pki.rsa.PrivateKey): Uint8Array {
+export function privateKeyToPkcs8Der(key: Forge.pki.rsa.PrivateKey): Uint8Array {
   const info = forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(key));
   return fromForgeBytes(forge.asn1.toDer(info).getBytes());
 }
@@ -341,7 +342,7 @@ export function canonicalPrivateKeyPem(pem: string): string {
 }
 
 /** The canonical public PEM of a forge private key. */
-export function publicKeyPemFromPrivateKey(key: forge.pki.rsa.PrivateKey): string {
+export function publicKeyPemFromPrivateKey(key: Forge.pki.rsa.PrivateKey): string {
   return fromForgePublicKey(forge.pki.setRsaPublicKey(key.n, key.e)).pem;
 }
 

@@ -104,7 +104,12 @@ export function randomHex(bytes: number): string {
 }
 
 // Frames: 'w' + a whole message; 's' + total length + ':' + first chunk; 'c' + next chunk. Data
-// channels are reliable and ordered, so chunks need no message ids.
+// channels are reliable and ordered, so chunks need no message ids. 'r' + text is a transport
+// control frame (a relayed signal, relay.ts): never a node message, and it may come between the
+// chunks of one, so the transport takes it before the reassembler sees it.
+
+/** The first character of a control frame. */
+export const CONTROL_FRAME_KIND = 'r';
 
 /** Cuts a message into frames. Never splits a surrogate pair: a lone half would not survive UTF-8. */
 export function* frames(data: string, chunkChars = CHUNK_CHARS): Generator<string> {
@@ -225,6 +230,21 @@ export class FramedSender {
     this.queuedChars += data.length;
     if (!this.pumping) void this.pump();
     return true;
+  }
+
+  /**
+   * Writes one control frame now, past the queue (it may land between a message's chunks), or
+   * drops it when the channel is backed up: control frames are small and their senders retry.
+   */
+  sendControl(text: string): boolean {
+    if (this.closed || this.sink.bufferedAmount() > HIGH_WATER_BYTES) return false;
+    try {
+      this.sink.send(`${CONTROL_FRAME_KIND}${text}`);
+      return true;
+    } catch (error) {
+      this.fail(`send failed: ${error instanceof Error ? error.message : String(error)}`);
+      return false;
+    }
   }
 
   /** Drops whatever is queued; later messages are refused. */

@@ -9,6 +9,11 @@
  * connections are unordered unless `reliable: true`, which chunked messages cannot survive; and
  * both sides connecting makes two connections, so the smaller id initiates and a duplicate is
  * settled the same way on both sides.
+ *
+ * PeerJS signals only through its server: it does not relay signals through peers (relay.ts,
+ * simple-peer only), since PeerJS brokers its connections itself and its ids are the server's,
+ * not derived from a relay key. With the server down, a PeerJS tab keeps its open channels but
+ * opens no new ones; relay frames a peer sends it are ignored.
  */
 import { type DataConnection, Peer } from 'peerjs';
 import { z } from 'zod';

@@ -7,9 +7,10 @@
  * waits much longer before it tries again, so that refused tabs do not hammer it.
  */
 import { type Clock, systemClock } from '../ports/clock';
-import { backoffDelay, type WebSocketConstructor } from './channel';
+import { backoffDelay, randomHex, type WebSocketConstructor } from './channel';
 import {
   decodeServerMessage,
+  type JoinKey,
   MAX_SIGNALING_MESSAGE_BYTES,
   SIGNALING_CLOSE_CODES,
   SIGNALING_REFUSAL_CODES,
@@ -72,6 +73,11 @@ export interface SignalingClientOptions {
   readonly clock?: Clock;
   /** WebSocket implementation; default the global one. */
   readonly WebSocket?: WebSocketConstructor;
+  /**
+   * Proves a relay identity's key on each join (relay-identity.ts): the server then derives this
+   * client's id from the key, the same id on every reconnection. Each join uses a fresh token.
+   */
+  readonly joinKey?: (room: string, token: string) => Promise<JoinKey>;
 }
 
 /** A signaling connection with automatic reconnection. Start once, stop once. */
@@ -175,12 +181,26 @@ export class SignalingClient {
     }, this.options.connectTimeoutMs ?? 10_000);
     socket.onopen = () => {
       cancelTimeout();
-      socket.send(
-        JSON.stringify({
-          type: 'join',
-          room: this.options.room,
-          ...(this.token ? { token: this.token } : {}),
-        }),
+      const prove = this.options.joinKey;
+      if (prove === undefined) {
+        socket.send(
+          JSON.stringify({
+            type: 'join',
+            room: this.options.room,
+            ...(this.token ? { token: this.token } : {}),
+          }),
+        );
+        return;
+      }
+      const token = randomHex(32);
+      prove(this.options.room, token).then(
+        (key) => {
+          if (this.socket === socket && socket.readyState === 1)
+            socket.send(JSON.stringify({ type: 'join', room: this.options.room, token, key }));
+        },
+        () => {
+          if (this.socket === socket) this.drop(socket);
+        },
       );
     };
     socket.onmessage = (event: MessageEvent) => {

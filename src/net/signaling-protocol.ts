@@ -4,7 +4,10 @@
  * so the server and the browser client share one definition of the wire format and its caps.
  *
  * Client to server:
- *   {type:'join', room, token?}   once, first; `token` resumes the id of an earlier session
+ *   {type:'join', room, token?, key?}   once, first; `token` resumes the id of an earlier session.
+ *       With `key` (a node's relay identity: its P-256 public key and a signature over the room
+ *       and the token), the id is derived from that key instead (`peerIdOfPublicKey`), so that
+ *       peers can check signals relayed through other peers (src/net/relay.ts) against it.
  *   {type:'signal', to, data}     relayed to `to` if it is in the same room; `data` is opaque
  * Server to client:
  *   {type:'welcome', id, token, room, peers}   the joiner's id and the room's other live peers
@@ -12,6 +15,8 @@
  *   {type:'signal', from, data}
  *   {type:'error', code, message}
  */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { z } from 'zod';
 import { err, ok, type Result } from '../core/result';
 
@@ -25,6 +30,27 @@ export const ROOM_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 export const PEER_ID_PATTERN = /^[0-9a-f]{16}$/;
 /** A session token: 32 random bytes in hex; whoever holds it may resume its id. */
 export const TOKEN_PATTERN = /^[0-9a-f]{64}$/;
+
+/** A P-256 public key as hex of its SubjectPublicKeyInfo DER (always 91 bytes). */
+export const PUBLIC_KEY_HEX_PATTERN = /^[0-9a-f]{182}$/;
+/** An ECDSA P-256 signature as hex of r‖s (IEEE P1363, WebCrypto's format). */
+export const SIGNATURE_HEX_PATTERN = /^[0-9a-f]{128}$/;
+
+/**
+ * The peer id a relay identity's public key (hex SPKI) gives: the first 64 bits of its SHA-256,
+ * the same shape as the ids derived from tokens, so nothing downstream tells them apart.
+ */
+export function peerIdOfPublicKey(publicKeyHex: string): string {
+  return bytesToHex(sha256(hexToBytes(publicKeyHex))).slice(0, 16);
+}
+
+/**
+ * What a join's `key.signature` signs: the room and the session token the client chose, so a
+ * signature is good for that one session only.
+ */
+export function joinProofBytes(room: string, token: string): Uint8Array {
+  return utf8ToBytes(`tabchain-signaling-join\n${room}\n${token}`);
+}
 
 /**
  * Close codes the server ends a socket with (the application range, 4000-4999); the close reason
@@ -74,8 +100,18 @@ const token = z.string().regex(TOKEN_PATTERN, 'token: 64 lower-case hex digits')
 // Opaque to the server: any JSON object (offers, answers, candidates). The frame cap bounds it.
 const data = z.looseObject({});
 
+const joinKey = z.strictObject({
+  publicKey: z.string().regex(PUBLIC_KEY_HEX_PATTERN, 'key.publicKey: hex of a P-256 SPKI'),
+  signature: z.string().regex(SIGNATURE_HEX_PATTERN, 'key.signature: 64 bytes in hex'),
+});
+
 const clientMessageSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('join'), room, token: token.optional() }),
+  z
+    .strictObject({ type: z.literal('join'), room, token: token.optional(), key: joinKey.optional() })
+    .refine((join) => join.key === undefined || join.token !== undefined, {
+      message: 'a join with a key names its token (the key signs it)',
+      path: ['token'],
+    }),
   z.strictObject({ type: z.literal('signal'), to: peerId, data }),
 ]);
 
@@ -97,6 +133,8 @@ const serverMessageSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/** A join's proof that the client holds a relay identity's key. */
+export type JoinKey = z.infer<typeof joinKey>;
 /** A frame a client sends. */
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 /** A frame the server sends. */

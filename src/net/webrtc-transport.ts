@@ -6,6 +6,7 @@
 import { type Clock, systemClock } from '../ports/clock';
 import type { PeerId, Transport, TransportHandlers, TransportStatus } from '../ports/transport';
 import {
+  CONTROL_FRAME_KIND,
   FramedSender,
   type FrameSink,
   Reassembler,
@@ -158,9 +159,23 @@ export abstract class WebRtcTransport<X extends object> implements Transport {
   /** Takes one frame from `link`'s channel: a whole message goes to the node; a bad frame drops the peer. */
   protected received(link: Link<X>, frame: unknown): void {
     if (!this.isCurrent(link) || !link.connected) return;
+    if (typeof frame === 'string' && frame.startsWith(CONTROL_FRAME_KIND)) {
+      this.controlFrame(link.peer, frame.slice(1));
+      return;
+    }
     const result = link.reassembler.push(frame);
     if (!result.ok) this.drop(link);
     else if (result.message !== null) this.handlers?.onMessage(link.peer, result.message);
+  }
+
+  /** A control frame (its text, kind stripped) from a connected peer; transports without any ignore it. */
+  protected controlFrame(_peer: PeerId, _text: string): void {}
+
+  /** Writes a control frame to a connected peer; false when there is no open channel or it is backed up. */
+  protected sendControl(peer: PeerId, text: string): boolean {
+    const link = this.links.get(peer);
+    if (link?.sender === undefined || !link.connected) return false;
+    return link.sender.sendControl(text);
   }
 
   /** Forgets a link and tells the node if it was open. */
@@ -168,8 +183,12 @@ export abstract class WebRtcTransport<X extends object> implements Transport {
     if (this.links.get(link.peer) !== link) return;
     this.links.delete(link.peer);
     this.close(link);
+    this.dropped(link);
     if (link.connected && !this.stopped) this.handlers?.onPeerDisconnected(link.peer);
   }
+
+  /** A link was forgotten (open or pending); transports drop what they kept about it. */
+  protected dropped(_link: Link<X>): void {}
 
   /** Closes every link without telling the node (it is stopping). */
   protected closeAllLinks(): void {
