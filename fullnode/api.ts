@@ -48,7 +48,8 @@ export interface NodeApiPort {
     | 'peers'
     | 'sync'
     | 'wallet'
-    | 'forgingAllowed'
+    | 'forging'
+    | 'forgingTakenOverBy'
   >;
   /** The block at `height` with its hash, if on the chain. */
   readBlock(height: number): Promise<{ readonly block: Block; readonly hash: string } | undefined>;
@@ -207,7 +208,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       peers: snapshot.peers.length,
       pool: snapshot.pool.length,
       forgingKey: snapshot.wallet?.publicKeyPem ?? null,
-      forging: snapshot.wallet !== null && snapshot.forgingAllowed,
+      // False while a tab that took forging over with this key holds it (see `forgingNow`).
+      forging: snapshot.forging,
+      forgingTakenOverBy: snapshot.forgingTakenOverBy,
       sync: snapshot.sync,
     });
   });

@@ -156,8 +156,11 @@ export async function startFullNode(
     crypto,
     store,
     wallet,
-    // No tab locks here: the node forges with its key from the start (issue 13's point 5 adds the handover).
+    // No tab locks here: the node forges with its key from the start. It says it is always-on:
+    // tabs rank it above browser peers, and a tab holding the same key yields to it until its
+    // user takes over (see `forgingNow` in src/node/node.ts).
     forging: true,
+    alwaysOn: true,
     log: (event) => {
       if (LOGGED_KINDS.has(event.kind))
         output.err(`tabchain node: ${event.kind}: ${event.message}${event.peer ? ` (${event.peer})` : ''}`);

@@ -18,9 +18,9 @@ import {
 } from './storage/node-registry';
 import { App, type BootState } from './ui/App';
 import {
+  chooseIceServers,
   devnetKeyLoader,
   genesisConfigOf,
-  iceServersFromSettings,
   loadDevnet,
   MissingDevnetError,
   takeOpenNodeParam,
@@ -102,16 +102,17 @@ async function boot(): Promise<BootState> {
   const crypto = createCryptoProvider();
   if (crypto.name === 'forge') {
     startupNotices.push(
-      'This page is not a secure context (plain http from another machine): signing uses the slower JavaScript RSA.',
+      'This page is not a secure context (plain http from another machine): signing uses the slower JavaScript RSA (node-forge), and a wallet key is kept in this browser as readable bytes. Open the https:// address of `npm start -- --lan` for WebCrypto.',
     );
   }
-  const iceServers = iceServersFromSettings();
-  if (!iceServers.ok) startupNotices.push(iceServers.error);
+  // The tab's own ICE servers setting wins; else the devnet's (npm start -- --turn ...); else none.
+  const iceServers = chooseIceServers(devnet);
+  if (iceServers.notice) startupNotices.push(iceServers.notice);
   // The signaling server shares the page's origin (npm start serves both); the transport turns it into ws(s)://host/.
   const transport = createTransport(transportKindFromSettings(), {
     serverUrl: window.location.origin,
     room: devnet.network,
-    iceServers: iceServers.ok ? iceServers.value : [],
+    iceServers: iceServers.servers,
   });
 
   // The node restores its store, then starts the transport, which may wait for the signaling
@@ -198,6 +199,7 @@ async function boot(): Promise<BootState> {
         },
       },
       forging,
+      iceServers,
       startupNotices,
       now: () => Date.now(),
     },

@@ -2,7 +2,8 @@ import type { SignatureVerifier } from '../core/types';
 
 /**
  * An RSA key pair held by this tab. `privateKey` is opaque: a WebCrypto `CryptoKey` on the
- * WebCrypto path, a node-forge key on the fallback path. Only the provider that made it uses it.
+ * WebCrypto path, the key's PKCS#8 bytes on the node-forge fallback (`ForgePrivateKey`). Both
+ * survive structured clone, so a wallet record keeps either. Only the provider that made it uses it.
  */
 export interface KeyPair {
   /** The account's identity: the public key as the reference prints it (canonical SPKI PEM). */

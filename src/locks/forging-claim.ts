@@ -16,13 +16,25 @@ import type { LeaseChannel } from './lease';
  * in one click. A take-over steals the lock; the old holder stops forging at once, waits for any
  * block it was forging, then acknowledges over the channel; the new holder starts only after that
  * acknowledgement (or `ackTimeoutMs`), so no height is forged twice in between.
+ *
+ * Across machines, the node itself yields: while a connected always-on node announces that it
+ * forges with the key, the tab's node does not (see `forgingNow` in src/node/node.ts; deciding
+ * there, in the same task that reads the peer's STATUS, leaves no moment in which both forge).
+ * The claim reports that as `other-node`, and its take-over then asks the node to take forging
+ * back from the always-on node (`takeOverForging`), leaving the lock where it is.
  */
 
 /** The node commands and reads the claim needs. */
 export interface ForgingNode {
   setForging(allowed: boolean): Promise<void>;
-  getSnapshot(): { readonly wallet: { readonly publicKeyPem: string } | null };
+  getSnapshot(): {
+    readonly wallet: { readonly publicKeyPem: string } | null;
+    /** The connected always-on peer that forges with the wallet's key, so the node does not. */
+    readonly forgingElsewhere?: string | null;
+  };
   subscribe(listener: () => void): () => void;
+  /** Asks the always-on peers forging with the wallet's key to stop (see `TabchainNode`). */
+  takeOverForging?(): Promise<number>;
 }
 
 export interface ForgingClaimOptions {
@@ -52,6 +64,8 @@ export class ForgingClaim implements ForgingControl {
   private readonly retryMs: number;
   private readonly listeners = new Set<() => void>();
   private current: ForgingStatus = 'off';
+  /** Whether an always-on peer forged with the key at the last look at the node. */
+  private elsewhere = false;
   private key: string | null = null;
   private lock: HeldLock | null = null;
   private retry: ReturnType<typeof setInterval> | null = null;
@@ -87,7 +101,9 @@ export class ForgingClaim implements ForgingControl {
   }
 
   status(): ForgingStatus {
-    return this.current;
+    // Holding the lock makes this tab the browser's forger for the key; the node still yields
+    // to an always-on node that forges with it.
+    return this.current === 'this-tab' && this.elsewhere ? 'other-node' : this.current;
   }
 
   subscribe(listener: () => void): () => void {
@@ -96,6 +112,10 @@ export class ForgingClaim implements ForgingControl {
   }
 
   takeOver(): Promise<void> {
+    if (this.status() === 'other-node') {
+      const takeOverForging = this.node.takeOverForging?.bind(this.node);
+      return takeOverForging ? takeOverForging().then(() => {}) : Promise.resolve();
+    }
     return this.run(async () => {
       const key = this.key;
       if (!key || this.lock) return;
@@ -121,7 +141,13 @@ export class ForgingClaim implements ForgingControl {
 
   /** Follows the node's wallet: a new key is claimed, a forgotten one released. */
   private follow(): void {
-    const key = this.node.getSnapshot().wallet?.publicKeyPem ?? null;
+    const snapshot = this.node.getSnapshot();
+    const elsewhere = (snapshot.forgingElsewhere ?? null) !== null;
+    if (elsewhere !== this.elsewhere) {
+      this.elsewhere = elsewhere;
+      this.notify();
+    }
+    const key = snapshot.wallet?.publicKeyPem ?? null;
     if (key === this.key) return;
     this.key = key;
     void this.run(async () => {
@@ -192,6 +218,10 @@ export class ForgingClaim implements ForgingControl {
   private setStatus(status: ForgingStatus): void {
     if (this.current === status) return;
     this.current = status;
+    this.notify();
+  }
+
+  private notify(): void {
     for (const listener of this.listeners) listener();
   }
 }

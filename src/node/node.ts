@@ -38,6 +38,13 @@ import { PeerRateLimiter, RATE_LIMIT_PENALTY } from './rate-limit';
 import { buildSnapshot } from './snapshot';
 import { type SyncCommand, type SyncEvent, SyncMachine } from './sync';
 import {
+  forgingClaimBytes,
+  signTakeover,
+  TAKEOVER_RELEASE_MS,
+  type TakeoverMessage,
+  verifyTakeover,
+} from './takeover';
+import {
   DEFAULT_LIMITS,
   type NodeLimits,
   type NodeLogEvent,
@@ -98,6 +105,12 @@ export interface NodeOptions {
    * no yield. A browser page passes `yieldThroughMessageChannel`.
    */
   readonly yieldToPage?: () => Promise<void>;
+  /**
+   * This is an always-on node (`npm run node`), not a browser tab: it says so in its STATUS, and
+   * forges with its key even when a tab holds the same one (the tab yields to it; see
+   * `forgingNow`). Default false.
+   */
+  readonly alwaysOn?: boolean;
 }
 
 /** `resilient`: blocks from the future held per peer, and in all (see `holdFutureBlock`). */
@@ -173,6 +186,19 @@ export class TabchainNode {
   private wallet: KeyPair | null;
   /** Forging allowed by the tab's forging lock (`setForging`); the wallet forges only when true. */
   private forgingAllowed: boolean;
+  private readonly alwaysOn: boolean;
+  /** Always-on: the tab that took forging with our key over (`onTakeover`); we do not forge meanwhile. */
+  private takenOverBy: PeerId | null = null;
+  /** Always-on: the `at` of the last take-over accepted; only a later one counts. */
+  private lastTakeoverAt: number | null = null;
+  /** Always-on: the timer that gives forging back once the take-over's tab has been gone a while. */
+  private cancelTakeoverRelease: () => void = () => {};
+  /** Always-on: our signature over our id, proving in STATUS that we hold the key (`forgingClaimBytes`). */
+  private forgingProof: { readonly node: PeerId; readonly key: string; readonly signature: string } | null =
+    null;
+  private forgingProofPending = false;
+  /** A tab: `peer → key|proof` of always-on peers whose proof for our key verified (checked once). */
+  private readonly provenForgers = new Map<PeerId, string>();
   private readonly sync: SyncMachine;
   private cancelSyncTimer: () => void = () => {};
   /** `resilient`: the one timer that runs `maybeForge` again when this node's next duty slot begins. */
@@ -226,6 +252,7 @@ export class TabchainNode {
     });
     this.wallet = options.wallet ?? null;
     this.forgingAllowed = options.forging ?? true;
+    this.alwaysOn = options.alwaysOn ?? false;
     this.headSince = this.clock.now();
     this.transportStatus = this.transport.status();
   }
@@ -281,6 +308,7 @@ export class TabchainNode {
     this.cancelSyncTimer();
     this.cancelDutyTimer();
     this.cancelFutureTimer();
+    this.cancelTakeoverRelease();
     this.futureBlocks.length = 0;
     await this.transport.stop();
     // A stopped transport reports nothing more: take its final status once.
@@ -320,6 +348,10 @@ export class TabchainNode {
       equivocations: this.equivocations.list(),
       wallet: this.wallet,
       forgingAllowed: this.forgingAllowed,
+      forging: this.forgingNow(),
+      alwaysOn: this.alwaysOn,
+      forgingElsewhere: this.forgingElsewhere(),
+      forgingTakenOverBy: this.takenOverBy,
       transport: this.transportStatus,
       notices: this.notices,
       now: this.clock.now(),
@@ -503,10 +535,115 @@ export class TabchainNode {
   setForging(allowed: boolean): Promise<void> {
     return this.enqueue(async () => {
       if (this.forgingAllowed === allowed) return;
+      const before = this.forgingNow();
       this.forgingAllowed = allowed;
       this.changed();
-      await this.maybeForge();
+      await this.forgingMayHaveChanged(before);
     });
+  }
+
+  /**
+   * Takes forging with this tab's key over from the always-on peers that forge with it: sends
+   * each a FORGING_TAKEOVER signed by the key. This node forges once they announce `forging:
+   * false` (or are gone). Returns how many peers were asked (0: none forges with our key).
+   */
+  takeOverForging(): Promise<number> {
+    return this.enqueue(async () => {
+      const wallet = this.wallet;
+      if (!this.running || !wallet || this.alwaysOn) return 0;
+      const targets = this.peers.alwaysOnForging(wallet.publicKeyPem);
+      for (const target of targets) {
+        const message = await signTakeover(this.crypto, wallet, this.network, target, this.clock.now());
+        this.sendTo(target, encodeMessage(message));
+        this.log({
+          kind: 'forge',
+          peer: target,
+          message: 'asked the always-on node to stop forging with our key',
+        });
+      }
+      return targets.length;
+    });
+  }
+
+  /**
+   * Whether this node forges with its wallet right now: a wallet, forging allowed (a tab's
+   * forging lock), and nobody it yields to. The rule for one key in two places:
+   * - a tab yields to a connected always-on peer that announces `forging: true` with the same
+   *   key (`forgingElsewhere`): the always-on node keeps the key's blocks, the tab forges none;
+   * - an always-on node yields to a tab that took over with a signed FORGING_TAKEOVER
+   *   (`onTakeover`), until that tab has been disconnected for `TAKEOVER_RELEASE_MS` (unless
+   *   another connected tab then forges with the key: it inherits the hold), or says it no
+   *   longer holds the key, or this node restarts (the take-over is kept in memory only);
+   * - the tab, having taken over, forges once the always-on node announces `forging: false`
+   *   (or is gone): its last block reached the tab before that STATUS (channels are ordered),
+   *   so the tab forges on top of it, never beside it.
+   * Two always-on nodes with one key do not yield to each other (run one per key).
+   */
+  private forgingNow(): boolean {
+    return (
+      this.wallet !== null &&
+      this.forgingAllowed &&
+      this.takenOverBy === null &&
+      this.forgingElsewhere() === null
+    );
+  }
+
+  /** A tab: the connected always-on peer that forges with our key (we yield to it), or null. */
+  private forgingElsewhere(): PeerId | null {
+    if (this.alwaysOn || !this.wallet) return null;
+    return this.peers.alwaysOnForging(this.wallet.publicKeyPem)[0] ?? null;
+  }
+
+  /** After anything `forgingNow` reads changed: peers hear of a change, and a new forger looks at once. */
+  private async forgingMayHaveChanged(before: boolean): Promise<void> {
+    const now = this.forgingNow();
+    if (now === before) return;
+    this.broadcast(this.statusMessage());
+    this.changed();
+    if (now) await this.maybeForge();
+  }
+
+  /**
+   * A FORGING_TAKEOVER from a tab: checked (key, clock, replay, signature; see `takeover.ts`),
+   * then this node stops forging with its key and says so, until the rule in `forgingNow` gives
+   * the key back. A refused one costs the peer: a bad key or signature like an invalid message,
+   * a stale or replayed one like a wasted request (an honest tab's clock may be off).
+   */
+  private async onTakeover(peer: PeerId, message: TakeoverMessage): Promise<void> {
+    if (!this.alwaysOn) return this.penalize(peer, PENALTY.unsolicited, 'FORGING_TAKEOVER sent to a tab');
+    const verdict = await verifyTakeover(message, {
+      verifier: this.crypto,
+      network: this.network,
+      localId: this.transport.localId,
+      forgingKey: this.wallet?.publicKeyPem ?? null,
+      now: this.clock.now(),
+      lastAcceptedAt: this.lastTakeoverAt,
+    });
+    if (!verdict.ok) {
+      const { code, message: reason } = verdict.error;
+      const points = code === 'STALE' || code === 'REPLAYED' ? PENALTY.useless : PENALTY.invalid;
+      return this.penalize(peer, points, reason);
+    }
+    const before = this.forgingNow();
+    this.lastTakeoverAt = message.at;
+    this.takenOverBy = peer;
+    this.cancelTakeoverRelease();
+    this.cancelTakeoverRelease = () => {};
+    this.log({ kind: 'forge', peer, message: 'a tab took forging with this key over' });
+    this.changed();
+    await this.forgingMayHaveChanged(before);
+  }
+
+  /** Always-on: forging with our key comes back from the tab that took it over. */
+  private async releaseTakeover(reason: string): Promise<void> {
+    if (this.takenOverBy === null) return;
+    const before = this.forgingNow();
+    this.cancelTakeoverRelease();
+    this.cancelTakeoverRelease = () => {};
+    this.log({ kind: 'forge', peer: this.takenOverBy, message: `forging again: ${reason}` });
+    this.takenOverBy = null;
+    this.changed();
+    await this.forgingMayHaveChanged(before);
   }
 
   /** Sets (or forgets) the wallet this node forges with. */
@@ -620,13 +757,50 @@ export class TabchainNode {
     }
     this.sendTo(peer, this.statusMessage());
     this.sendTo(peer, this.discoveryMessage());
+    // The tab that took over is back within the grace: it keeps the key.
+    if (peer === this.takenOverBy) {
+      this.cancelTakeoverRelease();
+      this.cancelTakeoverRelease = () => {};
+    }
     this.changed();
   }
 
   private async onPeerDisconnected(peer: PeerId): Promise<void> {
+    const before = this.forgingNow();
     this.peers.disconnected(peer);
+    this.provenForgers.delete(peer);
+    if (peer === this.takenOverBy) this.armTakeoverRelease(peer);
     await this.driveSync({ kind: 'peerGone', peer, reason: 'the peer left' });
+    // A tab whose always-on peer left forges again.
+    await this.forgingMayHaveChanged(before);
     this.changed();
+  }
+
+  /** The take-over's tab left: forging comes back in `TAKEOVER_RELEASE_MS` unless it reconnects. */
+  private armTakeoverRelease(peer: PeerId): void {
+    this.cancelTakeoverRelease();
+    this.cancelTakeoverRelease = this.clock.setTimeout(
+      () =>
+        void this.enqueue(async () => {
+          if (this.takenOverBy !== peer || this.peers.has(peer)) return;
+          // Another tab forges with our key now (the key's forging lock moved to another tab of
+          // that browser): it keeps the hold, rather than both of us forging. A claim can only
+          // prolong a take-over the key's holder signed, never start one.
+          const heir = this.wallet ? this.peers.tabsForging(this.wallet.publicKeyPem)[0] : undefined;
+          if (heir !== undefined) {
+            this.takenOverBy = heir;
+            this.log({
+              kind: 'forge',
+              peer: heir,
+              message: 'the take-over passed to another tab with this key',
+            });
+            this.changed();
+            return;
+          }
+          await this.releaseTakeover(`the tab that took over has been gone ${TAKEOVER_RELEASE_MS} ms`);
+        }),
+      TAKEOVER_RELEASE_MS,
+    );
   }
 
   private async learnPeers(ids: readonly PeerId[]): Promise<void> {
@@ -636,8 +810,11 @@ export class TabchainNode {
 
   /** Dials known peers we have no channel with, up to the peer cap (peer exchange). */
   private dialMore(): void {
-    const candidates = this.peers.dialCandidates(this.transport.localId);
-    let free = this.limits.maxPeers - this.peers.size;
+    // Known always-on peers first, even with every slot taken (bounded: `MAX_EXTRA_ALWAYS_ON`).
+    const steady = this.peers.alwaysOnToDial(this.transport.localId);
+    for (const id of steady) this.transport.connect(id);
+    const candidates = this.peers.dialCandidates(this.transport.localId).filter((id) => !steady.includes(id));
+    let free = this.limits.maxPeers - this.peers.size - steady.length;
     while (free > 0 && candidates.length > 0) {
       const [id] = candidates.splice(Math.floor(this.random() * candidates.length), 1);
       if (id !== undefined) this.transport.connect(id);
@@ -674,7 +851,60 @@ export class TabchainNode {
       forgerKey: this.wallet?.publicKeyPem ?? null,
       network: this.network,
       profile: this.profile,
+      alwaysOn: this.alwaysOn,
+      forging: this.forgingNow(),
+      ...this.forgingProofField(),
     });
+  }
+
+  /**
+   * Always-on: the `forgingProof` STATUS field for our id and key, once signed. The first
+   * STATUS after a start or a new key goes without it; the signature is made in the queue and
+   * the STATUS sent again with it.
+   */
+  private forgingProofField(): { forgingProof?: string } {
+    const wallet = this.wallet;
+    if (!this.alwaysOn || !wallet) return {};
+    const node = this.transport.localId;
+    const proof = this.forgingProof;
+    if (proof && proof.node === node && proof.key === wallet.publicKeyPem)
+      return { forgingProof: proof.signature };
+    if (!this.forgingProofPending && this.running) {
+      this.forgingProofPending = true;
+      void this.enqueue(async () => {
+        try {
+          const key = wallet.publicKeyPem;
+          const bytes = forgingClaimBytes({ network: this.network, node, key });
+          this.forgingProof = { node, key, signature: await this.crypto.sign(wallet, bytes) };
+        } finally {
+          this.forgingProofPending = false;
+        }
+        this.broadcast(this.statusMessage());
+      });
+    }
+    return {};
+  }
+
+  /**
+   * A tab: whether a STATUS from an always-on `peer` claiming to forge with our key proves it
+   * holds the key (`forgingProof`). Verified once per peer, key and proof. A wrong proof is an
+   * invalid message (the peer is penalized); a missing one is a claim we do not act on.
+   */
+  private async provesOurKey(
+    peer: PeerId,
+    message: Extract<WireMessage, { type: 'STATUS' }>,
+  ): Promise<boolean> {
+    const { forgerKey, forgingProof } = message;
+    if (forgerKey === null || forgingProof === undefined) return false;
+    const entry = `${forgerKey}|${forgingProof}`;
+    if (this.provenForgers.get(peer) === entry) return true;
+    const bytes = forgingClaimBytes({ network: this.network, node: peer, key: forgerKey });
+    if (!(await this.crypto.verify(forgerKey, bytes, forgingProof))) {
+      this.penalize(peer, PENALTY.invalid, 'STATUS: forging proof does not verify under its key');
+      return false;
+    }
+    this.provenForgers.set(peer, entry);
+    return true;
   }
 
   private discoveryMessage(): string {
@@ -777,6 +1007,8 @@ export class TabchainNode {
       case 'REFUSED':
         // The peer found our network not its own (we may not have noticed: say it here too).
         return this.refusePeer(peer, `peer ${shortId(peer)} refused this node: ${message.reason}`, null);
+      case 'FORGING_TAKEOVER':
+        return this.onTakeover(peer, message);
     }
   }
 
@@ -822,9 +1054,28 @@ export class TabchainNode {
   private async onStatus(peer: PeerId, message: Extract<WireMessage, { type: 'STATUS' }>): Promise<void> {
     const problem = this.handshakeProblem(peer, message);
     if (problem) return this.refusePeer(peer, problem.notice, problem.reason);
+    const before = this.forgingNow();
+    // A tab yields to an always-on peer forging with its key only once the peer proves it holds it.
+    let forging = message.forging ?? false;
+    if (
+      forging &&
+      message.alwaysOn === true &&
+      !this.alwaysOn &&
+      this.wallet !== null &&
+      message.forgerKey === this.wallet.publicKeyPem
+    ) {
+      forging = await this.provesOurKey(peer, message);
+      if (!this.peers.has(peer)) return;
+    }
     // The height is a claim: it may start a sync, which is where it gets proven (or costs the peer).
-    if (!this.peers.noteStatus(peer, message.height, message.head, message.forgerKey)) return;
+    const flags = { alwaysOn: message.alwaysOn ?? false, forging };
+    if (!this.peers.noteStatus(peer, message.height, message.head, message.forgerKey, flags)) return;
     this.changed();
+    // The tab that took over no longer holds our key: nobody would forge with it.
+    if (peer === this.takenOverBy && message.forgerKey !== this.wallet?.publicKeyPem)
+      await this.releaseTakeover('the tab that took over no longer holds this key');
+    // A tab yields to (or, once it says `forging: false`, takes over from) an always-on peer.
+    await this.forgingMayHaveChanged(before);
     await this.maybeSync();
   }
 
@@ -1004,7 +1255,7 @@ export class TabchainNode {
     while (
       this.running &&
       this.wallet &&
-      this.forgingAllowed &&
+      this.forgingNow() &&
       this.pool.coveredCount > 0 &&
       !this.sync.holdsForging
     ) {

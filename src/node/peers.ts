@@ -11,6 +11,12 @@ import type { PeerView } from './types';
  * *proven* height is how far it has shown a valid chain linked to ours, by delivering the
  * blocks. Sync targets are chosen among claims (that is how we learn who is ahead), peers that
  * have proven themselves before first, and a peer whose sync failed is benched for a while.
+ *
+ * Always-on nodes (`npm run node`, STATUS `alwaysOn`) are steadier than tabs, which close at any
+ * time: among peers that have proven as much, one is the preferred sync source; known ones are
+ * dialled first, and even with every slot taken (see `alwaysOnToDial`). The flag is a claim like
+ * any other, so it never outranks proof: a liar that says it is always-on is tried, fails, and is
+ * benched as any peer is.
  */
 
 /**
@@ -25,6 +31,9 @@ export const MAX_KNOWN_PEERS = 256;
 
 /** Peers dropped for silence that are redialled, at most. */
 export const MAX_LOST_PEERS = 16;
+
+/** Known always-on peers dialled beyond the slot count, at most (see `alwaysOnToDial`). */
+export const MAX_EXTRA_ALWAYS_ON = 2;
 
 /** Unanswered pings older than this many nonces are forgotten. */
 const PING_ROUNDS_KEPT = 4;
@@ -41,6 +50,10 @@ interface PeerRecord {
   failedSyncs: number;
   head: string | null;
   forgerKey: string | null;
+  /** The peer says it is an always-on node. */
+  alwaysOn: boolean;
+  /** The peer says it forges with `forgerKey` right now (false when it did not say). */
+  forging: boolean;
   rttMs: number | null;
   pingSentAt: Map<number, number>;
   /** When we last heard anything from the peer (ms): liveness, see `silentSince`. */
@@ -49,7 +62,18 @@ interface PeerRecord {
 
 /** Positive when `a` is the better peer to sync from than `b` (see `PeerTable.syncTarget`). */
 function syncPreference(a: PeerRecord, b: PeerRecord): number {
-  return a.provenHeight - b.provenHeight || b.failedSyncs - a.failedSyncs || a.height - b.height;
+  return (
+    a.provenHeight - b.provenHeight ||
+    Number(a.alwaysOn) - Number(b.alwaysOn) ||
+    b.failedSyncs - a.failedSyncs ||
+    a.height - b.height
+  );
+}
+
+/** What a STATUS says beside the head: whether the peer is always-on, and whether it forges. */
+export interface StatusFlags {
+  readonly alwaysOn?: boolean;
+  readonly forging?: boolean;
 }
 
 /** The connected, known and banned peers of one node, with their scores and heads. */
@@ -63,6 +87,8 @@ export class PeerTable {
   private readonly refused = new Set<PeerId>();
   /** Ids to dial, connected or not; bounded by `MAX_KNOWN_PEERS`. */
   readonly known = new Set<PeerId>();
+  /** Known ids whose STATUS said always-on (a subset of `known`): dialled first. */
+  private readonly alwaysOnIds = new Set<PeerId>();
   /**
    * Peers dropped for silence, with the time (ms) until which they are redialled. A silent
    * peer may be across a network split rather than gone; by the time the split heals, every
@@ -104,6 +130,7 @@ export class PeerTable {
   refuse(peer: PeerId): void {
     this.refused.add(peer);
     this.known.delete(peer);
+    this.alwaysOnIds.delete(peer);
     this.lost.delete(peer);
     this.disconnected(peer);
   }
@@ -129,6 +156,8 @@ export class PeerTable {
       failedSyncs: 0,
       head: null,
       forgerKey: null,
+      alwaysOn: false,
+      forging: false,
       rttMs: null,
       pingSentAt: new Map(),
       lastHeardAt: now,
@@ -176,17 +205,54 @@ export class PeerTable {
       if (id === localId || this.banned.has(id) || this.refused.has(id) || this.known.has(id)) continue;
       // Bounded: a peer could announce endless made-up ids; the oldest unconnected ones go first.
       if (this.known.size >= MAX_KNOWN_PEERS) {
-        const stale = [...this.known].find((known) => !this.records.has(known));
+        // Known always-on peers are kept: they are the ones worth redialling.
+        const stale =
+          [...this.known].find((known) => !this.records.has(known) && !this.alwaysOnIds.has(known)) ??
+          [...this.known].find((known) => !this.records.has(known));
         if (stale === undefined) break;
         this.known.delete(stale);
+        this.alwaysOnIds.delete(stale);
       }
       this.known.add(id);
     }
   }
 
-  /** Known peers we have no channel with and may dial. */
+  /** Known peers we have no channel with and may dial, the known always-on ones first. */
   dialCandidates(localId: PeerId): PeerId[] {
-    return [...this.known].filter((id) => !this.records.has(id) && !this.banned.has(id) && id !== localId);
+    const candidates = [...this.known].filter(
+      (id) => !this.records.has(id) && !this.banned.has(id) && id !== localId,
+    );
+    return [
+      ...candidates.filter((id) => this.alwaysOnIds.has(id)),
+      ...candidates.filter((id) => !this.alwaysOnIds.has(id)),
+    ];
+  }
+
+  /**
+   * Known always-on peers we have no channel with, to dial even with every slot taken (at most
+   * `MAX_EXTRA_ALWAYS_ON` beyond the cap): a tab full of browser peers still reaches the steady
+   * node, and nothing drops it to make room for a tab.
+   */
+  alwaysOnToDial(localId: PeerId): PeerId[] {
+    const connected = [...this.records.values()].filter((record) => record.alwaysOn).length;
+    if (connected >= MAX_EXTRA_ALWAYS_ON) return [];
+    return this.dialCandidates(localId)
+      .filter((id) => this.alwaysOnIds.has(id))
+      .slice(0, MAX_EXTRA_ALWAYS_ON - connected);
+  }
+
+  /** Connected always-on peers that say they forge with `key` right now, in the order they connected. */
+  alwaysOnForging(key: string): PeerId[] {
+    return [...this.records]
+      .filter(([, record]) => record.alwaysOn && record.forging && record.forgerKey === key)
+      .map(([peer]) => peer);
+  }
+
+  /** Connected browser peers (not always-on) that say they forge with `key` right now. */
+  tabsForging(key: string): PeerId[] {
+    return [...this.records]
+      .filter(([, record]) => !record.alwaysOn && record.forging && record.forgerKey === key)
+      .map(([peer]) => peer);
   }
 
   /**
@@ -200,17 +266,28 @@ export class PeerTable {
     if (score > this.banScore) return false;
     this.banned.add(peer);
     this.known.delete(peer);
+    this.alwaysOnIds.delete(peer);
     this.records.delete(peer);
     return true;
   }
 
   /** Takes a peer's STATUS (a claim); returns false for a peer with no record. */
-  noteStatus(peer: PeerId, height: number, head: string, forgerKey: string | null): boolean {
+  noteStatus(
+    peer: PeerId,
+    height: number,
+    head: string,
+    forgerKey: string | null,
+    flags: StatusFlags = {},
+  ): boolean {
     const record = this.records.get(peer);
     if (!record) return false;
     record.height = height;
     record.head = head;
     record.forgerKey = forgerKey;
+    record.alwaysOn = flags.alwaysOn ?? false;
+    record.forging = forgerKey !== null && (flags.forging ?? false);
+    if (record.alwaysOn) this.alwaysOnIds.add(peer);
+    else this.alwaysOnIds.delete(peer);
     return true;
   }
 
@@ -323,6 +400,8 @@ export class PeerTable {
         height: p.height,
         head: p.head,
         forgerKey: p.forgerKey,
+        alwaysOn: p.alwaysOn,
+        forging: p.forging,
         rttMs: p.rttMs,
       }),
     );

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { parseJson, stringifyJson } from '../core/json';
-import { HASH_PATTERN, MAX_PUBLIC_KEY_CHARS, PUBLIC_KEY_PATTERN } from '../core/limits';
+import {
+  HASH_PATTERN,
+  MAX_PUBLIC_KEY_CHARS,
+  MAX_SIGNATURE_CHARS,
+  PUBLIC_KEY_PATTERN,
+  SIGNATURE_PATTERN,
+} from '../core/limits';
 import { err, ok, type Result } from '../core/result';
 import { CONSENSUS_PROFILES } from '../core/types';
 
@@ -49,6 +55,30 @@ const messageSchema = z.discriminatedUnion('type', [
     network: hash.optional(),
     /** The sender's consensus profile, so a refusal can say what differs. */
     profile: z.enum(CONSENSUS_PROFILES).optional(),
+    /** The sender is an always-on node (`npm run node`), not a browser tab: a steady sync source. */
+    alwaysOn: z.boolean().optional(),
+    /**
+     * Whether the sender forges with `forgerKey` right now (a key may be held and not forge: a
+     * tab without its forging lock, or one that yields to an always-on node). Absent: unknown.
+     */
+    forging: z.boolean().optional(),
+    /**
+     * An always-on node's proof that it holds `forgerKey`: its signature over the sender's id
+     * (`forgingClaimBytes`). A tab holding the same key yields only to a proven claim, so no
+     * peer can stop a tab forging by announcing the tab's public key.
+     */
+    forgingProof: z.string().max(MAX_SIGNATURE_CHARS).regex(SIGNATURE_PATTERN).optional(),
+  }),
+  /**
+   * A tab takes forging with `key` over from an always-on node (see `takeover.ts`): signed by
+   * `key` over the target node's id and `at` (ms), so it works on that node only, briefly.
+   */
+  z.strictObject({
+    v: z.literal(PROTOCOL_VERSION),
+    type: z.literal('FORGING_TAKEOVER'),
+    key: forgerKey,
+    at: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    signature: z.string().max(MAX_SIGNATURE_CHARS).regex(SIGNATURE_PATTERN),
   }),
   /** The last message before a node closes a channel it will not keep: why, for the user. */
   z.strictObject({

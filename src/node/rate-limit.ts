@@ -32,7 +32,8 @@ export const MAX_RATE_LIMITED_PEERS = 1024;
  * - BLOCK: one per block, and a forger with a busy pool makes blocks as fast as it signs;
  * - BLOCKCHAINREQUEST / BLOCKCHAIN: a syncer keeps one or two requests in flight, one round trip each;
  * - PING / PONG: one per heartbeat;
- * - REFUSED: one, as a channel closes.
+ * - REFUSED: one, as a channel closes;
+ * - FORGING_TAKEOVER: one per click on "Take over" (each costs the receiver a signature check).
  */
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   STATUS: { perSecond: 50, burst: 500 },
@@ -44,6 +45,7 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   PING: { perSecond: 2, burst: 20 },
   PONG: { perSecond: 2, burst: 20 },
   REFUSED: { perSecond: 1, burst: 2 },
+  FORGING_TAKEOVER: { perSecond: 0.2, burst: 3 },
 };
 
 interface Bucket {

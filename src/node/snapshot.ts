@@ -17,6 +17,10 @@ export interface SnapshotParts {
   readonly equivocations: readonly Equivocation[];
   readonly wallet: KeyPair | null;
   readonly forgingAllowed: boolean;
+  readonly forging: boolean;
+  readonly alwaysOn: boolean;
+  readonly forgingElsewhere: PeerId | null;
+  readonly forgingTakenOverBy: PeerId | null;
   readonly transport: TransportStatus;
   readonly notices: readonly string[];
   /** The time now (ms). */
@@ -56,6 +60,10 @@ export function buildSnapshot(parts: SnapshotParts): NodeSnapshot {
     equivocations: [...parts.equivocations],
     wallet: wallet ? { publicKeyPem: wallet.publicKeyPem, extractable: wallet.extractable } : null,
     forgingAllowed: parts.forgingAllowed,
+    forging: parts.forging,
+    alwaysOn: parts.alwaysOn,
+    forgingElsewhere: parts.forgingElsewhere,
+    forgingTakenOverBy: parts.forgingTakenOverBy,
     transport: parts.transport,
     notices: [...parts.notices],
   });

@@ -98,8 +98,12 @@ export interface PeerView {
   /** The peer's head height as it last claimed (STATUS, BLOCKCHAIN or a relayed block). */
   readonly height: number;
   readonly head: string | null;
-  /** The key the peer forges with, if it holds one. */
+  /** The key the peer holds, if any (it may hold it and not forge: see `forging`). */
   readonly forgerKey: string | null;
+  /** The peer says it is an always-on node (`npm run node`), not a browser tab. */
+  readonly alwaysOn: boolean;
+  /** The peer says it forges with `forgerKey` right now. */
+  readonly forging: boolean;
   /** Last measured round-trip time (ms). */
   readonly rttMs: number | null;
 }
@@ -169,6 +173,17 @@ export interface NodeSnapshot {
   readonly wallet: { readonly publicKeyPem: string; readonly extractable: boolean } | null;
   /** Whether the wallet may forge: a browser tab allows it only while it holds its key's forging lock. */
   readonly forgingAllowed: boolean;
+  /** Whether this node forges with its wallet right now (what its STATUS says as `forging`). */
+  readonly forging: boolean;
+  /** This is an always-on node (`npm run node`). */
+  readonly alwaysOn: boolean;
+  /**
+   * A tab: the connected always-on peer that forges with this node's key, so this node does not
+   * (until the user takes over); null when none does.
+   */
+  readonly forgingElsewhere: PeerId | null;
+  /** An always-on node: the tab that took forging with this node's key over, or null. */
+  readonly forgingTakenOverBy: PeerId | null;
   /** The transport's status as it last reported it (`TransportHandlers.onStatus`). */
   readonly transport: TransportStatus;
   /** Messages for the user (storage trouble, a repaired store). */

@@ -45,13 +45,19 @@ export function forgingLockName(keyFingerprint: string): string {
   return `tabchain.forging.${keyFingerprint}`;
 }
 
-/** `this-tab`: this tab forges with its key; `other-tab`: another tab of this browser does; `off`: no key. */
-export type ForgingStatus = 'this-tab' | 'other-tab' | 'off';
+/**
+ * `this-tab`: this tab forges with its key; `other-tab`: another tab of this browser does;
+ * `other-node`: a connected always-on node forges with it, so this tab does not; `off`: no key.
+ */
+export type ForgingStatus = 'this-tab' | 'other-tab' | 'other-node' | 'off';
 
 /** What the UI reads and does. */
 export interface ForgingControl {
   status(): ForgingStatus;
   subscribe(listener: () => void): () => void;
-  /** Takes the forging lock from the tab that holds it. */
+  /**
+   * Takes forging over: the forging lock from the tab that holds it (`other-tab`), or forging
+   * from the always-on node that forges with the key (`other-node`).
+   */
   takeOver(): Promise<void>;
 }

@@ -58,10 +58,36 @@ const poolEntrySchema = z.strictObject({
   receivedAt: z.number().finite().nonnegative(),
 });
 const poolSchema = z.array(z.unknown()).max(MAX_STORED_POOL);
+/** Longest PKCS#8 DER accepted (an RSA-16384 key is about 9.4 kB). */
+const MAX_PKCS8_BYTES = 16_384;
+/** A byte array from any realm (IndexedDB's clone, a worker's, jsdom's), as `isByteArray` in src/crypto. */
+const byteArray = z.custom<Uint8Array>(
+  (value) => ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Uint8Array]',
+  'not bytes',
+);
+/**
+ * The node-forge fallback's key (`ForgePrivateKey` in src/crypto/forge.ts): its PKCS#8 DER, kept
+ * as readable bytes because a page without WebCrypto has no opaque key to store. The provider
+ * parses the bytes, and checks them against `publicKeyPem`, before it signs with them.
+ */
+const pkcs8KeySchema = z.strictObject({
+  format: z.literal('pkcs8'),
+  der: byteArray.refine(
+    (der) => der.length > 0 && der.length <= MAX_PKCS8_BYTES,
+    'key bytes empty or too long',
+  ),
+});
 const walletSchema = z.strictObject({
   publicKeyPem: z.string().min(1).max(MAX_PEM_CHARS),
-  // A CryptoKey (or, in tests, plain data): whatever structured clone gave back, but something.
-  privateKey: z.custom<unknown>((value) => typeof value === 'object' && value !== null, 'no private key'),
+  privateKey: z.union([
+    pkcs8KeySchema,
+    // A CryptoKey (or, in tests, plain data): whatever structured clone gave back, but something,
+    // and not a PKCS#8 record that failed the schema above.
+    z.custom<object>(
+      (value) => typeof value === 'object' && value !== null && !('format' in value),
+      'no private key',
+    ),
+  ]),
   extractable: z.boolean(),
 });
 const txIdSchema = z.string().regex(TRANSACTION_ID_PATTERN);

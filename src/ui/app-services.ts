@@ -6,6 +6,7 @@
 import type { CryptoProvider } from '../crypto/types';
 import type { TabchainNode } from '../node/node';
 import type { ForgingControl } from '../ports/locks';
+import type { IceServerChoice } from './bootstrap';
 import type { DevnetConfig, DevnetKeyName } from './decoders';
 
 /**
@@ -67,6 +68,8 @@ export interface AppServices {
   readonly databases: DatabaseAdmin;
   /** Whether this tab forges with its key (one tab per key in a browser); absent: the node's own flag. */
   readonly forging?: ForgingControl;
+  /** The ICE servers this tab's transport was made with, and where they came from; absent: unknown. */
+  readonly iceServers?: IceServerChoice;
   /** Messages from start-up (storage fallback, ignored settings), shown with the node's notices. */
   readonly startupNotices: readonly string[];
   /** Wall-clock milliseconds, for transaction timestamps. */

@@ -78,17 +78,57 @@ export function devnetKeyLoader(
   };
 }
 
+/** The ICE servers setting's text, or null when it is not set (or storage cannot be read). */
+export function readIceServersSetting(
+  storage: Pick<Storage, 'getItem'> | undefined = globalThis.localStorage,
+): string | null {
+  try {
+    const raw = storage?.getItem(ICE_SERVERS_SETTING_KEY) ?? null;
+    return raw === null || raw.trim() === '' ? null : raw;
+  } catch {
+    // Storage can throw (disabled cookies): not set.
+    return null;
+  }
+}
+
 /** The ICE servers setting, or none with the reason it was ignored. */
 export function iceServersFromSettings(
   storage: Pick<Storage, 'getItem'> | undefined = globalThis.localStorage,
 ): Decoded<RTCIceServer[]> {
-  let raw: string | null = null;
-  try {
-    raw = storage?.getItem(ICE_SERVERS_SETTING_KEY) ?? null;
-  } catch {
-    // Storage can throw (disabled cookies): use none.
+  return decodeIceServers(readIceServersSetting(storage));
+}
+
+/** Where a tab's ICE servers came from: its own setting, the devnet's config, or nowhere. */
+export type IceServerSource = 'setting' | 'devnet' | 'none';
+
+/** The ICE servers a tab uses, chosen once at load (the transport is made with them). */
+export interface IceServerChoice {
+  readonly servers: readonly RTCIceServer[];
+  readonly source: IceServerSource;
+  /** Why the setting was ignored, when it was (shown as a start-up notice). */
+  readonly notice: string | null;
+}
+
+/**
+ * The user's own setting when it is set (an empty list included: "no ICE servers"), else the
+ * devnet's `iceServers` (from `npm start -- --turn ...`), else none. A damaged setting is
+ * ignored with a notice, and the devnet's servers are used instead.
+ */
+export function chooseIceServers(
+  devnet: Pick<DevnetConfig, 'iceServers'>,
+  storage: Pick<Storage, 'getItem'> | undefined = globalThis.localStorage,
+): IceServerChoice {
+  const raw = readIceServersSetting(storage);
+  let notice: string | null = null;
+  if (raw !== null) {
+    const setting = decodeIceServers(raw);
+    if (setting.ok) return { servers: setting.value, source: 'setting', notice: null };
+    notice = setting.error;
   }
-  return decodeIceServers(raw);
+  const fromDevnet = devnet.iceServers ?? [];
+  return fromDevnet.length > 0
+    ? { servers: fromDevnet, source: 'devnet', notice }
+    : { servers: [], source: 'none', notice };
 }
 
 /**

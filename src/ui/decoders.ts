@@ -253,6 +253,8 @@ export interface DevnetConfig {
   readonly exchangePublicKey?: string;
   /** Private key files relative to the site root, by name. */
   readonly keys: Readonly<Record<DevnetKeyName, string>>;
+  /** STUN/TURN servers for every tab (`npm start -- --turn ...`); a tab's own setting wins. */
+  readonly iceServers?: readonly RTCIceServer[];
 }
 
 const KEY_NAMES: readonly DevnetKeyName[] = ['genesis', 'staker', 'exchange'];
@@ -312,6 +314,12 @@ export function decodeDevnet(value: unknown): Decoded<DevnetConfig> {
       keys[name] = path;
     }
   }
+  let iceServers: RTCIceServer[] | undefined;
+  if (raw.iceServers !== undefined) {
+    const decoded = decodeIceServerList(raw.iceServers, 'devnet.json: "iceServers"');
+    if (!decoded.ok) return fail(decoded.error);
+    iceServers = decoded.value;
+  }
   return ok({
     network: raw.network,
     genesisPublicKey: genesis.ok ? (genesis.value as string) : '',
@@ -320,41 +328,97 @@ export function decodeDevnet(value: unknown): Decoded<DevnetConfig> {
     ...(typeof raw.warning === 'string' ? { warning: raw.warning } : {}),
     ...(staker.ok && staker.value ? { stakerPublicKey: staker.value } : {}),
     ...(exchange.ok && exchange.value ? { exchangePublicKey: exchange.value } : {}),
+    ...(iceServers ? { iceServers } : {}),
   });
 }
 
-/** Reads the ICE servers setting (JSON in localStorage): STUN/TURN URLs only. */
+/** At most this many ICE servers, URLs per server, and characters per URL, username or credential. */
+export const MAX_ICE_SERVERS = 16;
+const MAX_ICE_URLS = 8;
+const MAX_ICE_URL_CHARS = 512;
+const MAX_ICE_SECRET_CHARS = 256;
+
+/**
+ * A STUN or TURN URL (RFC 7064, RFC 7065): `stun:host[:port]`, `turn:host[:port][?transport=udp|tcp]`
+ * or `turns:`. The host is a name, an IPv4 address or a bracketed IPv6 address.
+ */
+const ICE_URL =
+  /^(stun|turns?):(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(\d{1,5}))?(\?transport=(?:udp|tcp))?$/;
+
+const iceUrlSchema = z
+  .string()
+  .max(MAX_ICE_URL_CHARS, `an ICE server URL is longer than ${MAX_ICE_URL_CHARS} characters`)
+  .superRefine((url, context) => {
+    const match = ICE_URL.exec(url);
+    if (!match) {
+      context.addIssue({
+        code: 'custom',
+        message: `"${url.slice(0, 60)}" is not a STUN or TURN URL (like stun:192.168.1.10:3478 or turn:192.168.1.10:3478?transport=udp)`,
+      });
+    } else if (Number(match[3] ?? 1) > 65_535) {
+      context.addIssue({ code: 'custom', message: `the port of "${url.slice(0, 60)}" is above 65535` });
+    }
+  });
+const iceSecretSchema = (what: string) =>
+  z.string().max(MAX_ICE_SECRET_CHARS, `the ${what} is longer than ${MAX_ICE_SECRET_CHARS} characters`);
+
+const iceServerSchema = z
+  .strictObject({
+    urls: z.union(
+      [
+        iceUrlSchema,
+        z
+          .array(iceUrlSchema)
+          .min(1, 'a server needs a URL')
+          .max(MAX_ICE_URLS, `at most ${MAX_ICE_URLS} URLs a server`),
+      ],
+      { error: 'a server needs "urls": a STUN or TURN URL, or a list of them' },
+    ),
+    username: iceSecretSchema('username').optional(),
+    credential: iceSecretSchema('credential').optional(),
+  })
+  .transform(({ urls, username, credential }) => ({
+    urls: typeof urls === 'string' ? [urls] : urls,
+    ...(username !== undefined && username !== '' ? { username } : {}),
+    ...(credential !== undefined && credential !== '' ? { credential } : {}),
+  }))
+  // The browser refuses a TURN server without both (and then opens no connection at all).
+  .refine(
+    (server) => !server.urls.some((url) => url.startsWith('turn')) || (server.username && server.credential),
+    'a turn: or turns: server needs a username and a credential',
+  );
+const iceServerListSchema = z
+  .array(iceServerSchema)
+  .max(MAX_ICE_SERVERS, `at most ${MAX_ICE_SERVERS} ICE servers`);
+
+/**
+ * Decodes a list of RTCIceServer (STUN and TURN only, within caps): from the setting, from
+ * devnet.json or from the form. `source` names where it came from in the message.
+ */
+export function decodeIceServerList(value: unknown, source: string): Decoded<RTCIceServer[]> {
+  const parsed = iceServerListSchema.safeParse(value);
+  if (parsed.success) return ok(parsed.data);
+  const issue = parsed.error.issues[0];
+  const [index, field] = issue?.path ?? [];
+  const where =
+    typeof index === 'number'
+      ? ` server ${index + 1}${field === undefined ? '' : ` (${String(field)})`}`
+      : '';
+  const reason =
+    issue?.code === 'invalid_type' && issue.path.length === 0
+      ? 'it must be a JSON array of {"urls": ..., "username": ..., "credential": ...}'
+      : (issue?.message ?? 'invalid');
+  return fail(`${source}${where}: ${reason}.`);
+}
+
+/** Reads the ICE servers setting (JSON text in localStorage); no text is no servers. */
 export function decodeIceServers(text: string | null): Decoded<RTCIceServer[]> {
   if (text === null || text.trim() === '') return ok([]);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return fail('The tabchain.iceServers setting is not JSON: using no ICE servers.');
+    return fail('The tabchain.iceServers setting is not JSON: it was ignored.');
   }
-  if (!Array.isArray(value) || value.length > 16) {
-    return fail(
-      'The tabchain.iceServers setting must be a JSON array of {"urls": ...}: using no ICE servers.',
-    );
-  }
-  const servers: RTCIceServer[] = [];
-  for (const entry of value) {
-    if (typeof entry !== 'object' || entry === null)
-      return fail('An ICE server entry is not an object: using none.');
-    const { urls, username, credential } = entry as Record<string, unknown>;
-    const list = typeof urls === 'string' ? [urls] : urls;
-    if (
-      !Array.isArray(list) ||
-      list.length === 0 ||
-      !list.every((u) => typeof u === 'string' && /^(stun|turns?):/.test(u))
-    ) {
-      return fail('ICE server urls must be stun:, turn: or turns: URLs: using no ICE servers.');
-    }
-    servers.push({
-      urls: list as string[],
-      ...(typeof username === 'string' ? { username } : {}),
-      ...(typeof credential === 'string' ? { credential } : {}),
-    });
-  }
-  return ok(servers);
+  return decodeIceServerList(value, 'The tabchain.iceServers setting');
 }

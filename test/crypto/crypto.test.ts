@@ -467,6 +467,76 @@ describe.each(PROVIDERS)('$name provider', ({ name, make }) => {
   });
 });
 
+describe('the forge key handle: PKCS#8 bytes that survive storage', () => {
+  const message = utf8('signed by a stored key');
+  const staker = defined(
+    keyFiles.find((k) => k.name === 'staker'),
+    'staker key',
+  );
+
+  it('is the PKCS#8 DER of the key, plain data that structured clone copies', async () => {
+    const keyPair = await createForgeProvider().importPrivateKeyPem(genesis.privatePem);
+    expect(keyPair.privateKey).toEqual({ format: 'pkcs8', der: privateKeyPemToPkcs8Der(genesis.privatePem) });
+    // What IndexedDB does to a record: a clone. A fresh provider (a reloaded page) signs with it.
+    const stored = structuredClone({ ...keyPair });
+    const reloaded = createForgeProvider();
+    expect(await reloaded.sign(stored, message)).toBe(await createForgeProvider().sign(keyPair, message));
+    expect(await reloaded.exportPrivateKeyPem(stored)).toBe(genesis.privatePem);
+    // And it signs what the WebCrypto path verifies: the two paths agree.
+    const signature = await reloaded.sign(stored, message);
+    expect(await createWebCryptoProvider().verify(keyPair.publicKeyPem, message, signature)).toBe(true);
+  });
+
+  it('a generated key is stored the same way and restores to the same account', async () => {
+    const forge = createForgeProvider();
+    const made = await forge.generateKeyPair({ extractable: false });
+    const stored = structuredClone({ ...made });
+    const reloaded = createForgeProvider();
+    const signature = await reloaded.sign(stored, message);
+    expect(await reloaded.verify(made.publicKeyPem, message, signature)).toBe(true);
+    await expect(reloaded.exportPrivateKeyPem(stored)).rejects.toBeInstanceOf(KeyNotExtractableError);
+  }, 120_000);
+
+  it('where Worker exists (a browser), generates in slices on the page and starts no worker', async () => {
+    // forge's callback form would start workers from a script the app does not serve, and hang.
+    const started: unknown[] = [];
+    vi.stubGlobal(
+      'Worker',
+      class {
+        constructor(url: unknown) {
+          started.push(url);
+          throw new Error('no worker script is served');
+        }
+      },
+    );
+    try {
+      const made = await createForgeProvider().generateKeyPair();
+      expect(started).toEqual([]);
+      const signature = await createForgeProvider().sign(structuredClone({ ...made }), message);
+      expect(await createWebCryptoProvider().verify(made.publicKeyPem, message, signature)).toBe(true);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  }, 300_000);
+
+  it('bytes read back that are damaged, or belong to another account, are refused before signing', async () => {
+    const forge = createForgeProvider();
+    const keyPair = await forge.importPrivateKeyPem(genesis.privatePem);
+    const der = privateKeyPemToPkcs8Der(genesis.privatePem);
+    const truncated = { ...keyPair, privateKey: { format: 'pkcs8', der: der.slice(0, 600) } };
+    await expect(createForgeProvider().sign(truncated, message)).rejects.toBeInstanceOf(KeyFormatError);
+    const otherKey = {
+      ...keyPair,
+      privateKey: { format: 'pkcs8', der: privateKeyPemToPkcs8Der(staker.privatePem) },
+    };
+    await expect(createForgeProvider().sign(otherKey, message)).rejects.toThrow(/do not belong/);
+    const notBytes = { ...keyPair, privateKey: { format: 'pkcs8', der: Array.from(der) } };
+    await expect(createForgeProvider().sign(notBytes, message)).rejects.toThrow(
+      /not made by the forge provider/,
+    );
+  });
+});
+
 describe('public key caches', () => {
   afterEach(() => {
     vi.restoreAllMocks();

@@ -184,6 +184,7 @@ describe('the reference routes on one node', () => {
       pool: 2,
       forgingKey: null,
       forging: false,
+      forgingTakenOverBy: null,
       sync: null,
     });
     expect(json(await request(address, 'GET', '/api/peers'))).toEqual({ peers: [] });

@@ -135,3 +135,57 @@ describe('one forger per key in a browser', () => {
     expect(made.every((t) => t.node.allowed)).toBe(true);
   });
 });
+
+describe('a key an always-on node forges with', () => {
+  /** A node whose snapshot says whether an always-on peer forges with its key. */
+  function nodeBesideAlwaysOn() {
+    const listeners = new Set<() => void>();
+    let snapshot: { wallet: { publicKeyPem: string }; forgingElsewhere: string | null } = {
+      wallet: { publicKeyPem: 'KEY' },
+      forgingElsewhere: null,
+    };
+    const node = {
+      allowed: false,
+      takeOvers: 0,
+      async setForging(allowed: boolean) {
+        node.allowed = allowed;
+      },
+      getSnapshot: () => snapshot,
+      subscribe(listener: () => void) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+      async takeOverForging() {
+        node.takeOvers++;
+        return 1;
+      },
+      setElsewhere(peer: string | null) {
+        snapshot = { ...snapshot, forgingElsewhere: peer };
+        for (const listener of listeners) listener();
+      },
+    };
+    return node;
+  }
+
+  it('shows other-node while one forges with it; Take over asks the node, keeping the lock', async () => {
+    const node = nodeBesideAlwaysOn();
+    const claim = new ForgingClaim({ locks: new MemoryLockHub().tab(), node, retryMs: 20 });
+    claims.push(claim);
+    let notified = 0;
+    claim.subscribe(() => notified++);
+    claim.start();
+    await until(() => claim.status() === 'this-tab');
+    const before = notified;
+    node.setElsewhere('always-on-1');
+    expect(claim.status()).toBe('other-node');
+    expect(notified).toBeGreaterThan(before);
+    // The lock stays with this tab: the node itself yields to the always-on peer.
+    expect(node.allowed).toBe(true);
+    await claim.takeOver();
+    expect(node.takeOvers).toBe(1);
+    expect(node.allowed).toBe(true);
+    // The always-on node says it stopped: this tab forges.
+    node.setElsewhere(null);
+    expect(claim.status()).toBe('this-tab');
+  });
+});

@@ -85,6 +85,7 @@ describe('signaling relayed through peers', () => {
     // Either end may dial: the case picks whether the dialer's id is the smaller (it offers) or not.
     const ids = [a.localId, c.localId].sort();
     const [dialer, target] = pickA(ids) === a.localId ? [a, c] : [c, a];
+    const dialedAt = Date.now();
     dialer.connect(target.localId);
     await vi.waitFor(
       () => {
@@ -93,6 +94,7 @@ describe('signaling relayed through peers', () => {
       },
       { timeout: 15_000, interval: 50 },
     );
+    console.log(`relayed link A–C open ${Date.now() - dialedAt} ms after connect`);
     expect(a.send(c.localId, 'from A, relayed link')).toBe(true);
     expect(c.send(a.localId, 'from C, relayed link')).toBe(true);
     await vi.waitFor(

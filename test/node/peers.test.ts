@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_KNOWN_PEERS, MAX_LOST_PEERS, PENALTY, PeerTable } from '../../src/node/peers';
+import {
+  MAX_EXTRA_ALWAYS_ON,
+  MAX_KNOWN_PEERS,
+  MAX_LOST_PEERS,
+  PENALTY,
+  PeerTable,
+} from '../../src/node/peers';
 import { Simulation } from '../sim/harness';
 
 const BAN_SCORE = -100;
@@ -121,6 +127,92 @@ describe('the peer table', () => {
     expect(table.replyReceived('a', 1)).toBe(false);
     table.disconnected('a');
     expect(table.replyReceived('a', 33)).toBe(false);
+  });
+});
+
+describe('always-on peers', () => {
+  const ALWAYS_ON = { alwaysOn: true, forging: true };
+
+  it('are the preferred sync source among peers that have proven as much, never above more proof', () => {
+    const table = new PeerTable(BAN_SCORE);
+    for (const id of ['tab', 'node']) table.connected(id, 0);
+    table.noteStatus('tab', 20, 'h20', null);
+    table.noteStatus('node', 12, 'h12', null, ALWAYS_ON);
+    // Neither has proven anything: the always-on one first, though the tab claims more.
+    expect(table.syncTarget(10, 0)).toEqual({ peer: 'node', height: 12 });
+    // Proof outranks the flag (a claim, free to make).
+    table.proven('tab', 11);
+    expect(table.syncTarget(10, 0)).toEqual({ peer: 'tab', height: 20 });
+    table.proven('node', 11);
+    expect(table.syncTarget(10, 0)).toEqual({ peer: 'node', height: 12 });
+    // A benched always-on node waits like any peer.
+    table.bench('node', 1_000);
+    expect(table.syncTarget(10, 0)).toEqual({ peer: 'tab', height: 20 });
+  });
+
+  it('are preferred for a tie at our height too', () => {
+    const table = new PeerTable(BAN_SCORE);
+    for (const id of ['tab', 'node']) table.connected(id, 0);
+    table.noteStatus('tab', 5, 'a'.repeat(64), null);
+    table.noteStatus('node', 5, 'b'.repeat(64), null, ALWAYS_ON);
+    expect(table.tieTarget(5, 'c'.repeat(64), 0, () => false)).toEqual({
+      peer: 'node',
+      height: 5,
+      head: 'b'.repeat(64),
+    });
+    // A later STATUS without the flag makes it a browser peer again.
+    table.noteStatus('node', 5, 'b'.repeat(64), null);
+    expect(table.tieTarget(5, 'c'.repeat(64), 0, () => false)?.peer).toBe('tab');
+  });
+
+  it('are dialled first, and beyond the slot count up to MAX_EXTRA_ALWAYS_ON', () => {
+    const table = new PeerTable(BAN_SCORE);
+    const steady = ['n1', 'n2', 'n3'];
+    for (const id of steady) {
+      table.connected(id, 0);
+      table.noteStatus(id, 0, 'h0', null, { alwaysOn: true });
+    }
+    for (const id of steady) table.disconnected(id);
+    table.learn(['t1', 't2'], 'me');
+    // Learned before them, dialled after them.
+    expect(table.dialCandidates('me')).toEqual(['n1', 'n2', 'n3', 't1', 't2']);
+    expect(table.alwaysOnToDial('me')).toEqual(['n1', 'n2'].slice(0, MAX_EXTRA_ALWAYS_ON));
+    table.connected('n1', 0);
+    table.noteStatus('n1', 0, 'h0', null, { alwaysOn: true });
+    expect(table.alwaysOnToDial('me')).toEqual(['n2']);
+    table.connected('n2', 0);
+    table.noteStatus('n2', 0, 'h0', null, { alwaysOn: true });
+    expect(table.alwaysOnToDial('me')).toEqual([]);
+  });
+
+  it('stay known when the table is full of made-up ids', () => {
+    const table = new PeerTable(BAN_SCORE);
+    table.connected('steady', 0);
+    table.noteStatus('steady', 0, 'h0', null, { alwaysOn: true });
+    table.disconnected('steady');
+    table.learn(
+      Array.from({ length: MAX_KNOWN_PEERS + 10 }, (_, i) => `p${i}`),
+      'me',
+    );
+    expect(table.known.has('steady')).toBe(true);
+    expect(table.dialCandidates('me')[0]).toBe('steady');
+  });
+
+  it('name the key they forge with only while they say they forge', () => {
+    const table = new PeerTable(BAN_SCORE);
+    table.connected('node', 0);
+    table.connected('tab', 0);
+    table.noteStatus('node', 0, 'h0', 'KEY', ALWAYS_ON);
+    table.noteStatus('tab', 0, 'h0', 'KEY', { forging: true });
+    // Only always-on peers count: a tab that forges with the key is another tab's business.
+    expect(table.alwaysOnForging('KEY')).toEqual(['node']);
+    expect(table.alwaysOnForging('OTHER')).toEqual([]);
+    table.noteStatus('node', 0, 'h0', 'KEY', { alwaysOn: true, forging: false });
+    expect(table.alwaysOnForging('KEY')).toEqual([]);
+    expect(table.views().map((v) => [v.id, v.alwaysOn, v.forging])).toEqual([
+      ['node', true, false],
+      ['tab', false, true],
+    ]);
   });
 });
 

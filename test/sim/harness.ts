@@ -59,6 +59,8 @@ export interface SimulationOptions {
   readonly genesis?: GenesisConfig;
   /** Wallets by node id. */
   readonly wallets?: Readonly<Record<string, KeyPair>>;
+  /** Nodes that run as always-on nodes (`npm run node`), not tabs. */
+  readonly alwaysOn?: readonly string[];
   readonly latency?: { min: number; max: number };
   readonly dropRate?: number;
   readonly reorder?: boolean;
@@ -106,7 +108,7 @@ export class Simulation {
   addNode(
     id: string,
     wallet?: KeyPair,
-    overrides: { crypto?: CryptoProvider; store?: Store; genesis?: GenesisConfig } = {},
+    overrides: { crypto?: CryptoProvider; store?: Store; genesis?: GenesisConfig; alwaysOn?: boolean } = {},
   ): TabchainNode {
     const stream = this.random.fork();
     const node = new TabchainNode({
@@ -119,6 +121,7 @@ export class Simulation {
       wallet: wallet ?? this.options.wallets?.[id] ?? null,
       limits: { maxPeers: this.options.maxPeersPerNode ?? 8, ...this.options.limits },
       log: (event) => this.options.log?.(id, event),
+      alwaysOn: overrides.alwaysOn ?? this.options.alwaysOn?.includes(id) ?? false,
     });
     this.nodes.set(id, node);
     return node;

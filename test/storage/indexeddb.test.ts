@@ -397,6 +397,46 @@ describe('IndexedDB store: integrity check on load (one decoder, a valid prefix)
     await store.close();
   });
 
+  it('a node-forge key record (PKCS#8 bytes) is decoded: wrong bytes or extra fields make the wallet ignored', async () => {
+    const damaged = [
+      { format: 'pkcs8', der: 'MIIE' },
+      { format: 'pkcs8', der: new Uint8Array(0) },
+      { format: 'pkcs8', der: new Uint8Array(16_385) },
+      { format: 'pkcs8', der: new Uint8Array(8), label: 'extra' },
+      { format: 'spki', der: new Uint8Array(8) },
+    ];
+    for (const privateKey of damaged) {
+      const nodeId = await storedChain(1);
+      const db = await raw(nodeId);
+      await db.put('meta', { publicKeyPem: 'PEM', privateKey, extractable: true }, 'wallet');
+      db.close();
+      const store = await openIndexedDbStore(nodeId);
+      const loaded = await store.load();
+      expect(loaded.wallet).toBeNull();
+      expect(loaded.notices).toEqual([expect.stringMatching(/wallet record is damaged.*ignored/)]);
+      await store.close();
+    }
+    const nodeId = await storedChain(1);
+    const db = await raw(nodeId);
+    const der = new Uint8Array([48, 130, 4, 189]);
+    await db.put(
+      'meta',
+      { publicKeyPem: 'PEM', privateKey: { format: 'pkcs8', der }, extractable: true },
+      'wallet',
+    );
+    db.close();
+    const store = await openIndexedDbStore(nodeId);
+    const wallet = (await store.load()).wallet;
+    // jsdom's structured clone gives typed arrays of another realm: compare the bytes.
+    const kept = wallet?.privateKey as { format: string; der: Uint8Array };
+    expect({ ...wallet, privateKey: { ...kept, der: Array.from(kept.der) } }).toEqual({
+      publicKeyPem: 'PEM',
+      privateKey: { format: 'pkcs8', der: Array.from(der) },
+      extractable: true,
+    });
+    await store.close();
+  });
+
   it('checks links with the stored hashes and does not rehash block contents (the node may)', async () => {
     const nodeId = await storedChain(12);
     const db = await raw(nodeId);

@@ -4,6 +4,8 @@
  * hashed with the core's `blockHash`, with states from the core's `applyBlock`; the writes are
  * the node's own (`chainWriteOf`), so what is tested is what a node writes.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Set as ImmutableSet } from 'immutable';
 import { describe, expect, it } from 'vitest';
 import {
@@ -16,6 +18,7 @@ import {
   nextForgerOf,
 } from '../../src/core';
 import { runLotteryAtOnce } from '../../src/core/lottery';
+import { createForgeProvider } from '../../src/crypto/forge';
 import { accountRecords, chainWriteOf, checkpointOf, stateOfAccounts } from '../../src/node/persistence';
 import {
   type AccountTxRecord,
@@ -579,6 +582,33 @@ export function storeCompliance(
         await expectChain(store, heights(main(), 1, 3), stateAt(3));
       }),
     );
+
+    it('a node-forge wallet (its PKCS#8 bytes) is kept, and the restored key still signs for its account', async () => {
+      // The fallback for pages without WebCrypto: its key handle is plain bytes, so it survives
+      // structured clone (IndexedDB), v8 serialization (LevelDB) and a reopen.
+      const forge = createForgeProvider();
+      const pem = readFileSync(join(import.meta.dirname, '../../public/keys/stakerPrivateKey.pem'), 'utf8');
+      const keyPair = await forge.importPrivateKeyPem(pem, { extractable: false });
+      let store = await makeStore();
+      try {
+        await store.saveWallet({ ...keyPair });
+        if (reopen) store = await reopen(store);
+        const wallet = (await store.load()).wallet;
+        expect(wallet).toMatchObject({ publicKeyPem: keyPair.publicKeyPem, extractable: false });
+        expect(wallet?.privateKey).toMatchObject({ format: 'pkcs8' });
+        // A fresh provider, as after a reload: it parses the stored bytes.
+        const reloaded = createForgeProvider();
+        const restored = { ...(wallet as WalletRecord) };
+        const message = new TextEncoder().encode('signed after a reload');
+        const signature = await reloaded.sign(restored, message);
+        expect(signature).toBe(await forge.sign(keyPair, message));
+        expect(await reloaded.verify(keyPair.publicKeyPem, message, signature)).toBe(true);
+        // Stored non-extractable: export stays refused, as before the reload.
+        await expect(reloaded.exportPrivateKeyPem(restored)).rejects.toThrow(/not extractable/);
+      } finally {
+        await store.close();
+      }
+    });
 
     it(
       'values read back and values written are copies: mutating them changes nothing stored',

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  chooseIceServers,
   devnetKeyLoader,
   iceServersFromSettings,
   loadDevnet,
@@ -12,6 +13,7 @@ import {
   decodeAmount,
   decodeChainFile,
   decodeDevnet,
+  decodeIceServerList,
   decodeIceServers,
   decodePrivateKeyText,
   decodeReceiver,
@@ -184,6 +186,90 @@ describe('settings', () => {
       ok: true,
       value: [{ urls: ['turn:h'], username: 'u', credential: 'c' }],
     });
+  });
+});
+
+describe('ICE servers: one decoder for the setting, devnet.json and the form', () => {
+  const turn = { urls: 'turn:10.88.0.1:3478?transport=udp', username: 'class', credential: 'secret' };
+
+  it('takes STUN and TURN (TURN with a username and a credential), URLs as a string or a list', () => {
+    expect(
+      decodeIceServerList(
+        [
+          { urls: 'stun:[fe80::1]:3478' },
+          turn,
+          { urls: ['turns:teacher.local:5349'], username: 'u', credential: 'c' },
+        ],
+        'S',
+      ),
+    ).toEqual({
+      ok: true,
+      value: [
+        { urls: ['stun:[fe80::1]:3478'] },
+        { ...turn, urls: [turn.urls] },
+        { urls: ['turns:teacher.local:5349'], username: 'u', credential: 'c' },
+      ],
+    });
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['not a list', { urls: 'stun:h' }, /S: it must be a JSON array/],
+    ['a web URL', [{ urls: 'https://h' }], /server 1 \(urls\).*not a STUN or TURN URL/],
+    ['a URL with a path', [{ urls: 'stun:h/x' }], /not a STUN or TURN URL/],
+    ['whitespace inside', [{ urls: 'stun:h :1' }], /not a STUN or TURN URL/],
+    ['a port too high', [{ urls: 'stun:h:65536' }], /above 65535/],
+    ['no urls', [{ url: 'stun:h' }], /server 1 \(urls\): a server needs "urls"/],
+    ['an empty list', [{ urls: [] }], /a server needs a URL/],
+    ['TURN without credential', [{ urls: 'turn:h', username: 'u' }], /needs a username and a credential/],
+    ['an unknown field', [{ urls: 'stun:h', password: 'x' }], /server 1/],
+    ['a long username', [{ ...turn, username: 'u'.repeat(257) }], /username is longer than 256/],
+    ['too many servers', Array.from({ length: 17 }, () => ({ urls: 'stun:h' })), /at most 16 ICE servers/],
+  ])('refuses %s with a sentence that says where', (_, value, message) => {
+    const decoded = decodeIceServerList(value, 'S');
+    expect(decoded.ok).toBe(false);
+    expect(!decoded.ok && decoded.error).toMatch(message);
+  });
+
+  it('devnet.json may carry iceServers, decoded the same way; a damaged list is refused', () => {
+    const withServers = decodeDevnet({ ...devnetJson(), iceServers: [turn] });
+    expect(withServers.ok && withServers.value.iceServers).toEqual([{ ...turn, urls: [turn.urls] }]);
+    const without = decodeDevnet(devnetJson());
+    expect(without.ok && 'iceServers' in without.value).toBe(false);
+    const damaged = decodeDevnet({ ...devnetJson(), iceServers: [{ urls: 'turn:h' }] });
+    expect(!damaged.ok && damaged.error).toMatch(
+      /devnet.json: "iceServers" server 1: .*username and a credential/,
+    );
+  });
+
+  it('the setting wins when set (even empty), a damaged one is ignored with a notice, then the devnet’s apply', () => {
+    const devnet = { iceServers: [{ urls: ['stun:10.88.0.1:3478'] }] };
+    const storage = (value: string | null) => ({ getItem: () => value });
+    expect(chooseIceServers(devnet, storage(null))).toEqual({
+      servers: devnet.iceServers,
+      source: 'devnet',
+      notice: null,
+    });
+    expect(chooseIceServers(devnet, storage('  '))).toMatchObject({ source: 'devnet' });
+    expect(chooseIceServers(devnet, storage('[{"urls":"stun:127.0.0.1"}]'))).toEqual({
+      servers: [{ urls: ['stun:127.0.0.1'] }],
+      source: 'setting',
+      notice: null,
+    });
+    expect(chooseIceServers(devnet, storage('[]'))).toEqual({ servers: [], source: 'setting', notice: null });
+    const damaged = chooseIceServers(devnet, storage('[{"urls":"http://x"}]'));
+    expect(damaged).toMatchObject({ servers: devnet.iceServers, source: 'devnet' });
+    expect(damaged.notice).toMatch(/tabchain.iceServers setting server 1/);
+    expect(chooseIceServers({}, storage('{'))).toMatchObject({
+      servers: [],
+      source: 'none',
+      notice: expect.stringMatching(/not JSON/),
+    });
+    const throwing = {
+      getItem: () => {
+        throw new Error('denied');
+      },
+    };
+    expect(chooseIceServers({}, throwing)).toEqual({ servers: [], source: 'none', notice: null });
   });
 });
 

@@ -153,6 +153,23 @@ describe('forging-status', () => {
     expect(forging.takeOvers).toBe(1);
   });
 
+  it('is other-node when an always-on node forges with the key, and Take over asks it to stop', async () => {
+    const forging = fakeForging('other-node');
+    await renderWithWallet('genesis', { forging });
+    const status = screen.getByTestId('forging-status');
+    expect(status.getAttribute('data-value')).toBe('other-node');
+    expect(status.textContent).toBe(
+      'An always-on node forges with this key: this tab does not forge with it.',
+    );
+    const button = screen.getByTestId('forging-take-over');
+    expect(button.textContent).toBe('Take over');
+    fireEvent.click(button);
+    await waitFor(() =>
+      expect(screen.getByTestId('forging-status').getAttribute('data-value')).toBe('this-tab'),
+    );
+    expect(forging.takeOvers).toBe(1);
+  });
+
   it("follows the node's own flag where no claim is given", async () => {
     const { node } = await renderWithWallet('genesis');
     expect(screen.getByTestId('forging-status').getAttribute('data-value')).toBe('this-tab');

@@ -150,16 +150,56 @@ describe('the network view', () => {
           height: 5,
           head: null,
           forgerKey: devnetConfig().genesisPublicKey,
+          alwaysOn: false,
+          forging: true,
           rttMs: 12,
         },
-        { id: 'peer-b', score: -20, height: 0, head: null, forgerKey: null, rttMs: null },
+        {
+          id: 'peer-b',
+          score: -20,
+          height: 0,
+          head: null,
+          forgerKey: null,
+          alwaysOn: false,
+          forging: false,
+          rttMs: null,
+        },
       ],
     });
     renderApp(makeServices(fake), '#/network');
     expect(screen.getByTestId('peer-count').textContent).toBe('2');
     const rows = screen.getAllByTestId('peer-row');
     expect(rows[0]?.textContent).toMatch(/peer-a5 \(ahead\)12 ms0/);
+    expect(rows[0]?.textContent).not.toMatch(/not forging/);
     expect(rows[1]?.textContent).toMatch(/peer-b0—-20no key/);
+    expect(screen.queryByTestId('peer-always-on')).toBeNull();
+  });
+
+  it('lists always-on peers first, each with a badge, and says when a peer holds a key it does not forge with', async () => {
+    const node = await startNode();
+    const key = devnetConfig().genesisPublicKey;
+    const peer = (id: string, alwaysOn: boolean, forging: boolean) => ({
+      id,
+      score: 0,
+      height: 0,
+      head: null,
+      forgerKey: key,
+      alwaysOn,
+      forging,
+      rttMs: null,
+    });
+    const fake = withSnapshot(node, {
+      peers: [peer('tab-1', false, false), peer('node-1', true, true), peer('tab-2', false, true)],
+    });
+    renderApp(makeServices(fake), '#/network');
+    const rows = screen.getAllByTestId('peer-row');
+    expect(rows.map((row) => row.querySelector('code')?.textContent)).toEqual(['node-1', 'tab-1', 'tab-2']);
+    const badges = screen.getAllByTestId('peer-always-on');
+    expect(badges).toHaveLength(1);
+    expect(rows[0]?.contains(badges[0] as HTMLElement)).toBe(true);
+    expect(badges[0]?.textContent).toBe('always-on');
+    expect(rows[1]?.textContent).toMatch(/holds it, not forging/);
+    expect(rows[2]?.textContent).not.toMatch(/not forging/);
   });
 
   it('shows an equivocation as one key forging twice at one height, with both blocks', async () => {

@@ -9,6 +9,7 @@ import { fingerprint, plural } from '../format';
 import { hrefFor } from '../router';
 import { type SavedNode, useNode, useServices, useSnapshot } from '../services';
 import { DevnetCard, GenesisCard } from './about';
+import { IceServersCard } from './IceServers';
 
 const SIGNALING_TEXT: Record<TransportStatus['signaling'], string> = {
   connected: 'connected',
@@ -106,9 +107,14 @@ const PEER_COLUMNS: readonly Column[] = [
   { label: 'Forges with' },
 ];
 
-/** Connected peers: id, head height, round-trip time, score, and the key each forges with. */
+/**
+ * Connected peers: id, head height, round-trip time, score, and the key each forges with.
+ * Always-on nodes (`npm run node`) come first with a badge: they are the steady peers, the ones
+ * this tab prefers to sync from.
+ */
 function PeersCard() {
-  const { peers, height } = useSnapshot();
+  const { peers: connected, height } = useSnapshot();
+  const peers = [...connected.filter((p) => p.alwaysOn), ...connected.filter((p) => !p.alwaysOn)];
   return (
     <section className="card" aria-labelledby="peers-heading">
       <h2 id="peers-heading">Peers ({peers.length})</h2>
@@ -121,6 +127,15 @@ function PeersCard() {
               <tr key={peer.id} data-testid="peer-row">
                 <td>
                   <code>{peer.id}</code>
+                  {peer.alwaysOn ? (
+                    <span
+                      className="badge"
+                      data-testid="peer-always-on"
+                      title="An always-on node (npm run node)"
+                    >
+                      always-on
+                    </span>
+                  ) : null}
                 </td>
                 <td className="num">
                   {peer.height}
@@ -134,7 +149,10 @@ function PeersCard() {
                 <td className="num">{peer.score}</td>
                 <td>
                   {peer.forgerKey ? (
-                    <AccountLabel pem={peer.forgerKey} copy={false} />
+                    <>
+                      <AccountLabel pem={peer.forgerKey} copy={false} />
+                      {peer.forging ? null : <span className="muted"> (holds it, not forging)</span>}
+                    </>
                   ) : (
                     <span className="muted">no key</span>
                   )}
@@ -460,6 +478,7 @@ export function NetworkPage() {
       <NoticesCard />
       <NodeCard />
       <PeersCard />
+      <IceServersCard />
       <ChainFileCard />
       <EquivocationsCard />
       <DevnetCard devnet={devnet} />

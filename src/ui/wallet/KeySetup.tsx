@@ -18,6 +18,30 @@ export function KeySetupFeedback({ state }: { readonly state: TaskState }) {
   return <TaskFeedback state={state} errorTestId="key-error" statusTestId="key-status" />;
 }
 
+/**
+ * What the node-forge fallback means for the key: without a secure context the browser has no
+ * WebCrypto, so the key lives as readable PKCS#8 bytes in this browser's storage (that is how a
+ * reload keeps it), whatever the "exportable" box says. How to get WebCrypto instead.
+ */
+export function ForgeKeyNote() {
+  return (
+    <div className="banner banner-notice" role="note" data-testid="forge-key-note">
+      <p>
+        <strong>Your key is extractable in this browser.</strong> This page is not a secure context (it was
+        opened over plain http from another machine), so the browser offers no WebCrypto: keys are made and
+        used in JavaScript, and kept in this browser's IndexedDB as readable PKCS#8 bytes so that a reload
+        keeps the wallet. Anyone with this browser profile, or any script on this page, can read it; the box
+        below only decides whether the Export button shows it.
+      </p>
+      <p>
+        For a key the browser keeps unreadable (and much faster signing), open the devnet over https: the
+        teacher runs <code>npm start -- --lan</code> and you open the <code>https://</code> address it prints
+        (or, on the teacher's machine, <code>http://localhost</code>).
+      </p>
+    </div>
+  );
+}
+
 /** The devnet keys the set-up offers to take with one click. */
 const DEVNET_KEYS: readonly DevnetKeyName[] = ['genesis', 'staker'];
 
@@ -117,6 +141,7 @@ export function KeySetup({
 
   return (
     <div className="key-setup">
+      {crypto.name === 'forge' && <ForgeKeyNote />}
       <div className="field checkbox">
         <input
           id={`${id}-exportable`}

@@ -107,7 +107,11 @@ export function WalletPanel() {
             <dt>Forging</dt>
             <dd data-testid="my-forging">
               {snapshot.waitingFor.isMe
-                ? 'You forge the next block.'
+                ? snapshot.forging
+                  ? 'You forge the next block.'
+                  : snapshot.forgingElsewhere !== null
+                    ? 'Your key forges the next block, in the always-on node that forges with it.'
+                    : 'Your key forges the next block, in the tab or node that forges with it.'
                 : stake > 0
                   ? 'This tab forges whenever the lottery picks your key.'
                   : 'Stake coins to take part in the forger lottery.'}
