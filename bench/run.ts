@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { txToHeadFigures } from './app';
 import { lotteryFigure, validateFigure } from './core';
+import { firstLoadFigures } from './first-load';
 import type { Figure } from './harness';
 import { chromiumLotteryCapFigure, lotteryCapFigure } from './lottery-cap';
 import { syncFigure, throughputFigure } from './node';
@@ -39,6 +40,7 @@ const steps: [string, () => Promise<Figure | Figure[]>][] = [
   ['tabs-connected-8-peerjs', () => tabsConnectedFigure('peerjs')],
   ['tx-to-head-8-tabs', () => txToHeadFigures()],
   ['reload-1k-10k-blocks', () => reloadFigures()],
+  ['chromium-first-load-ms', () => firstLoadFigures()],
 ];
 // `npm run bench -- NAME…` measures only the figures whose names contain one of the words.
 const filters = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));

@@ -4,7 +4,7 @@
  * self-signed certificate and how to get past it, and the certificate's fingerprint so that a
  * student can check it is the teacher's and not someone else's on the same Wi-Fi.
  */
-import { generate } from 'qrcode-terminal';
+import qrcode from 'qrcode-terminal';
 
 export interface LanGuideOptions {
   /** The URLs students can open, the first one for the QR code. */
@@ -22,7 +22,7 @@ export interface LanGuideOptions {
 /** The QR code of `text` as terminal text (half-block characters: 2 rows a line). */
 export function qrCode(text: string): string {
   let result = '';
-  generate(text, { small: true }, (qr) => {
+  qrcode.generate(text, { small: true }, (qr) => {
     result = qr;
   });
   return result;
@@ -55,7 +55,7 @@ export function lanGuide(options: LanGuideOptions): string {
     '                 tap Show Details, then "visit this website", and confirm.',
     'Students can check that the certificate is this one: the browser shows it when the padlock or',
     '"Not secure" label is clicked (Certificate → SHA-256 fingerprint). It must read:',
-    `  SHA-256 ${fingerprint256}`,
+    `  ${fingerprint256}`,
     'Anything else means another machine is answering: do not proceed.',
   );
   return lines.join('\n');

@@ -32,7 +32,8 @@ export interface ProductionBuild {
 export interface ProductionBuildOptions {
   /** The project root (index.html, public/). */
   readonly root: string;
-  readonly configFile: string;
+  /** Vite config file, or false for none (tests build a tiny project of their own). */
+  readonly configFile: string | false;
   /** Where the run folders go (`.tabchain/build`). */
   readonly cacheDir: string;
   readonly log: (line: string) => void;

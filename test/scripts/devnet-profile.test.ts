@@ -7,8 +7,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   devnetJsonFor,
+  devnetJsonWith,
   devnetProfileMiddleware,
   networkNameFor,
+  readIceFlags,
   readProfileFlag,
 } from '../../scripts/devnet-profile';
 import { decodeDevnet } from '../../src/ui/decoders';
@@ -45,6 +47,56 @@ describe('npm start --profile', () => {
     expect(networkNameFor('x', 'reference')).toBe('x');
     expect(devnetJsonFor('not json', 'resilient')).toBeNull();
     expect(devnetJsonFor('{"genesisPublicKey": "k"}', 'resilient')).toBeNull();
+  });
+
+  it('reads --stun and --turn into RTCIceServer entries, and refuses what a browser would', () => {
+    expect(readIceFlags({})).toEqual([]);
+    expect(
+      readIceFlags({
+        stun: ['stun:10.0.0.1:3478'],
+        turn: ['turn:10.0.0.1:3478?transport=udp, turns:10.0.0.1:5349', 'turn:10.0.0.2'],
+        'turn-user': 'u',
+        'turn-credential': 'c',
+      }),
+    ).toEqual([
+      { urls: 'stun:10.0.0.1:3478' },
+      { urls: 'turn:10.0.0.1:3478?transport=udp', username: 'u', credential: 'c' },
+      { urls: 'turns:10.0.0.1:5349', username: 'u', credential: 'c' },
+      { urls: 'turn:10.0.0.2', username: 'u', credential: 'c' },
+    ]);
+    expect(() => readIceFlags({ stun: ['turn:10.0.0.1'] })).toThrow(/--stun takes stun: or stuns: URLs/);
+    expect(() => readIceFlags({ turn: ['stun:10.0.0.1'], 'turn-user': 'u', 'turn-credential': 'c' })).toThrow(
+      /--turn takes turn: or turns: URLs/,
+    );
+    expect(() => readIceFlags({ turn: ['turn:10.0.0.1'] })).toThrow(
+      /--turn needs --turn-user and --turn-credential/,
+    );
+    expect(() => readIceFlags({ turn: ['turn:10.0.0.1'], 'turn-user': 'u', 'turn-credential': '' })).toThrow(
+      /--turn needs/,
+    );
+    expect(() => readIceFlags({ 'turn-user': 'u' })).toThrow(/need --turn/);
+    expect(() => readIceFlags({ stun: Array.from({ length: 17 }, (_, i) => `stun:10.0.0.${i}`) })).toThrow(
+      /at most 16/,
+    );
+  });
+
+  it('serves iceServers beside the profile, and the file unchanged when nothing is overridden', () => {
+    const iceServers = [{ urls: 'turn:10.0.0.1', username: 'u', credential: 'c' }];
+    expect(devnetJsonWith(devnetText, { profile: 'reference', iceServers: [] })).toBe(devnetText);
+    const reference = JSON.parse(devnetJsonWith(devnetText, { profile: 'reference', iceServers }) ?? 'null');
+    expect(reference).toEqual({ ...JSON.parse(devnetText), iceServers });
+    const resilient = JSON.parse(devnetJsonWith(devnetText, { profile: 'resilient', iceServers }) ?? 'null');
+    expect(resilient).toMatchObject({
+      network: 'tabchain-devnet-resilient',
+      profile: 'resilient',
+      iceServers,
+    });
+    // ICE servers in the file itself are replaced, not merged.
+    const withOwn = JSON.stringify({ network: 'n', iceServers: [{ urls: 'stun:old' }] });
+    expect(
+      JSON.parse(devnetJsonWith(withOwn, { profile: 'reference', iceServers }) ?? 'null').iceServers,
+    ).toEqual(iceServers);
+    expect(devnetJsonWith('[]', { profile: 'reference', iceServers })).toBeNull();
   });
 
   describe('the middleware', () => {
@@ -127,7 +179,7 @@ describe('npm start --profile', () => {
       const served = (await (await fetch(`${run.url}devnet.json`)).json()) as Record<string, unknown>;
       expect(served.profile).toBe('resilient');
       expect(served.network).toBe('tabchain-devnet-resilient');
-      // The app itself is still Vite's.
+      // The app is served beside it.
       expect(await (await fetch(`${run.url}`)).text()).toContain('<div id="root">');
     } finally {
       if (run.code === null) {
