@@ -1,4 +1,7 @@
-import type { BrowserContext, Page } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   act,
@@ -82,6 +85,63 @@ function selectedPairs(page: Page): Promise<{ local: string; remote: string }[]>
   });
 }
 
+/**
+ * Passes a tab's signaling socket through to the server, except that the server never introduces
+ * it to `hiddenId`, nor carries signals between the two: as a crowded room's server that has not
+ * introduced every pair. The tab can still learn of that peer from its peers (peer exchange), and
+ * can only reach it through them.
+ */
+function introduceAllBut(hiddenId: string) {
+  return (route: WebSocketRoute) => {
+    const server = route.connectToServer();
+    route.onMessage((message) => {
+      if (typeof message === 'string' && frameOf(message)?.to === hiddenId) return;
+      server.send(message);
+    });
+    server.onMessage((message) => {
+      const frame = typeof message === 'string' ? frameOf(message) : undefined;
+      if (frame?.type === 'welcome' && Array.isArray(frame.peers)) {
+        route.send(JSON.stringify({ ...frame, peers: frame.peers.filter((id) => id !== hiddenId) }));
+        return;
+      }
+      if (frame && (frame.id === hiddenId || frame.from === hiddenId)) return;
+      route.send(message);
+    });
+  };
+}
+
+/** A signaling frame's routing fields, or undefined for anything that is not a JSON object. */
+function frameOf(
+  text: string,
+): { type?: unknown; id?: unknown; from?: unknown; to?: unknown; peers?: unknown[] } | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? (value as ReturnType<typeof frameOf>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The signaling socket: the page's origin at `/` (PeerJS is at /peerjs). */
+const isSignalingSocket = (url: URL) => url.hostname === TEACHER_IP && url.pathname === '/';
+
+/** The peer id a tab's Network page shows (given by the signaling server). */
+async function peerIdOf(page: Page): Promise<string> {
+  await page.evaluate(() => {
+    location.hash = '#/network';
+  });
+  const shown = page.getByTestId('peer-id');
+  await expect
+    .poll(async () => (await shown.textContent())?.trim(), { timeout: 30_000 })
+    .toMatch(/^[0-9a-f]{16}$/);
+  return ((await shown.textContent()) ?? '').trim();
+}
+
+/** The peer ids in a tab's Network page's peer table. */
+async function linkedPeerIds(page: Page): Promise<string[]> {
+  return page.getByTestId('peer-row').locator('td:first-child > code').allTextContents();
+}
+
 describe('a classroom across machines', () => {
   let classroom: Classroom | undefined;
   let turn: NamespacedProcess | undefined;
@@ -89,15 +149,22 @@ describe('a classroom across machines', () => {
   const browsers: NamespacedBrowser[] = [];
   const tabs: StudentTab[] = [];
   let lanUrl = '';
+  let certDir = '';
   const timings: Record<string, number> = {};
   const started = performance.now();
   const mark = (step: string) => {
     timings[step] = Math.round(performance.now() - started);
   };
 
-  const openTab = async (name: string, machine: string, browser: NamespacedBrowser) => {
+  const openTab = async (
+    name: string,
+    machine: string,
+    browser: NamespacedBrowser,
+    shapeSignaling?: (route: WebSocketRoute) => void,
+  ) => {
     const context = await browser.browser.newContext();
     await context.addInitScript(recordPeerConnections);
+    if (shapeSignaling) await context.routeWebSocket(isSignalingSocket, shapeSignaling);
     const page = await context.newPage();
     const offNetwork: string[] = [];
     const errors: string[] = [];
@@ -118,6 +185,7 @@ describe('a classroom across machines', () => {
     const missing = missingPrerequisites();
     if (missing.length > 0)
       throw new Error(`The cross-host test cannot run on this machine. Missing:\n- ${missing.join('\n- ')}`);
+    certDir = mkdtempSync(join(tmpdir(), 'tcx-lan-cert-'));
     classroom = createClassroom();
     mark('namespaces made');
     turn = await startTurnServer(classroom.teacher, TEACHER_IP);
@@ -135,7 +203,8 @@ describe('a classroom across machines', () => {
         '--turn-credential',
         TURN_CREDENTIAL,
       ],
-      { env: { ...process.env, PORT: String(DEVNET_PORT) } },
+      // A certificate of this run's own, in a folder removed afterwards (not the teacher's kept one).
+      { env: { ...process.env, PORT: String(DEVNET_PORT), TABCHAIN_LAN_CERT_DIR: certDir } },
     );
     // `--lan` prints every LAN URL; the laptops and the phone open the teacher's address.
     const printed = await devnet.waitFor(
@@ -151,20 +220,21 @@ describe('a classroom across machines', () => {
   });
 
   afterAll(async () => {
+    // Read before teardown: what each tab reached outside the classroom, and what it threw.
+    const misbehaviour = tabs.map(({ name, offNetwork, errors }) => ({ name, offNetwork, errors }));
     try {
-      for (const tab of tabs) {
-        expect(tab.offNetwork, `${tab.name} reached outside the classroom`).toEqual([]);
-        expect(tab.errors, `${tab.name} threw`).toEqual([]);
-      }
-    } finally {
       for (const browser of browsers) await browser.close();
       await devnet?.stop();
       await turn?.stop();
+    } finally {
       classroom?.destroy();
+      if (certDir) rmSync(certDir, { recursive: true, force: true });
       mark('torn down');
       console.log(`crosshost timings (ms since start): ${JSON.stringify(timings)}`);
     }
+    // Checked after teardown, so that a failure here still leaves nothing behind.
     expect(listNamespaces(NAMESPACE_PREFIX)).toEqual([]);
+    expect(misbehaviour).toEqual(tabs.map(({ name }) => ({ name, offNetwork: [], errors: [] })));
   });
 
   it('4 tabs on 3 machines form one network over the LAN URL, on HTTPS, with WebCrypto in every tab', async () => {
@@ -227,5 +297,30 @@ describe('a classroom across machines', () => {
     }
     mark('4 tabs reloaded');
     expect(await Promise.all(tabs.map((tab) => myPublicKey(tab.page)))).toEqual(keys);
+  });
+
+  it('with the server stopped, a laptop tab links to a tab it has not met through a relay peer', async () => {
+    const classroomOk = classroom as Classroom;
+    const laptopTab = tabs[1] as StudentTab;
+    const laptopTabId = await peerIdOf(laptopTab.page);
+    // A fifth tab, on the other laptop, that the server introduces to everyone but laptopTab.
+    const newcomer = await openTab(
+      'laptop2 newcomer',
+      classroomOk.laptops[1],
+      browsers[1] as NamespacedBrowser,
+      introduceAllBut(laptopTabId),
+    );
+    const newcomerId = await peerIdOf(newcomer.page);
+    await expect.poll(() => linkedPeerIds(newcomer.page), { timeout: 60_000 }).toHaveLength(3);
+    expect(await linkedPeerIds(newcomer.page)).not.toContain(laptopTabId);
+    expect(await linkedPeerIds(laptopTab.page)).not.toContain(newcomerId);
+    await devnet?.stop();
+    mark('server stopped');
+    // The only way their offer and answer can travel now is through a peer both have.
+    await expect
+      .poll(() => linkedPeerIds(laptopTab.page), { timeout: 60_000, interval: 500 })
+      .toContain(newcomerId);
+    mark('linked through a relay peer');
+    expect(await linkedPeerIds(newcomer.page)).toContain(laptopTabId);
   });
 });
