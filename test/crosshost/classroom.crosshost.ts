@@ -28,6 +28,7 @@ import {
   listNamespaces,
   missingPrerequisites,
   NAMESPACE_PREFIX,
+  onTrap,
   TEACHER_IP,
 } from './netns';
 
@@ -157,6 +158,7 @@ describe('a classroom across machines', () => {
   const tabs: StudentTab[] = [];
   let lanUrl = '';
   let certDir = '';
+  let removeCertDir = () => {};
   const timings: Record<string, number> = {};
   const started = performance.now();
   const mark = (step: string) => {
@@ -192,7 +194,9 @@ describe('a classroom across machines', () => {
     const missing = missingPrerequisites();
     if (missing.length > 0)
       throw new Error(`The cross-host test cannot run on this machine. Missing:\n- ${missing.join('\n- ')}`);
-    certDir = mkdtempSync(join(tmpdir(), 'tcx-lan-cert-'));
+    const made = mkdtempSync(join(tmpdir(), 'tcx-lan-cert-'));
+    certDir = made;
+    removeCertDir = onTrap(() => rmSync(made, { recursive: true, force: true }));
     classroom = createClassroom();
     mark('namespaces made');
     turn = await startTurnServer(classroom.teacher, TEACHER_IP);
@@ -235,7 +239,7 @@ describe('a classroom across machines', () => {
       await turn?.stop();
     } finally {
       classroom?.destroy();
-      if (certDir) rmSync(certDir, { recursive: true, force: true });
+      removeCertDir();
       mark('torn down');
       console.log(`crosshost timings (ms since start): ${JSON.stringify(timings)}`);
     }

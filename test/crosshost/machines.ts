@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import process from 'node:process';
 import { type Browser, chromium } from 'playwright-core';
 import { CHROME_PATH, chromiumArgs, ROOT } from '../e2e/browser';
+import { onTrap } from './netns';
 
 const IP = '/usr/sbin/ip';
 
@@ -164,6 +165,7 @@ export interface NamespacedBrowser {
 export async function launchChromiumIn(ns: string, serverIp: string): Promise<NamespacedBrowser> {
   const dir = mkdtempSync(join(tmpdir(), 'tcx-chromium-'));
   const launcher = join(dir, 'chromium-in-netns');
+  const removeDir = onTrap(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(launcher, `#!/bin/sh\nexec ${IP} netns exec '${ns}' '${CHROME_PATH}' "$@"\n`);
   chmodSync(launcher, 0o755);
   try {
@@ -180,11 +182,11 @@ export async function launchChromiumIn(ns: string, serverIp: string): Promise<Na
       browser,
       async close() {
         await browser.close().catch(() => {});
-        rmSync(dir, { recursive: true, force: true });
+        removeDir();
       },
     };
   } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
+    removeDir();
     throw error;
   }
 }

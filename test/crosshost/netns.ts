@@ -107,11 +107,34 @@ function deleteNamespace(ns: string): void {
 const live = new Set<string>();
 let trapsInstalled = false;
 
+/** Synchronous clean-ups of this run's files, run with the namespaces' deletion by the traps. */
+const cleanups = new Set<() => void>();
+
+/**
+ * Runs `cleanup` (synchronous, e.g. removing a temporary folder) if the process exits or is
+ * signalled before the returned function is called; that function runs it now instead.
+ */
+export function onTrap(cleanup: () => void): () => void {
+  installTraps();
+  cleanups.add(cleanup);
+  return () => {
+    if (cleanups.delete(cleanup)) cleanup();
+  };
+}
+
 /** Deletes every namespace still live, synchronously: fit for `exit` and signal handlers. */
 function destroyLive(): void {
   for (const ns of [...live].reverse()) {
     deleteNamespace(ns);
     live.delete(ns);
+  }
+  for (const cleanup of [...cleanups]) {
+    cleanups.delete(cleanup);
+    try {
+      cleanup();
+    } catch {
+      // Best effort: a trap must go on to the next one.
+    }
   }
 }
 
