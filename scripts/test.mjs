@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// `npm test`: unit tests, then browser tests in real Chromium, then one summary line
-// `N passed, M failed` (`, K skipped` when some were skipped). Exits non-zero if either run
-// fails or runs no test. Without Chromium, or without Debian's python3 and the reference's
-// libraries (for the reference-client tests), it stops before running anything: no test is
+// `npm test`: unit tests, then browser tests in real Chromium, then the cross-host test (machines
+// simulated with network namespaces, test/crosshost), then one summary line `N passed, M failed`
+// (`, K skipped` when some were skipped). Exits non-zero if any run fails or runs no test.
+// Without Chromium, without Debian's python3 and the reference's libraries (for the
+// reference-client tests), or without what the cross-host test needs (root, `ip netns`,
+// nftables, coturn), it stops before running anything and names what is missing: no test is
 // ever skipped silently.
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -24,6 +26,31 @@ const NO_CHROMIUM =
 const PYTHON = '/usr/bin/python3';
 const NO_PYTHON =
   "The reference-client tests need Debian's python3 with its libraries: sudo apt-get install python3 python3-requests python3-jsonpickle python3-pycryptodome";
+
+/**
+ * The cross-host test builds machines out of network namespaces: it needs root, iproute2 with a
+ * working `ip netns`, nftables (the phone's NAT router) and Debian's coturn (the TURN server).
+ */
+const CROSSHOST_TOOLS = [
+  { path: '/usr/sbin/ip', name: 'iproute2', apt: 'iproute2' },
+  { path: '/usr/sbin/nft', name: 'nftables', apt: 'nftables' },
+  { path: '/usr/bin/turnserver', name: 'coturn', apt: 'coturn' },
+];
+
+/** What the cross-host test lacks on this machine, one sentence each (empty: nothing). */
+function missingForCrosshost() {
+  const missing = [];
+  if (typeof process.getuid === 'function' && process.getuid() !== 0)
+    missing.push('root (network namespaces need it): run npm test as root, e.g. sudo npm test');
+  const absent = CROSSHOST_TOOLS.filter((tool) => !isExecutable(tool.path));
+  if (absent.length > 0)
+    missing.push(
+      `${absent.map((tool) => `${tool.name} (${tool.path})`).join(', ')}: sudo apt-get install ${absent.map((tool) => tool.apt).join(' ')}`,
+    );
+  else if (spawnSync('/usr/sbin/ip', ['netns', 'list'], { stdio: 'ignore' }).status !== 0)
+    missing.push('a working `ip netns list`: this kernel or container does not allow network namespaces');
+  return missing;
+}
 
 function hasReferencePython() {
   if (!isExecutable(PYTHON)) return false;
@@ -50,6 +77,7 @@ function findChromium() {
 const RUNS = [
   { name: 'unit tests', args: ['run'] },
   { name: 'browser tests', args: ['run', '--config', 'vitest.e2e.config.ts'] },
+  { name: 'cross-host test', args: ['run', '--config', 'vitest.crosshost.config.ts'] },
 ];
 
 let current;
@@ -99,6 +127,12 @@ async function main() {
   }
   if (!hasReferencePython()) {
     console.error(NO_PYTHON);
+    return 1;
+  }
+  const crosshostMissing = missingForCrosshost();
+  if (crosshostMissing.length > 0) {
+    console.error('The cross-host test (test/crosshost, network namespaces) needs what this machine lacks:');
+    for (const line of crosshostMissing) console.error(`- ${line}`);
     return 1;
   }
 
