@@ -173,7 +173,8 @@ export function IceServersCard({
           <span data-testid="ice-source" data-value={inForce.source}>
             {SOURCE_TEXT[inForce.source]}
           </span>
-          <ServerList servers={inForce.servers} testId="ice-in-force" />
+          {/* With no servers the source's text says so already ("none: direct links only"). */}
+          {inForce.servers.length > 0 ? <ServerList servers={inForce.servers} testId="ice-in-force" /> : null}
         </dd>
         <dt>From the devnet</dt>
         <dd>
