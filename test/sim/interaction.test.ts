@@ -1,16 +1,21 @@
 // @vitest-environment jsdom
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stateToJSON, type Transaction } from '../../src/core';
+import { stateToJSON, type Transaction, validateChain } from '../../src/core';
 import type { KeyPair } from '../../src/crypto';
 import { type ChainVector, readVector } from '../helpers/vectors';
-import { crypto, devnetKey, Simulation } from './harness';
+import { crypto, devnetGenesis, devnetKey, resilientGenesis, Simulation } from './harness';
 
 /**
- * The reference's interaction script, across three nodes: A holds the genesis key, B the
- * staker key, C none. The keys are the devnet's, not the vectors', but every amount must come
- * out as the reference's chain says.
+ * The reference's interaction script across three nodes, on each consensus profile: A holds the
+ * genesis key, B the staker key, C none. The keys are the devnet's, not the vectors', but every
+ * amount must come out as the reference's chain says: the staker ends with 73 coins and 25
+ * staked. On `resilient`, blocks carry seed signatures and whole-second timestamps and are
+ * forged in slots; on `reference`, neither.
  */
-describe('the reference interaction across 3 nodes', () => {
+describe.each([
+  { profile: 'reference', genesisConfig: devnetGenesis() },
+  { profile: 'resilient', genesisConfig: resilientGenesis() },
+])('the reference interaction across 3 nodes on the $profile profile', ({ profile, genesisConfig }) => {
   let sim: Simulation;
   let keys: { genesis: KeyPair; staker: KeyPair; exchange: KeyPair; bob: KeyPair };
   const vector = readVector<ChainVector>('chain-interaction.json');
@@ -22,7 +27,12 @@ describe('the reference interaction across 3 nodes', () => {
       exchange: await devnetKey('exchange'),
       bob: await crypto.generateKeyPair(),
     };
-    sim = new Simulation({ seed: 1, nodeIds: ['A', 'B', 'C'], wallets: { A: keys.genesis, B: keys.staker } });
+    sim = new Simulation({
+      seed: 1,
+      nodeIds: ['A', 'B', 'C'],
+      wallets: { A: keys.genesis, B: keys.staker },
+      genesis: genesisConfig,
+    });
     await sim.start();
     // Channels come from the directory bootstrap and DISCOVERY; wait for all three.
     await sim.runUntil(
@@ -87,5 +97,17 @@ describe('the reference interaction across 3 nodes', () => {
       staker: 73,
       bob: 112,
     });
+    expect(sim.node('C').getSnapshot().state.stakes.get(staker.publicKeyPem)).toBe(25);
+    // Every block is of its profile (a seed signature and whole seconds on resilient only), and
+    // the chain the nodes agree on is valid from genesis on this profile.
+    const { blocks } = await sim.node('B').exportChain();
+    expect(
+      blocks.slice(1).every((b) => (typeof b.seedSignature === 'string') === (profile === 'resilient')),
+    ).toBe(true);
+    if (profile === 'resilient')
+      expect(blocks.slice(1).every((b) => Number.isInteger(b.timestamp))).toBe(true);
+    const check = await validateChain(blocks, genesisConfig, crypto);
+    expect(check.valid).toBe(true);
+    expect(stateToJSON(check.state)).toEqual(stateToJSON(sim.node('A').getSnapshot().state));
   });
 });
