@@ -1,6 +1,8 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createSignalingServer, type SignalingServer } from '../../signaling/server';
-import { openWatchedPage, type WatchedPage } from './browser';
+import { openWatchedPage, ROOT, type WatchedPage } from './browser';
 
 /**
  * Drives the real app in Chromium through its stable `data-testid`s, as a person would click:
@@ -40,6 +42,54 @@ export async function startDevnet(dist: string, port = 0): Promise<Devnet> {
       await server.start();
     },
   };
+}
+
+/** `npm start` (scripts/start.mjs) as a child process, with its printed URL and output so far. */
+export interface NpmStart {
+  readonly url: string;
+  readonly process: ChildProcess;
+  output(): string;
+  /** Stops it (SIGTERM) and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `npm start -- ARGS` on a free port of 127.0.0.1, as a person would; resolves once it
+ * prints its URL line (`tabchain devnet: http://localhost:PORT/`). It builds the app first, so
+ * the wait is generous.
+ */
+export function startNpmStart(args: readonly string[] = []): Promise<NpmStart> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'scripts', 'start.mjs'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`npm start printed no URL:\n${output}`)), 90_000);
+    const exited = new Promise<void>((done) => child.once('exit', () => done()));
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /^tabchain devnet: (http:\/\/localhost:\d+\/)$/m.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve({
+          url: match[1],
+          process: child,
+          output: () => output,
+          async stop() {
+            if (child.exitCode !== null || child.signalCode !== null) return;
+            child.kill('SIGTERM');
+            await exited;
+          },
+        });
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.on('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
+  });
 }
 
 /** A tab running the app, with what it tried to reach off this machine and its page errors. */

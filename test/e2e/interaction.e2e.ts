@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -11,7 +10,9 @@ import {
   importDevnetKey,
   intOf,
   myPublicKey,
+  type NpmStart,
   openApp,
+  startNpmStart,
   waitForHeight,
   waitForPeers,
 } from './app-driver';
@@ -24,33 +25,8 @@ import { launchChromium, newContext, ROOT } from './browser';
 
 const SHOTS = join(ROOT, 'docs', 'screenshots');
 
-/** Runs `npm start` (scripts/start.mjs) on a free port; resolves with its printed URL. */
-function startDevnet(): Promise<{ url: string; process: ChildProcess }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'scripts', 'start.mjs')], {
-      cwd: ROOT,
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`npm start printed no URL:\n${output}`)), 60_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /^tabchain devnet: (http:\/\/localhost:\d+\/)$/m.exec(output);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve({ url: match[1], process: child });
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.on('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
-  });
-}
-
 describe('the reference interaction, clicked through three tabs against npm start', () => {
-  let devnet: { url: string; process: ChildProcess };
+  let devnet: NpmStart;
   let browser: Browser;
   let context: BrowserContext;
   let a: AppTab;
@@ -59,16 +35,12 @@ describe('the reference interaction, clicked through three tabs against npm star
   let height = 0;
 
   beforeAll(async () => {
-    [devnet, browser] = await Promise.all([startDevnet(), launchChromium()]);
+    [devnet, browser] = await Promise.all([startNpmStart(), launchChromium()]);
     context = await newContext(browser);
   });
   afterAll(async () => {
     await browser?.close();
-    if (devnet?.process.pid) {
-      const exited = new Promise((resolve) => devnet.process.once('exit', resolve));
-      devnet.process.kill('SIGTERM');
-      await exited;
-    }
+    await devnet?.stop();
   });
 
   /** Waits until every tab shows the next block. */
