@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
-import { MAX_PUBLIC_KEY_CHARS } from '../src/core/limits';
+import { genesisConfigSchema } from '../src/core/config';
 import { err, ok, type Result } from '../src/core/result';
 import type { GenesisConfig } from '../src/core/types';
 import { canonicalPublicKeyPem } from '../src/crypto';
@@ -29,12 +29,11 @@ export interface NetworkConfig {
   readonly source: string;
 }
 
-// Not strict: devnet.json carries more (the published keys, a warning) that the node has no use for.
+// The core's genesis config plus the room; not strict: devnet.json carries more (the published
+// keys, a warning) that the node has no use for.
 const genesisFileSchema = z.object({
+  ...genesisConfigSchema.shape,
   network: z.string().trim().min(1).max(100).optional(),
-  profile: z.enum(['reference', 'resilient']).optional(),
-  genesisPublicKey: z.string().min(1).max(MAX_PUBLIC_KEY_CHARS),
-  maxTotalStake: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 
 /** Decodes a genesis config (or a devnet.json) from `source`; its key is normalised to canonical PEM. */

@@ -10,11 +10,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
 import {
   CONSENSUS_PROFILES,
   decodeChainEnvelope,
   type GenesisConfig,
+  genesisConfigSchema,
   nextForgerOf,
   parseJson,
   stateToJSON,
@@ -38,13 +38,6 @@ const MAX_CHAIN_FILE_BYTES = 512 * 1024 * 1024;
 const MAX_GENESIS_FILE_BYTES = 64 * 1024;
 
 const USAGE = 'usage: npm run verify-chain -- FILE [--genesis CONFIG_FILE | --genesis-key PEM_FILE]';
-
-/** A `--genesis` file: a genesis config (src/core/types.ts `GenesisConfig`), no other field. */
-const genesisFileSchema = z.strictObject({
-  profile: z.enum(CONSENSUS_PROFILES).optional(),
-  genesisPublicKey: z.string().max(MAX_GENESIS_FILE_BYTES),
-  maxTotalStake: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
-});
 
 /** Where the command writes; injectable for tests. */
 export interface CommandIO {
@@ -131,7 +124,8 @@ async function readGenesisConfig(path: string): Promise<GenesisConfig> {
   } catch (error) {
     throw new UsageError(`genesis config ${path} is not JSON: ${(error as Error).message}`);
   }
-  const decoded = genesisFileSchema.safeParse(value);
+  // A `--genesis` file is a genesis config, no other field (the core's one schema).
+  const decoded = genesisConfigSchema.safeParse(value);
   if (!decoded.success) {
     const issue = decoded.error.issues[0];
     const field = issue?.path.length ? `"${issue.path.join('.')}"` : 'the file';

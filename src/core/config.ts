@@ -1,5 +1,7 @@
+import { z } from 'zod';
 import { hash } from './hash';
-import type { ConsensusProfile, GenesisConfig } from './types';
+import { MAX_PUBLIC_KEY_CHARS } from './limits';
+import { CONSENSUS_PROFILES, type ConsensusProfile, type GenesisConfig } from './types';
 
 /*
  * Reading a genesis config: its defaults filled in. A config is trusted input (the network's
@@ -38,3 +40,15 @@ export function networkIdOf(config: GenesisConfig): string {
     maxTotalStake: maxTotalStakeOf(config),
   });
 }
+
+/**
+ * The one schema of a genesis config read from a file or a server (`verify-chain --genesis`,
+ * the always-on node's `--genesis` and devnet.json): exactly `GenesisConfig`'s fields, strict.
+ * A reader that takes a larger document (devnet.json) extends its `shape`. The key is checked for
+ * its shape here; its canonical encoding needs the crypto port, so the caller checks that.
+ */
+export const genesisConfigSchema = z.strictObject({
+  profile: z.enum(CONSENSUS_PROFILES).optional(),
+  genesisPublicKey: z.string().min(1).max(MAX_PUBLIC_KEY_CHARS),
+  maxTotalStake: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+});
