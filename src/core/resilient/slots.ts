@@ -1,3 +1,4 @@
+import type { ChainError } from '../errors';
 import { err, ok, type Result } from '../result';
 import type { SlotParams } from './params';
 
@@ -12,19 +13,14 @@ import type { SlotParams } from './params';
  * always, plus the rank `slot mod n`), and fork choice prefers the lower rank.
  */
 
-/** Why a block's timestamp is refused or not yet adopted; `code` is stable. */
-export type TimestampError =
-  | { readonly code: 'BAD_TIMESTAMP'; readonly message: string }
-  | { readonly code: 'TIMESTAMP_NOT_AFTER_PARENT'; readonly message: string; readonly earliest: number }
-  | {
-      readonly code: 'RANK_NOT_DUE';
-      readonly message: string;
-      readonly rank: number;
-      readonly slot: number;
-      readonly earliest: number;
-    }
-  /** Not invalid: the block is held, and may be checked again once the receiver's clock reaches `dueAt`. */
-  | { readonly code: 'FROM_THE_FUTURE'; readonly message: string; readonly dueAt: number };
+/**
+ * Why a block's timestamp is refused or not yet adopted: the chain errors of these codes
+ * (src/core/errors.ts documents each; `FROM_THE_FUTURE` is held until `dueAt`, not judged).
+ */
+export type TimestampError = Extract<
+  ChainError,
+  { readonly code: 'BAD_TIMESTAMP' | 'TIMESTAMP_NOT_AFTER_PARENT' | 'RANK_NOT_DUE' | 'FROM_THE_FUTURE' }
+>;
 
 const isTime = (value: number): boolean => Number.isSafeInteger(value) && value >= 0;
 
