@@ -108,26 +108,7 @@ export function WaitingBanner() {
   // Only a resilient chain has turns to count down; a reference chain waits for its one forger.
   const nowMs = useTickingNow(waiting && head !== undefined);
   if (!waiting) return null;
-  if (head) {
-    return (
-      <div
-        className="banner banner-waiting"
-        role="status"
-        data-testid="waiting-for-forger"
-        data-value={waitingFor.forger}
-      >
-        <strong>
-          Waiting for forger <AccountLabel pem={waitingFor.forger} copy={false} />
-        </strong>
-        <span>
-          {waitingFor.stalled
-            ? ` ${pool.length} pending ${pool.length === 1 ? 'transaction has' : 'transactions have'} waited long for a block:`
-            : ' No tab holding the first-ranked key is connected:'}
-        </span>
-        <NextTurnCountdown head={head} nowMs={nowMs} />
-      </div>
-    );
-  }
+  const pending = `${pool.length} pending ${pool.length === 1 ? 'transaction' : 'transactions'}`;
   const fp = fingerprint(waitingFor.forger);
   return (
     <div
@@ -139,14 +120,26 @@ export function WaitingBanner() {
       <strong>
         Waiting for forger <AccountLabel pem={waitingFor.forger} copy={false} />
       </strong>
-      <span>
-        {waitingFor.stalled
-          ? ` ${pool.length} pending ${pool.length === 1 ? 'transaction has' : 'transactions have'} waited too long for a block: the forger's tab may be closed or cut off.`
-          : pool.length > 0
-            ? ` No tab holding key ${fp} is connected, so ${pool.length} pending ${pool.length === 1 ? 'transaction waits' : 'transactions wait'} until one is.`
-            : ` No tab holding key ${fp} is connected: new transactions will wait until one is.`}{' '}
-        Whoever holds that key can open it in the Wallet (the devnet's keys are public).
-      </span>
+      {head ? (
+        // A resilient chain has turns to count down: the next rank forges once rank 0's slot passes.
+        <>
+          <span>
+            {waitingFor.stalled
+              ? ` ${pending} ${pool.length === 1 ? 'has' : 'have'} waited long for a block:`
+              : ' No tab holding the first-ranked key is connected:'}
+          </span>
+          <NextTurnCountdown head={head} nowMs={nowMs} />
+        </>
+      ) : (
+        <span>
+          {waitingFor.stalled
+            ? ` ${pending} ${pool.length === 1 ? 'has' : 'have'} waited too long for a block: the forger's tab may be closed or cut off.`
+            : pool.length > 0
+              ? ` No tab holding key ${fp} is connected, so ${pending} ${pool.length === 1 ? 'waits' : 'wait'} until one is.`
+              : ` No tab holding key ${fp} is connected: new transactions will wait until one is.`}{' '}
+          Whoever holds that key can open it in the Wallet (the devnet's keys are public).
+        </span>
+      )}
     </div>
   );
 }
