@@ -6,10 +6,14 @@
 import { randomBytes } from 'node:crypto';
 import {
   type Block,
+  blockSigningBytes,
   type ChainState,
+  createBlock,
   type GenesisConfig,
   genesisState,
+  resilient,
   type Transaction,
+  withBlockSignature,
 } from '../../src/core';
 import type { CryptoProvider, KeyPair } from '../../src/crypto';
 import { chooseTransactions, forgeBlock } from '../../src/node/forge';
@@ -66,4 +70,30 @@ export function signed(
   nowMs: number,
 ): Promise<Transaction> {
   return signTransaction(crypto, signer, draft, nowMs, (length) => new Uint8Array(randomBytes(length)));
+}
+
+/**
+ * A resilient block on `state` carrying `transactions`, forged by `signer` at `time` (whole
+ * seconds): its seed signature over the parent's seed, then its block signature. Any key and time
+ * (a rank that may not forge yet, a block from the future): the caller checks what it expects.
+ */
+export async function signResilientBlock(
+  crypto: CryptoProvider,
+  state: ChainState,
+  signer: KeyPair,
+  transactions: readonly Transaction[],
+  time: number,
+): Promise<Block> {
+  if (!state.resilient) throw new Error('not a resilient state');
+  const seedBytes = resilient.seedSigningBytes(state.resilient.seed);
+  if (!seedBytes.ok) throw new Error(seedBytes.error.message);
+  const unsigned = createBlock(
+    transactions,
+    state.headHash,
+    signer.publicKeyPem,
+    state.height + 1,
+    time,
+    await crypto.sign(signer, seedBytes.value),
+  );
+  return withBlockSignature(unsigned, await crypto.sign(signer, blockSigningBytes(unsigned)));
 }

@@ -7,19 +7,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyChainMain } from '../../scripts/verify-chain';
 import {
   type Block,
-  blockSigningBytes,
   type ChainState,
-  createBlock,
   GENESIS_BLOCK,
   type GenesisConfig,
   genesisState,
-  resilient,
   type Transaction,
   validateBlock,
-  withBlockSignature,
 } from '../../src/core';
 import type { KeyPair } from '../../src/crypto';
 import { crypto, signedTx, vectorKeys } from '../core/signed-chain';
+import { signResilientBlock } from '../helpers/resilient-chain';
 import {
   type ChainVector,
   type InvalidChainVector,
@@ -188,21 +185,12 @@ describe('verify-chain --genesis', () => {
   let chain: { blocks: Block[]; last: ChainState };
   const T0 = 1_800_000_000;
 
-  /** The next block on `state`, forged by rank 0 one second after its parent (as test/core/resilient/chain.test.ts builds them). */
+  /** The next block on `state`, forged by rank 0 one second after its parent. */
   async function rankZeroBlock(state: ChainState, transactions: readonly Transaction[]): Promise<Block> {
     const signer = Object.values(keys).find((pair) => pair.publicKeyPem === state.nextForger);
     if (!signer || !state.resilient) throw new Error('not a resilient state the test can forge on');
-    const seedBytes = resilient.seedSigningBytes(state.resilient.seed);
-    if (!seedBytes.ok) throw new Error(seedBytes.error.message);
-    const unsigned = createBlock(
-      transactions,
-      state.headHash,
-      state.nextForger,
-      state.height + 1,
-      (state.height === 0 ? T0 : state.resilient.headTime) + 1,
-      await crypto.sign(signer, seedBytes.value),
-    );
-    return withBlockSignature(unsigned, await crypto.sign(signer, blockSigningBytes(unsigned)));
+    const time = (state.height === 0 ? T0 : state.resilient.headTime) + 1;
+    return signResilientBlock(crypto, state, signer, transactions, time);
   }
 
   beforeAll(async () => {

@@ -3,16 +3,13 @@ import { act, cleanup, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type Block,
-  blockSigningBytes,
   type ChainState,
-  createBlock,
   GENESIS_BLOCK,
   type GenesisConfig,
   genesisState,
   resilient,
   type Transaction,
   validateBlock,
-  withBlockSignature,
 } from '../../src/core';
 import type { KeyPair } from '../../src/crypto';
 import { MemoryNetwork, SeededRandom, VirtualClock } from '../../src/net/memory';
@@ -21,6 +18,7 @@ import { signTransaction } from '../../src/node/wallet';
 import type { DevnetConfig } from '../../src/ui/decoders';
 import { fingerprint } from '../../src/ui/format';
 import type { NodeApi } from '../../src/ui/services';
+import { signResilientBlock } from '../helpers/resilient-chain';
 import {
   cleanUpAfterEach,
   crypto,
@@ -37,7 +35,7 @@ import {
 // is built with the core rules (as test/core/resilient/chain.test.ts does) and served by a node
 // stand-in, so these tests do not depend on the node's forging.
 
-const { RESILIENT_SLOTS, STAKE_DELAY_BLOCKS, seedSigningBytes } = resilient;
+const { RESILIENT_SLOTS, STAKE_DELAY_BLOCKS } = resilient;
 const SLOT = RESILIENT_SLOTS.slotSeconds;
 const T0 = 1_800_000_000;
 
@@ -57,17 +55,7 @@ async function forge(forger: string, time: number, transactions: readonly Transa
   const state = tip();
   const signer = signers.get(forger);
   if (!signer || !state.resilient) throw new Error('the test cannot forge this block');
-  const seedBytes = seedSigningBytes(state.resilient.seed);
-  if (!seedBytes.ok) throw new Error(seedBytes.error.message);
-  const unsigned = createBlock(
-    transactions,
-    state.headHash,
-    forger,
-    state.height + 1,
-    time,
-    await crypto.sign(signer, seedBytes.value),
-  );
-  const block = withBlockSignature(unsigned, await crypto.sign(signer, blockSigningBytes(unsigned)));
+  const block = await signResilientBlock(crypto, state, signer, transactions, time);
   const next = await validateBlock(state, block, crypto);
   if (!next.ok) throw new Error(`${next.error.code}: ${next.error.message}`);
   blocks.push(block);
