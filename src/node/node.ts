@@ -354,6 +354,9 @@ export class TabchainNode {
       forgingTakenOverBy: this.takenOverBy,
       transport: this.transportStatus,
       notices: this.notices,
+      // Filled by peer exchange and block announcements (issue 15 gossip).
+      topology: { nodes: [], links: [] },
+      propagation: [],
       now: this.clock.now(),
       headSince: this.headSince,
       stallAfterMs: this.limits.stallAfterMs,

@@ -3,7 +3,15 @@ import type { KeyPair } from '../crypto/types';
 import type { PeerId, TransportStatus } from '../ports/transport';
 import type { ChainView } from './chain';
 import type { PoolEntry } from './pool';
-import type { Equivocation, NodePhase, NodeSnapshot, PeerView, SyncProgress } from './types';
+import type {
+  BlockPropagation,
+  Equivocation,
+  NetworkTopology,
+  NodePhase,
+  NodeSnapshot,
+  PeerView,
+  SyncProgress,
+} from './types';
 
 /** What a snapshot is built from: the node's parts as they are now. */
 export interface SnapshotParts {
@@ -23,6 +31,8 @@ export interface SnapshotParts {
   readonly forgingTakenOverBy: PeerId | null;
   readonly transport: TransportStatus;
   readonly notices: readonly string[];
+  readonly topology: NetworkTopology;
+  readonly propagation: readonly BlockPropagation[];
   /** The time now (ms). */
   readonly now: number;
   /** When the head last changed (ms). */
@@ -66,5 +76,7 @@ export function buildSnapshot(parts: SnapshotParts): NodeSnapshot {
     forgingTakenOverBy: parts.forgingTakenOverBy,
     transport: parts.transport,
     notices: [...parts.notices],
+    topology: parts.topology,
+    propagation: [...parts.propagation],
   });
 }

@@ -154,6 +154,54 @@ export interface Equivocation {
  */
 export type NodePhase = 'stopped' | 'restoring' | 'ready' | 'connected';
 
+/** A node this one knows of: a direct peer, or one a peer named in peer exchange (DISCOVERY). */
+export interface KnownNode {
+  readonly id: PeerId;
+  /** The key it forges with, when it said so (direct peers' STATUS; null when unknown). */
+  readonly forgerKey: string | null;
+  readonly alwaysOn: boolean;
+  /** Connected to this node right now. */
+  readonly direct: boolean;
+}
+
+/** A link between two nodes, as one of them reported it (undirected: `a < b`). */
+export interface NetworkLink {
+  readonly a: PeerId;
+  readonly b: PeerId;
+}
+
+/** The network as this node knows it, for the network map: itself, its peers and theirs. */
+export interface NetworkTopology {
+  readonly nodes: readonly KnownNode[];
+  readonly links: readonly NetworkLink[];
+}
+
+/** One hop of a block's journey: `to` had the block `atMs` after its forger, `delayMs` after `from`. */
+export interface PropagationHop {
+  readonly from: PeerId;
+  readonly to: PeerId;
+  /** This hop's measured delay (ms): link time plus the relaying node's checks. */
+  readonly delayMs: number;
+  /** Sum of the hop delays from the forging node to `to` (ms). */
+  readonly atMs: number;
+}
+
+/** How a recent block spread, as far as this node saw (its own hop and the trails peers announced). */
+export interface BlockPropagation {
+  readonly hash: string;
+  readonly height: number;
+  /** The forger's public key. */
+  readonly forger: string;
+  /** The node that forged it, when known (the first node of every trail). */
+  readonly forgedBy: PeerId | null;
+  /** When this node first had it (ms, this node's clock). */
+  readonly seenAt: number;
+  readonly hops: readonly PropagationHop[];
+}
+
+/** Recent blocks kept in `NodeSnapshot.propagation`. */
+export const MAX_PROPAGATION_BLOCKS = 16;
+
 /** Everything the UI reads, as one immutable value replaced on every change. */
 export interface NodeSnapshot {
   readonly nodeId: PeerId;
@@ -188,4 +236,8 @@ export interface NodeSnapshot {
   readonly transport: TransportStatus;
   /** Messages for the user (storage trouble, a repaired store). */
   readonly notices: readonly string[];
+  /** The network as this node knows it (the network map). */
+  readonly topology: NetworkTopology;
+  /** The last `MAX_PROPAGATION_BLOCKS` blocks' journeys, newest first. */
+  readonly propagation: readonly BlockPropagation[];
 }
