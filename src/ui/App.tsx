@@ -4,6 +4,7 @@ import { AccountLabel, HashText } from './components/bits';
 import { ExplorerPage, WaitingBanner } from './explorer/ExplorerPage';
 import { AccountPage, BlockPage, NotFound, TxPage } from './explorer/pages';
 import { SearchBox } from './explorer/SearchBox';
+import { shortHash } from './format';
 import { GenesisCard } from './network/about';
 import { NetworkPage } from './network/NetworkPage';
 import { hrefFor, type Route, useRoute } from './router';
@@ -89,12 +90,13 @@ function ChainStatus() {
         </a>
       </StatusItem>
       <StatusItem label="Head">
-        <a
-          href={hrefFor({ page: 'block', height: snapshot.height })}
-          aria-label={`Head block ${snapshot.height}, hash ${snapshot.headHash}`}
-        >
-          <HashText hash={snapshot.headHash} testId="head-hash" />
-        </a>
+        <HashText
+          hash={snapshot.headHash}
+          testId="head-hash"
+          to={{ page: 'block', height: snapshot.height }}
+          // The visible (shortened) hash is part of the name, as speech input users say what they see.
+          label={`Head block ${snapshot.height}, hash ${shortHash(snapshot.headHash)}`}
+        />
       </StatusItem>
       <StatusItem label="Next forger">
         <AccountLabel pem={snapshot.nextForger} testId="next-forger" copy={false} />

@@ -236,3 +236,75 @@ export async function buyBurst(page: Page, count: number): Promise<void> {
     }
   }, count);
 }
+
+/** Fills a form and submits it, leaving its confirmation summary open (nothing signed yet). */
+export async function openSummary(
+  page: Page,
+  form: TransactionForm,
+  amount: number,
+  receiver?: string,
+): Promise<void> {
+  await page.bringToFront();
+  if (form === 'transfer' && receiver !== undefined)
+    await page.getByTestId('transfer-receiver').fill(receiver);
+  await page.getByTestId(`${form}-amount`).fill(String(amount));
+  await page.getByTestId(`${form}-submit`).click();
+  await page.getByTestId('confirm-summary').waitFor();
+}
+
+/** Forces the colour theme through the header's theme select. */
+export async function setTheme(page: Page, theme: 'light' | 'dark'): Promise<void> {
+  await page.getByTestId('theme-select').selectOption(theme);
+  await page.waitForFunction((t) => document.documentElement.dataset.theme === t, theme);
+}
+
+/** Goes to a route of the app (`#/block/3`) and lets it render. */
+export async function goTo(page: Page, hash: string, settleMs = 300): Promise<void> {
+  await page.evaluate((h) => {
+    window.location.hash = h;
+  }, hash);
+  await page.waitForTimeout(settleMs);
+}
+
+/** One accessibility rule broken on a page, as axe-core reports it. */
+export interface AxeFinding {
+  readonly id: string;
+  readonly impact: string | null;
+  readonly help: string;
+  /** The offending elements' selectors and axe's summary of what is wrong with each. */
+  readonly nodes: readonly { readonly target: string; readonly summary: string }[];
+}
+
+/**
+ * Runs axe-core (node_modules/axe-core) on the page as it is and returns the serious and critical
+ * violations; it is injected once per page load.
+ */
+export async function axeSeriousViolations(page: Page): Promise<AxeFinding[]> {
+  const loaded = await page.evaluate(() => 'axe' in window);
+  if (!loaded) await page.addScriptTag({ path: join(ROOT, 'node_modules', 'axe-core', 'axe.min.js') });
+  return page.evaluate(async () => {
+    type AxeResult = {
+      violations: {
+        id: string;
+        impact: string | null;
+        help: string;
+        nodes: { target: unknown[]; failureSummary?: string }[];
+      }[];
+    };
+    const axe = (
+      window as unknown as { axe: { run(context: Document, options: object): Promise<AxeResult> } }
+    ).axe;
+    const result = await axe.run(document, { resultTypes: ['violations'] });
+    return result.violations
+      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+      .map((violation) => ({
+        id: violation.id,
+        impact: violation.impact,
+        help: violation.help,
+        nodes: violation.nodes.slice(0, 8).map((node) => ({
+          target: node.target.map(String).join(' '),
+          summary: (node.failureSummary ?? '').replace(/\s+/g, ' ').slice(0, 300),
+        })),
+      }));
+  });
+}
