@@ -375,7 +375,7 @@ export function TransferForm() {
         </select>
       </div>
       {picked !== null ? (
-        <fieldset className="field receiver-picked" data-testid="transfer-picked" data-value={picked}>
+        <fieldset className="receiver-picked" data-testid="transfer-picked" data-value={picked}>
           <legend>Receiver</legend>
           <AccountLabel pem={picked} link={false} />
           <button type="button" data-testid="transfer-clear-receiver" onClick={() => pick(null)}>
