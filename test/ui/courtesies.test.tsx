@@ -17,6 +17,7 @@ import {
   renderApp,
   renderWithWallet,
   startNode,
+  withSnapshot,
 } from './helpers';
 
 cleanUpAfterEach();
@@ -190,5 +191,16 @@ describe('the waiting banner offers a public devnet key', () => {
     renderApp(makeServices(node));
     expect(screen.getByTestId('waiting-for-forger').getAttribute('data-value')).toBe(stranger.publicKeyPem);
     expect(screen.queryByTestId('devnet-key-offer')).toBeNull();
+  });
+});
+
+describe('node ids in the wallet', () => {
+  it('links the always-on node that forges with the wallet key to it in the network view', async () => {
+    const genesis = await devnetKeyPair('genesis');
+    const node = await startNode({ wallet: genesis });
+    renderApp(makeServices(withSnapshot(node, { forgingElsewhere: 'fedcba9876543210' })));
+    const link = screen.getByTestId('forging-elsewhere');
+    expect(link.textContent).toBe('fedcba9876543210');
+    expect(link.closest('a')?.getAttribute('href')).toBe('#/network/node/fedcba9876543210');
   });
 });
