@@ -5,8 +5,8 @@ import { createCryptoProvider } from './crypto';
 import { createTabLocks, tabStorage } from './locks';
 import { ForgingClaim } from './locks/forging-claim';
 import { createTransport, transportKindFromSettings } from './net';
-import { slicedLotteryRunner, yieldThroughMessageChannel } from './node/lottery-slices';
 import { TabchainNode } from './node/node';
+import { pagePacing } from './node/slices';
 import { deleteNodeDatabase, listNodeDatabases, openBestStore } from './storage';
 import {
   chooseNode,
@@ -123,10 +123,9 @@ async function boot(): Promise<BootState> {
     transport,
     crypto,
     store,
-    // Each next-forger draw runs in slices of the main thread, never one long task.
-    lottery: slicedLotteryRunner({ now: () => performance.now(), yieldToPage: yieldThroughMessageChannel }),
-    // A restored chain's older hashes and ids load after the page is interactive, in slices.
-    yieldToPage: yieldThroughMessageChannel,
+    // Next-forger draws, validation and sync run in slices of the main thread, never one long
+    // task; a restored chain's older hashes and ids load after the page is interactive, in slices.
+    ...pagePacing(),
     // Forging waits for this tab to hold its key's forging lock (one forger per key in a browser).
     forging: false,
   });
