@@ -7,6 +7,7 @@ import { ForgingClaim } from './locks/forging-claim';
 import { createTransport, transportKindFromSettings } from './net';
 import { TabchainNode } from './node/node';
 import { pagePacing } from './node/slices';
+import { startValidationWorker } from './node/validation-worker-client';
 import { deleteNodeDatabase, listNodeDatabases, openBestStore } from './storage';
 import {
   chooseNode,
@@ -118,10 +119,14 @@ async function boot(): Promise<BootState> {
   // The node restores its store, then starts the transport, which may wait for the signaling
   // server indefinitely. The page renders at once and follows the node's phase in its snapshot
   // (restoring, then ready, then connected).
+  // Signature checks run in a dedicated Worker: the page's main thread keeps its frames while
+  // it validates a big block or a sync (see validation-worker-client.ts). Where the page has no
+  // WebCrypto (node-forge), there is no Worker and the node checks here, in slices.
+  const validationWorker = crypto.name === 'webcrypto' ? startValidationWorker() : null;
   const node = new TabchainNode({
     genesis,
     transport,
-    crypto,
+    crypto: validationWorker ? validationWorker.verifying(crypto) : crypto,
     store,
     // Next-forger draws, validation and sync run in slices of the main thread, never one long
     // task; a restored chain's older hashes and ids load after the page is interactive, in slices.

@@ -15,6 +15,7 @@ import { createWebCryptoProvider, parsePublicKeyPem, signatureHexToBytes } from 
 import { MemoryNetwork, SeededRandom, VirtualClock } from '../../src/net/memory';
 import { TabchainNode } from '../../src/node/node';
 import { pagePacing } from '../../src/node/slices';
+import { startValidationWorker } from '../../src/node/validation-worker-client';
 
 /** What one side-by-side series came to (every run's time in ms, in order). */
 interface Series {
@@ -194,6 +195,9 @@ async function watchMainThread(work: () => Promise<unknown>): Promise<LongestTas
   return { longTaskMs, frameGapMs, heartbeatGapMs, longTasks };
 }
 
+/** One validation Worker for the page, as a tab has. */
+const validationWorker = startValidationWorker();
+
 window.chromiumValidation = {
   async validate({ genesisPublicKey, chainText, runs }) {
     const [funding, block] = JSON.parse(chainText) as [Block, Block];
@@ -202,10 +206,11 @@ window.chromiumValidation = {
     if (!funded.ok) throw new Error(`set-up: ${funded.error.message}`);
     const state = funded.value;
     const pacing = pagePacing();
-    // As a tab validates a block: its pause between batches, its sliced lottery.
+    const tabCrypto = validationWorker?.verifying(provider) ?? provider;
+    // As a tab validates a block: its pause between batches, its sliced lottery, its checks in the Worker.
     const ours = () =>
       timed(async () => {
-        const result = await validateBlock(state, block, provider, undefined, pacing.lottery, undefined, {
+        const result = await validateBlock(state, block, tabCrypto, undefined, pacing.lottery, undefined, {
           pause: pacing.pause,
         });
         if (!result.ok) throw new Error(result.error.message);
@@ -248,12 +253,16 @@ async function prepareSync(
   const clock = new VirtualClock();
   const random = new SeededRandom(8);
   const net = new MemoryNetwork({ random: random.fork(), clock, latency: { min: 5, max: 50 } });
-  const make = (id: string, pacing: Partial<ReturnType<typeof pagePacing>>) => {
+  const make = (
+    id: string,
+    pacing: Partial<ReturnType<typeof pagePacing>>,
+    crypto = createWebCryptoProvider(),
+  ) => {
     const stream = random.fork();
     return new TabchainNode({
       genesis: { genesisPublicKey },
       transport: net.createTransport(id),
-      crypto: createWebCryptoProvider(),
+      crypto,
       clock,
       random: () => stream.next(),
       limits: { maxPeers: 4 },
@@ -261,7 +270,9 @@ async function prepareSync(
     });
   };
   const source = make('source', {});
-  const fresh = make('fresh', pagePacing());
+  // The fresh node is set up as src/main.tsx sets up a tab's node: paced, its checks in the Worker.
+  const provider = createWebCryptoProvider();
+  const fresh = make('fresh', pagePacing(), validationWorker?.verifying(provider) ?? provider);
   await source.start();
   // Started now (its channels open once the network runs): set-up, as the blocks it holds first.
   await fresh.start();
