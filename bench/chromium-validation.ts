@@ -6,40 +6,12 @@
  * are built and signed in Node (bench/chain.ts) and handed to the page as JSON text.
  */
 import { join } from 'node:path';
-import { build, type Rollup } from 'vite';
 import { launchChromium, newContext } from '../test/e2e/browser';
+import { buildPage, PAGE_ORIGIN, routePage } from '../test/e2e/page-build';
 import { buildSignedChain, genesisConfig } from './chain';
 import { type Figure, round } from './harness';
 
-/** Where the page is served from: routed by the test browser, never a real server. */
-const ORIGIN = 'http://127.0.0.1:9';
-
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-
-/** The bench page (bench/pages/chromium-validation.html) built in memory: file name → contents. */
-async function buildPage(): Promise<Map<string, { body: string | Uint8Array; type: string }>> {
-  const pages = join(import.meta.dirname, 'pages');
-  const result = await build({
-    configFile: false,
-    logLevel: 'silent',
-    root: pages,
-    base: './',
-    build: {
-      write: false,
-      minify: false,
-      rollupOptions: { input: join(pages, 'chromium-validation.html') },
-    },
-  });
-  const outputs = (Array.isArray(result) ? result : [result]) as Rollup.RollupOutput[];
-  const files = new Map<string, { body: string | Uint8Array; type: string }>();
-  for (const output of outputs)
-    for (const file of output.output) {
-      const body = file.type === 'chunk' ? file.code : file.source;
-      const type = file.fileName.endsWith('.html') ? 'text/html' : 'text/javascript';
-      files.set(`/${file.fileName}`, { body, type });
-    }
-  return files;
-}
 
 type Watch = { longTaskMs: number; frameGapMs: number; heartbeatGapMs: number; longTasks: number };
 type PageResult = {
@@ -53,24 +25,18 @@ type PageResult = {
 export async function chromiumValidationFigures(): Promise<Figure[]> {
   const { genesisPublicKey } = genesisConfig();
   const [files, bigBlock, chain] = await Promise.all([
-    buildPage(),
+    buildPage(join(import.meta.dirname, 'pages', 'chromium-validation.html')),
     buildSignedChain(2, 1000),
     buildSignedChain(1000, 10),
   ]);
   const browser = await launchChromium();
   try {
     const context = await newContext(browser);
-    await context.route(`${ORIGIN}/**`, (route) => {
-      const path = new URL(route.request().url()).pathname;
-      const file = files.get(path === '/' ? '/chromium-validation.html' : path);
-      return file
-        ? route.fulfill({ status: 200, contentType: file.type, body: Buffer.from(file.body) })
-        : route.fulfill({ status: 404, body: '' });
-    });
+    await routePage(context, files, 'chromium-validation.html');
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(`${ORIGIN}/`);
+    await page.goto(`${PAGE_ORIGIN}/`);
     await page.waitForFunction(() => 'chromiumValidation' in window);
     const validate: PageResult = await page.evaluate((input) => window.chromiumValidation.validate(input), {
       genesisPublicKey,
