@@ -13,6 +13,7 @@ import { chromiumLotteryCapFigure, lotteryCapFigure } from './lottery-cap';
 import { syncFigure, throughputFigure } from './node';
 import { reloadFigures } from './reload';
 import { resilientRankingFigure } from './resilient';
+import { simGossipFigures } from './sim';
 import { storageFigures } from './storage';
 import { tabsConnectedFigure } from './tabs';
 
@@ -34,6 +35,7 @@ const steps: [string, () => Promise<Figure | Figure[]>][] = [
   ['chromium-lottery-cap', () => chromiumLotteryCapFigure()],
   ['validate-1000tx', () => validateFigure()],
   ['throughput-10-nodes', () => throughputFigure()],
+  ['sim-10-500-block-msgs-per-node-propagation-ms', () => simGossipFigures()],
   ['sync-1000x10', () => syncFigure()],
   ['idb-bytes-per-block', () => storageFigures()],
   ['tabs-connected-8-simple-peer', () => tabsConnectedFigure('simple-peer')],
