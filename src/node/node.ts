@@ -29,6 +29,7 @@ import { GuardedStore, RECENT_BLOCKS, restoreChain, writeChainChange } from './p
 import { type PoolSource, TransactionPool, VerifiedSignatureCache } from './pool';
 import { PropagationLog } from './propagation';
 import {
+  blockMessageEncoder,
   decodeMessage,
   encodeMessage,
   MAX_BLOCKS_PER_MESSAGE,
@@ -1292,8 +1293,9 @@ export class TabchainNode {
     const count = pushCount(this.limits.blockPush, peers.length);
     const plan = this.gossip.planRelay(hash, peers, count, this.random);
     const now = this.clock.now();
+    const encode = plan.push.length > 0 ? blockMessageEncoder(block) : null;
     for (const peer of plan.push)
-      this.sendTo(peer, encodeMessage({ type: 'BLOCK', block, trail: this.trailTo(own, peer, now) }));
+      this.sendTo(peer, (encode as NonNullable<typeof encode>)(this.trailTo(own, peer, now)));
     for (const peer of plan.announce) {
       const trail = this.trailTo(own, peer, now);
       const { blockCount: height, lastHash } = block;

@@ -209,3 +209,14 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export function encodeMessage(message: DistributiveOmit<WireMessage, 'v'>): string {
   return stringifyJson({ v: PROTOCOL_VERSION, ...message });
 }
+
+/**
+ * Encodes one block for several peers, each with its own trail: the block (the bulk of the
+ * message) is serialized once, and each peer's trail appended as the last field. Decodes to what
+ * `encodeMessage({ type: 'BLOCK', block, trail })` gives.
+ */
+export function blockMessageEncoder(block: unknown): (trail: Trail) => string {
+  const body = encodeMessage({ type: 'BLOCK', block });
+  const open = body.slice(0, -1);
+  return (trail) => `${open},"trail":${stringifyJson(trail)}}`;
+}

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Transaction } from '../../src/core';
 import { TransactionPool, VerifiedSignatureCache } from '../../src/node/pool';
 import {
+  blockMessageEncoder,
   decodeMessage,
   encodeMessage,
   MAX_MESSAGE_CHARS,
@@ -49,6 +50,21 @@ describe('wire protocol decoder', () => {
     for (const message of messages) {
       const decoded = decodeMessage(encodeMessage(message));
       expect(decoded.ok && decoded.value).toEqual({ v: PROTOCOL_VERSION, ...message });
+    }
+  });
+
+  it('encodes one block for several peers, each with its trail, as encodeMessage does', () => {
+    const block = { blockCount: 3, note: 'ünïcode "quoted"', amount: 1.5 };
+    const encode = blockMessageEncoder(block);
+    for (const to of ['b', 'c']) {
+      const trail = [
+        { node: 'a', delayMs: 0 },
+        { node: to, delayMs: 9 },
+      ];
+      expect(decodeMessage(encode(trail))).toEqual(
+        decodeMessage(encodeMessage({ type: 'BLOCK', block, trail })),
+      );
+      expect(decodeMessage(encode(trail)).ok).toBe(true);
     }
   });
 
