@@ -14,6 +14,7 @@ import { chromiumLotteryCapFigure, lotteryCapFigure } from './lottery-cap';
 import { syncFigure, throughputFigure } from './node';
 import { reloadFigures } from './reload';
 import { resilientRankingFigure } from './resilient';
+import { simGossipFigures } from './sim';
 import { storageFigures } from './storage';
 import { tabsConnectedFigure } from './tabs';
 
@@ -35,6 +36,7 @@ const steps: [string, () => Promise<Figure | Figure[]>][] = [
   ['chromium-lottery-cap', () => chromiumLotteryCapFigure()],
   ['validate-1000tx', () => validateFigure()],
   ['throughput-10-nodes', () => throughputFigure()],
+  ['sim-10-500-block-msgs-per-node-propagation-ms', () => simGossipFigures()],
   ['sync-1000x10', () => syncFigure()],
   [
     'chromium-validate-1000tx chromium-sync-1000x10 chromium-longest-task-ms',

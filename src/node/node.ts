@@ -23,15 +23,19 @@ import { ChainView } from './chain';
 import { applyCommit, type CommitInput, planCommit } from './commit';
 import { conflictsWith, EquivocationLog } from './equivocations';
 import { chooseTransactions, forgeBlock } from './forge';
+import { BlockGossip, extendTrail, pushCount, trailProblem } from './gossip';
 import { PENALTY, PeerTable } from './peers';
 import { GuardedStore, RECENT_BLOCKS, restoreChain, writeChainChange } from './persistence';
 import { type PoolSource, TransactionPool, VerifiedSignatureCache } from './pool';
+import { PropagationLog } from './propagation';
 import {
+  blockMessageEncoder,
   decodeMessage,
   encodeMessage,
   MAX_BLOCKS_PER_MESSAGE,
   MAX_DISCOVERY_PEERS,
   MAX_REFUSAL_CHARS,
+  type Trail,
   type WireMessage,
 } from './protocol';
 import { PeerRateLimiter, RATE_LIMIT_PENALTY } from './rate-limit';
@@ -44,6 +48,7 @@ import {
   type TakeoverMessage,
   verifyTakeover,
 } from './takeover';
+import { TopologyMap } from './topology';
 import {
   DEFAULT_LIMITS,
   type NodeLimits,
@@ -81,7 +86,7 @@ export interface NodeOptions {
   readonly transport: Transport;
   readonly crypto: CryptoProvider;
   readonly clock?: Clock;
-  /** Uniform [0, 1); seeded in the simulator. Used only to pick peers to dial. */
+  /** Uniform [0, 1); seeded in the simulator. Picks peers to dial and peers to push blocks to. */
   readonly random?: () => number;
   /** Where the chain, pool and wallet persist; none keeps everything in memory. */
   readonly store?: Store;
@@ -179,6 +184,12 @@ export class TabchainNode {
   private readonly peers: PeerTable;
   /** Blocks found valid, by `blockSeenKey`: later copies are dropped before they are decoded. */
   private readonly seenBlocks = new Set<string>();
+  /** Announce-then-pull bookkeeping of recent blocks (`gossip.ts`). */
+  private readonly gossip = new BlockGossip();
+  /** How recent blocks spread, from their trails (the network map). */
+  private readonly propagation = new PropagationLog();
+  /** The peers' peer lists (the network map). */
+  private readonly topology = new TopologyMap();
   private readonly rateLimiter: PeerRateLimiter;
   /** The head the pool's coverage was last computed against. */
   private poolHead: string;
@@ -210,8 +221,12 @@ export class TabchainNode {
   /** `resilient`: the one timer that runs `maybeForge` again when this node's next duty slot begins. */
   private cancelDutyTimer: () => void = () => {};
   /** `resilient`: blocks on our head stamped ahead of our clock, held until due (see `holdFutureBlock`). */
-  private readonly futureBlocks: { readonly peer: PeerId; readonly block: Block; readonly dueAt: number }[] =
-    [];
+  private readonly futureBlocks: {
+    readonly peer: PeerId;
+    readonly block: Block;
+    readonly dueAt: number;
+    readonly trail: Trail | undefined;
+  }[] = [];
   /** The one timer that checks the held future blocks again, and when it fires (whole seconds). */
   private cancelFutureTimer: () => void = () => {};
   private futureTimerAt: number | null = null;
@@ -286,7 +301,11 @@ export class TabchainNode {
       {
         onPeerConnected: (peer) => this.enqueue(() => this.onPeerConnected(peer)),
         onPeerDisconnected: (peer) => this.enqueue(() => this.onPeerDisconnected(peer)),
-        onMessage: (peer, data) => this.enqueue(() => this.onMessage(peer, data)),
+        onMessage: (peer, data) => {
+          // When it arrived, before it waited in the queue: a relayed block's hop counts from here.
+          const receivedAt = this.clock.now();
+          return this.enqueue(() => this.onMessage(peer, data, receivedAt));
+        },
         onPeersDiscovered: (ids) => this.enqueue(() => this.learnPeers(ids)),
         onStatus: (status) => {
           this.transportStatus = status;
@@ -344,13 +363,14 @@ export class TabchainNode {
   /** The current snapshot; the same object until something changes (for useSyncExternalStore). */
   getSnapshot(): NodeSnapshot {
     if (this.snapshot) return this.snapshot;
+    const peers = this.peers.views();
     this.snapshot = buildSnapshot({
       nodeId: this.transport.localId,
       phase: this.phase,
       running: this.running,
       chain: this.chain,
       pool: this.pool.list(),
-      peers: this.peers.views(),
+      peers,
       sync: this.sync.progress(),
       equivocations: this.equivocations.list(),
       wallet: this.wallet,
@@ -361,9 +381,11 @@ export class TabchainNode {
       forgingTakenOverBy: this.takenOverBy,
       transport: this.transportStatus,
       notices: this.notices,
-      // Filled by peer exchange and block announcements (issue 15 gossip).
-      topology: { nodes: [], links: [] },
-      propagation: [],
+      topology: this.topology.build(
+        { id: this.transport.localId, forgerKey: this.wallet?.publicKeyPem ?? null, alwaysOn: this.alwaysOn },
+        peers,
+      ),
+      propagation: this.propagation.list(),
       now: this.clock.now(),
       headSince: this.headSince,
       stallAfterMs: this.limits.stallAfterMs,
@@ -780,6 +802,8 @@ export class TabchainNode {
     const before = this.forgingNow();
     this.peers.disconnected(peer);
     this.provenForgers.delete(peer);
+    this.gossip.forget(peer);
+    this.topology.forget(peer);
     if (peer === this.takenOverBy) this.armTakeoverRelease(peer);
     await this.driveSync({ kind: 'peerGone', peer, reason: 'the peer left' });
     // A tab whose always-on peer left forges again.
@@ -940,6 +964,7 @@ export class TabchainNode {
       const nonce = this.peers.pingSent(peer, now);
       this.sendTo(peer, encodeMessage({ type: 'PING', nonce }));
     }
+    await this.expireFetches(now);
   }
 
   private async heartbeat(): Promise<void> {
@@ -982,7 +1007,7 @@ export class TabchainNode {
 
   // ---------------------------------------------------------------- messages
 
-  private async onMessage(peer: PeerId, data: string): Promise<void> {
+  private async onMessage(peer: PeerId, data: string, receivedAt: number): Promise<void> {
     if (this.peers.isBanned(peer) || !this.peers.has(peer)) return;
     this.peers.heard(peer, this.clock.now());
     const decoded = decodeMessage(data);
@@ -999,12 +1024,18 @@ export class TabchainNode {
       case 'STATUS':
         return this.onStatus(peer, message);
       case 'DISCOVERY':
+        this.topology.listedBy(peer, message.peers);
+        this.changed();
         return this.learnPeers(message.peers);
       case 'TRANSACTION':
         await this.admitTransaction(message.transaction, { peer, local: false });
         return;
       case 'BLOCK':
-        return this.onBlock(peer, message.block);
+        return this.onBlock(peer, message.block, message.trail, receivedAt);
+      case 'ANNOUNCE':
+        return this.onAnnounce(peer, message);
+      case 'GETBLOCK':
+        return this.onGetBlock(peer, message.hash);
       case 'BLOCKCHAINREQUEST':
         return this.onBlockchainRequest(peer, message.from, message.count);
       case 'BLOCKCHAIN':
@@ -1161,11 +1192,18 @@ export class TabchainNode {
     this.changed();
   }
 
-  private async onBlock(peer: PeerId, raw: unknown): Promise<void> {
-    // A copy of a block we already hold is dropped before it is decoded: each block arrives
-    // once per peer.
+  private async onBlock(
+    peer: PeerId,
+    raw: unknown,
+    trail: Trail | undefined,
+    receivedAt = this.clock.now(),
+  ): Promise<void> {
+    // A copy of a block we already hold is dropped before it is decoded (pushes and fetches may
+    // cross).
     const seenKey = blockSeenKey(raw);
     if (seenKey !== null && this.holdsBlock(seenKey, raw)) return;
+    const trailWrong = trail && trailProblem(trail, peer, this.transport.localId);
+    if (trailWrong) return this.penalize(peer, PENALTY.invalid, trailWrong);
     const decoded = decodeBlock(raw);
     if (!decoded.ok) return this.penalize(peer, PENALTY.malformed, decoded.error.message);
     const block = decoded.value;
@@ -1182,7 +1220,7 @@ export class TabchainNode {
       );
       // `resilient`: stamped ahead of our clock is no verdict; it is checked again once due.
       if (!result.ok && result.error.code === 'FROM_THE_FUTURE')
-        return this.holdFutureBlock(peer, block, result.error.dueAt);
+        return this.holdFutureBlock(peer, block, result.error.dueAt, trail);
       if (!result.ok) {
         // The block builds on our head, so every rule is judged on the same state the forger
         // had: an honest peer never relays such a block.
@@ -1194,12 +1232,19 @@ export class TabchainNode {
       }
       // Seen only once valid: a decoy with this block's height and signature cannot shadow it.
       this.rememberSeen(blockSeenKey(block) as string);
-      this.peers.noteHeight(peer, block.blockCount);
-      // A valid block on our head proves the peer's chain this far (claims alone prove nothing).
+      const hash = result.value.headHash;
+      // The peer sends on the block it made its head (no STATUS follows to say so), and a valid
+      // block on our head proves its chain this far (claims alone prove nothing).
+      this.peers.noteAnnounced(peer, block.blockCount, hash);
       this.peers.proven(peer, block.blockCount);
-      // Relayed before the commit announces our new head: a peer that hears of the head first
-      // would start a sync for a block already on its way.
-      this.broadcast(encodeMessage({ type: 'BLOCK', block }), peer);
+      // Relayed before the commit's store write. A block that came with no trail (a hand-made
+      // client's) starts its trail at its sender, the first node known to have had it.
+      const hops = trail ?? [
+        { node: peer, delayMs: 0 },
+        { node: this.transport.localId, delayMs: 0 },
+      ];
+      this.hadBlock(hash, block, hops, peer, receivedAt, trail !== undefined);
+      this.relayBlock(hash, block);
       await this.appendValidated([block], [result.value]);
       await this.maybeForge();
       return;
@@ -1219,6 +1264,124 @@ export class TabchainNode {
       return this.maybeSync();
     }
     await this.checkEquivocation(block);
+  }
+
+  /**
+   * This node has block `hash` since `at` (forged, or received from `from` and found valid),
+   * having come along `trail` (ending here): remembered for GETBLOCK, relaying and the propagation map. `traced`: the
+   * trail came from the sender (not made up for a block that came without one).
+   */
+  private hadBlock(
+    hash: string,
+    block: Block,
+    trail: Trail,
+    from: PeerId | null,
+    at: number,
+    traced = true,
+  ): void {
+    this.gossip.had(hash, block, trail, at, from);
+    if (traced && trail.length > 1) this.propagation.trail(hash, block.blockCount, trail);
+    this.propagation.had(
+      hash,
+      block.blockCount,
+      block.forger,
+      at,
+      from === null ? this.transport.localId : null,
+    );
+    this.changed();
+  }
+
+  /**
+   * Sends a block we just made our head on: whole to a few peers (`limits.blockPush`), announced
+   * to the others, none to the peers known to have it.
+   */
+  private relayBlock(hash: string, block: Block): void {
+    const own = this.gossip.ownTrail(hash);
+    if (!own || !this.running) return;
+    const peers = [...this.peers.ids()];
+    const count = pushCount(this.limits.blockPush, peers.length);
+    const plan = this.gossip.planRelay(hash, peers, count, this.random);
+    const now = this.clock.now();
+    const encode = plan.push.length > 0 ? blockMessageEncoder(block) : null;
+    for (const peer of plan.push)
+      this.sendTo(peer, (encode as NonNullable<typeof encode>)(this.trailTo(own, peer, now)));
+    for (const peer of plan.announce) {
+      const trail = this.trailTo(own, peer, now);
+      const { blockCount: height, lastHash } = block;
+      this.sendTo(peer, encodeMessage({ type: 'ANNOUNCE', hash, height, lastHash, trail }));
+    }
+  }
+
+  /**
+   * Our trail of a block, extended by the hop to `peer`. That hop's delay is what this node can
+   * measure of it: how long it held the block before sending it on (validation and the queue;
+   * for a GETBLOCK's answer, the announcement's round trip too), plus half the last round trip
+   * measured to `peer` by PING/PONG (0 until one is), for the way there.
+   */
+  private trailTo(own: { readonly trail: Trail; readonly hadAt: number }, peer: PeerId, now: number): Trail {
+    return extendTrail(own.trail, peer, now - own.hadAt + (this.peers.rttOf(peer) ?? 0) / 2);
+  }
+
+  /**
+   * An ANNOUNCE: the peer has a new head. Its trail is checked and kept (the propagation map),
+   * a block we hold costs nothing more, one on our head is fetched (from this announcer, or
+   * from the next when it does not answer), and any other is a claim of the peer's head, as a
+   * STATUS is: it may start a sync, where it gets proven or costs the peer.
+   */
+  private async onAnnounce(peer: PeerId, message: Extract<WireMessage, { type: 'ANNOUNCE' }>): Promise<void> {
+    const { hash, height, lastHash, trail } = message;
+    const problem = trailProblem(trail, peer, this.transport.localId);
+    if (problem) return this.penalize(peer, PENALTY.invalid, `ANNOUNCE: ${problem}`);
+    if (!this.gossip.announced(hash, height, peer))
+      return this.penalize(peer, PENALTY.unsolicited, 'ANNOUNCE of a block it announced before');
+    this.propagation.trail(hash, height, trail);
+    this.changed();
+    if (this.chain.heightOf(hash) === undefined && !this.gossip.holds(hash)) {
+      if (height === this.chain.height + 1 && lastHash === this.chain.headHash) {
+        // Not yet the peer's head claim: a sync would race the fetch.
+        if (this.gossip.startFetch(hash, height, peer, this.clock.now()))
+          this.sendTo(peer, encodeMessage({ type: 'GETBLOCK', hash }));
+        return;
+      }
+    }
+    // The peer's head (its STATUS said an older one): kept current, so that no tie with a
+    // stale head is judged, and a head ahead of ours starts a sync.
+    this.peers.noteAnnounced(peer, height, hash);
+    await this.maybeSync();
+  }
+
+  /** A GETBLOCK: answered once per block we announced to the peer; any other costs it. */
+  private onGetBlock(peer: PeerId, hash: string): void {
+    const answer = this.gossip.request(hash, peer);
+    if (answer === 'unsolicited') {
+      this.penalize(peer, PENALTY.unsolicited, 'GETBLOCK of a block not announced to it');
+      return;
+    }
+    const own = this.gossip.ownTrail(hash);
+    if (!answer.block || !own) return;
+    this.sendTo(
+      peer,
+      encodeMessage({ type: 'BLOCK', block: answer.block, trail: this.trailTo(own, peer, this.clock.now()) }),
+    );
+  }
+
+  /**
+   * Block fetches unanswered for `blockFetchTimeoutMs`: the silent announcer pays a little (an
+   * honest one answers at once), and the next announcer is asked. With none left, the last
+   * one's announcement counts as its head claim, which a sync then proves or refutes.
+   */
+  private async expireFetches(now: number): Promise<void> {
+    let claims = false;
+    for (const { hash, height, peer, next } of this.gossip.expire(now, this.limits.blockFetchTimeoutMs)) {
+      if (this.peers.has(peer))
+        this.penalize(peer, PENALTY.unsolicited, `GETBLOCK ${hash.slice(0, 12)}… unanswered`);
+      if (next !== null) this.sendTo(next, encodeMessage({ type: 'GETBLOCK', hash }));
+      else if (this.chain.heightOf(hash) === undefined) {
+        this.peers.noteAnnounced(peer, height, hash);
+        claims = true;
+      }
+    }
+    if (claims) await this.maybeSync();
   }
 
   /** Whether this block (by `blockSeenKey`) was found valid before or is on our chain. */
@@ -1295,8 +1458,10 @@ export class TabchainNode {
       }
       const { block } = forged;
       this.rememberSeen(blockSeenKey(block) as string);
-      // Sent before the commit announces the new head (see onBlock).
-      this.broadcast(encodeMessage({ type: 'BLOCK', block }));
+      // The trail starts here; sent before the commit's store write, as a relay is (see onBlock).
+      const hash = forged.state.headHash;
+      this.hadBlock(hash, block, [{ node: this.transport.localId, delayMs: 0 }], null, this.clock.now());
+      this.relayBlock(hash, block);
       await this.appendValidated([block], [forged.state]);
       this.syncPoolToHead();
       this.log({
@@ -1329,7 +1494,7 @@ export class TabchainNode {
    * fill memory with blocks from the far future; past the bounds a block is dropped (an honest
    * one comes back by sync). One timer serves the earliest due block.
    */
-  private holdFutureBlock(peer: PeerId, block: Block, dueAt: number): void {
+  private holdFutureBlock(peer: PeerId, block: Block, dueAt: number, trail: Trail | undefined): void {
     const key = blockSeenKey(block);
     if (this.futureBlocks.some((held) => blockSeenKey(held.block) === key)) return;
     const fromPeer = this.futureBlocks.filter((held) => held.peer === peer).length;
@@ -1341,7 +1506,7 @@ export class TabchainNode {
       });
       return;
     }
-    this.futureBlocks.push({ peer, block, dueAt });
+    this.futureBlocks.push({ peer, block, dueAt, trail });
     this.log({
       kind: 'sync',
       peer,
@@ -1371,23 +1536,27 @@ export class TabchainNode {
     const now = this.nowSeconds();
     const due = this.futureBlocks.filter((held) => held.dueAt <= now);
     for (const held of due) this.futureBlocks.splice(this.futureBlocks.indexOf(held), 1);
-    for (const held of due) if (this.running) await this.onBlock(held.peer, held.block);
+    for (const held of due) if (this.running) await this.onBlock(held.peer, held.block, held.trail);
     this.armFutureTimer();
   }
 
   // ---------------------------------------------------------------- chain changes
 
-  /** Appends blocks validated on our head (gossip, forging): a commit at our height. */
+  /**
+   * Appends blocks validated on our head (gossip, forging): a commit at our height. Peers hear
+   * of the new head from the block's announcement, not from a STATUS (which would race it).
+   */
   private async appendValidated(blocks: readonly Block[], states: readonly ChainState[]): Promise<void> {
-    await this.commit({ forkHeight: this.chain.height, blocks, states });
+    await this.commit({ forkHeight: this.chain.height, blocks, states }, { announced: true });
   }
 
   /**
    * The one way the chain changes (gossip, forging, sync, import): append or reorg, the pool
    * (included transactions out, orphaned ones back), equivocations a reorg reveals, the store,
-   * the STATUS announcement and the snapshot. See `commit.ts`.
+   * the STATUS announcement (unless the new head was announced as a block: `announced`) and the
+   * snapshot. See `commit.ts`.
    */
-  private async commit(input: CommitInput): Promise<boolean> {
+  private async commit(input: CommitInput, { announced = false } = {}): Promise<boolean> {
     const plan = planCommit(this.chain, input);
     if (!plan) return false;
     const now = this.clock.now();
@@ -1430,9 +1599,11 @@ export class TabchainNode {
         head: plan.head,
       }),
     );
-    // Peers learn our new head now rather than at the next heartbeat: their views of who is
-    // behind (and whom to sync from) stay current.
-    this.broadcast(this.statusMessage());
+    // After a sync or an import, peers learn our new head now rather than at the next
+    // heartbeat: their views of who is behind (and whom to sync from) stay current. A block from
+    // gossip or forging was announced already; a STATUS too would race it to every peer and set
+    // off a catch-up request for the block already on its way.
+    if (!announced) this.broadcast(this.statusMessage());
     this.changed();
     return true;
   }

@@ -300,6 +300,23 @@ export class PeerTable {
     }
   }
 
+  /**
+   * A peer announced a block at `height` with hash `head` that we cannot fetch on our head: a
+   * claim of its head, as a STATUS's, unless it claimed more before.
+   */
+  noteAnnounced(peer: PeerId, height: number, head: string): void {
+    const record = this.records.get(peer);
+    if (record && height >= record.height) {
+      record.height = height;
+      record.head = head;
+    }
+  }
+
+  /** The last measured round-trip time to `peer` (ms), if any. */
+  rttOf(peer: PeerId): number | null {
+    return this.records.get(peer)?.rttMs ?? null;
+  }
+
   /** A peer relayed a block at `height`: it claims at least that much (the block may be a decoy). */
   noteHeight(peer: PeerId, height: number): void {
     const record = this.records.get(peer);

@@ -21,6 +21,10 @@ import { CONSENSUS_PROFILES } from '../core/types';
  * genesis configs never mix. (Both fields are optional on the wire so a hand-made client that
  * names no network is judged by its blocks alone, as every peer's are; every node names its own.)
  *
+ * New blocks are announced (`ANNOUNCE`) and fetched by peers that lack them (`GETBLOCK` → `BLOCK`),
+ * and pushed whole to a few peers only (see `gossip.ts`), so a node hears of each block about
+ * once per peer and decodes it once.
+ *
  * Every message from a peer goes through `decodeMessage`: a size cap on the raw text, then a
  * schema with count caps. Blocks and transactions inside stay `unknown` here and go through the
  * core's decoders, so one bad block is reported as that block's error.
@@ -37,11 +41,30 @@ export const MAX_DISCOVERY_PEERS = 64;
 export const MAX_BLOCKS_PER_MESSAGE = 64;
 /** Characters in a REFUSED message's reason. */
 export const MAX_REFUSAL_CHARS = 300;
+/** Hops in a block's trail (ANNOUNCE, BLOCK): the forging node, the relays, the receiver. */
+export const MAX_TRAIL_HOPS = 32;
+/** A hop's delay at most (ms): anything slower is no propagation worth drawing. */
+export const MAX_HOP_DELAY_MS = 3_600_000;
 
 const peerId = z.string().min(1).max(128);
 const height = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const hash = z.string().regex(HASH_PATTERN);
 const forgerKey = z.string().max(MAX_PUBLIC_KEY_CHARS).regex(PUBLIC_KEY_PATTERN);
+/**
+ * How a block came to the receiver, from the node that forged it (`gossip.ts`): each entry is a
+ * node and the delay (ms) from the previous node having the block to this one having it; the
+ * forging node's is 0 and the last entry is the receiver itself. At least the sender and the
+ * receiver.
+ */
+const trail = z
+  .array(
+    z.strictObject({
+      node: peerId,
+      delayMs: z.number().int().nonnegative().max(MAX_HOP_DELAY_MS),
+    }),
+  )
+  .min(2)
+  .max(MAX_TRAIL_HOPS);
 
 const messageSchema = z.discriminatedUnion('type', [
   z.strictObject({
@@ -96,7 +119,31 @@ const messageSchema = z.discriminatedUnion('type', [
     type: z.literal('TRANSACTION'),
     transaction: z.unknown(),
   }),
-  z.strictObject({ v: z.literal(PROTOCOL_VERSION), type: z.literal('BLOCK'), block: z.unknown() }),
+  /**
+   * A whole block: pushed right after the sender validated it (to a few peers; see `gossip.ts`),
+   * or the answer to a GETBLOCK. The trail is optional: a hand-made client may send none.
+   */
+  z.strictObject({
+    v: z.literal(PROTOCOL_VERSION),
+    type: z.literal('BLOCK'),
+    block: z.unknown(),
+    trail: trail.optional(),
+  }),
+  /**
+   * A new block the sender validated and made its head: its hash, height and parent, so the
+   * receiver can tell at once whether it lacks it and whether it builds on its own head (then it
+   * asks with GETBLOCK). It also tells the receiver the sender's head, as a STATUS would.
+   */
+  z.strictObject({
+    v: z.literal(PROTOCOL_VERSION),
+    type: z.literal('ANNOUNCE'),
+    hash,
+    height: height.min(1),
+    lastHash: hash,
+    trail,
+  }),
+  /** Asks for a block the receiver announced to the sender; answered by a BLOCK. */
+  z.strictObject({ v: z.literal(PROTOCOL_VERSION), type: z.literal('GETBLOCK'), hash }),
   z.strictObject({
     v: z.literal(PROTOCOL_VERSION),
     type: z.literal('BLOCKCHAINREQUEST'),
@@ -125,6 +172,9 @@ const messageSchema = z.discriminatedUnion('type', [
 
 /** A decoded message. */
 export type WireMessage = z.infer<typeof messageSchema>;
+
+/** A block's trail as it travels in ANNOUNCE and BLOCK (see `trail` above). */
+export type Trail = z.infer<typeof trail>;
 
 /** Why a peer's message was refused; every one costs the peer score. */
 export type DecodeError = { readonly code: 'OVERSIZED' | 'NOT_JSON' | 'MALFORMED'; readonly message: string };
@@ -158,4 +208,15 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 /** Encodes a message for the wire, adding the protocol version. */
 export function encodeMessage(message: DistributiveOmit<WireMessage, 'v'>): string {
   return stringifyJson({ v: PROTOCOL_VERSION, ...message });
+}
+
+/**
+ * Encodes one block for several peers, each with its own trail: the block (the bulk of the
+ * message) is serialized once, and each peer's trail appended as the last field. Decodes to what
+ * `encodeMessage({ type: 'BLOCK', block, trail })` gives.
+ */
+export function blockMessageEncoder(block: unknown): (trail: Trail) => string {
+  const body = encodeMessage({ type: 'BLOCK', block });
+  const open = body.slice(0, -1);
+  return (trail) => `${open},"trail":${stringifyJson(trail)}}`;
 }

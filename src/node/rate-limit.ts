@@ -30,6 +30,8 @@ export const MAX_RATE_LIMITED_PEERS = 1024;
  * - TRANSACTION: 500 submitted at once is what the throughput bench does, and each node
  *   regossips up to 64 pending ones per heartbeat;
  * - BLOCK: one per block, and a forger with a busy pool makes blocks as fast as it signs;
+ * - ANNOUNCE: one per block from each peer that has it before us; GETBLOCK: one per block we
+ *   announced to the peer;
  * - BLOCKCHAINREQUEST / BLOCKCHAIN: a syncer keeps one or two requests in flight, one round trip each;
  * - PING / PONG: one per heartbeat;
  * - REFUSED: one, as a channel closes;
@@ -40,6 +42,8 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   DISCOVERY: { perSecond: 2, burst: 20 },
   TRANSACTION: { perSecond: 500, burst: 5000 },
   BLOCK: { perSecond: 100, burst: 1000 },
+  ANNOUNCE: { perSecond: 100, burst: 1000 },
+  GETBLOCK: { perSecond: 100, burst: 1000 },
   BLOCKCHAINREQUEST: { perSecond: 50, burst: 200 },
   BLOCKCHAIN: { perSecond: 50, burst: 200 },
   PING: { perSecond: 2, burst: 20 },

@@ -56,7 +56,14 @@ export interface NodeLimits {
   readonly verifiedCacheSize: number;
   /** Messages per peer and type (token buckets); see `DEFAULT_RATE_LIMITS`. */
   readonly rateLimits: RateLimits;
+  /** To how many peers a new block goes whole; the others get an ANNOUNCE (see `gossip.ts`). */
+  readonly blockPush: BlockPush;
+  /** A GETBLOCK unanswered this long moves on to the block's next announcer (ms). */
+  readonly blockFetchTimeoutMs: number;
 }
+
+/** To how many peers a new block goes whole: every one, ⌈√peers⌉, or none (announced to all). */
+export type BlockPush = 'all' | 'sqrt' | 'none';
 
 /** The defaults of `NodeLimits`. */
 export const DEFAULT_LIMITS: NodeLimits = {
@@ -81,6 +88,9 @@ export const DEFAULT_LIMITS: NodeLimits = {
   stallAfterMs: 15_000,
   verifiedCacheSize: 20_000,
   rateLimits: DEFAULT_RATE_LIMITS,
+  // Chosen by `bench/sim.ts` (see `gossip.ts`): announcing instead of pushing costs a round trip per hop.
+  blockPush: 'all',
+  blockFetchTimeoutMs: 2_000,
 };
 
 /** A diagnostic event. */

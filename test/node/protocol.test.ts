@@ -3,10 +3,12 @@ import { describe, expect, it } from 'vitest';
 import type { Transaction } from '../../src/core';
 import { TransactionPool, VerifiedSignatureCache } from '../../src/node/pool';
 import {
+  blockMessageEncoder,
   decodeMessage,
   encodeMessage,
   MAX_MESSAGE_CHARS,
   MAX_REFUSAL_CHARS,
+  MAX_TRAIL_HOPS,
   PROTOCOL_VERSION,
 } from '../../src/node/protocol';
 
@@ -21,6 +23,25 @@ describe('wire protocol decoder', () => {
       { type: 'DISCOVERY', peers: ['a', 'b'] },
       { type: 'TRANSACTION', transaction: { any: 'thing' } },
       { type: 'BLOCK', block: { blockCount: 1 } },
+      {
+        type: 'BLOCK',
+        block: { blockCount: 1 },
+        trail: [
+          { node: 'a', delayMs: 0 },
+          { node: 'b', delayMs: 12 },
+        ],
+      },
+      {
+        type: 'ANNOUNCE',
+        hash: HEAD,
+        height: 4,
+        lastHash: HEAD,
+        trail: [
+          { node: 'a', delayMs: 0 },
+          { node: 'b', delayMs: 12 },
+        ],
+      },
+      { type: 'GETBLOCK', hash: HEAD },
       { type: 'BLOCKCHAINREQUEST', from: 1, count: 32 },
       { type: 'BLOCKCHAIN', from: 1, blocks: [], height: 0, head: HEAD },
       { type: 'PING', nonce: 7 },
@@ -29,6 +50,21 @@ describe('wire protocol decoder', () => {
     for (const message of messages) {
       const decoded = decodeMessage(encodeMessage(message));
       expect(decoded.ok && decoded.value).toEqual({ v: PROTOCOL_VERSION, ...message });
+    }
+  });
+
+  it('encodes one block for several peers, each with its trail, as encodeMessage does', () => {
+    const block = { blockCount: 3, note: 'ünïcode "quoted"', amount: 1.5 };
+    const encode = blockMessageEncoder(block);
+    for (const to of ['b', 'c']) {
+      const trail = [
+        { node: 'a', delayMs: 0 },
+        { node: to, delayMs: 9 },
+      ];
+      expect(decodeMessage(encode(trail))).toEqual(
+        decodeMessage(encodeMessage({ type: 'BLOCK', block, trail })),
+      );
+      expect(decodeMessage(encode(trail)).ok).toBe(true);
     }
   });
 
@@ -57,6 +93,56 @@ describe('wire protocol decoder', () => {
       'MALFORMED',
     ],
     ['an empty refusal', JSON.stringify({ v: 2, type: 'REFUSED', reason: '' }), 'MALFORMED'],
+    ...(
+      [
+        ['a trail of one node', [{ node: 'a', delayMs: 0 }]],
+        [
+          'a trail too long',
+          Array.from({ length: MAX_TRAIL_HOPS + 1 }, (_, i) => ({ node: `n${i}`, delayMs: 1 })),
+        ],
+        [
+          'a negative hop delay',
+          [
+            { node: 'a', delayMs: 0 },
+            { node: 'b', delayMs: -1 },
+          ],
+        ],
+        [
+          'a fractional hop delay',
+          [
+            { node: 'a', delayMs: 0 },
+            { node: 'b', delayMs: 1.5 },
+          ],
+        ],
+        [
+          'an unknown hop field',
+          [
+            { node: 'a', delayMs: 0 },
+            { node: 'b', delayMs: 1, x: 1 },
+          ],
+        ],
+      ] as const
+    ).map(([what, trail]): [string, string, string] => [
+      `an announcement with ${what}`,
+      JSON.stringify({ v: 2, type: 'ANNOUNCE', hash: HEAD, height: 1, lastHash: HEAD, trail }),
+      'MALFORMED',
+    ]),
+    [
+      'an announcement of the genesis block',
+      JSON.stringify({
+        v: 2,
+        type: 'ANNOUNCE',
+        hash: HEAD,
+        height: 0,
+        lastHash: HEAD,
+        trail: [
+          { node: 'a', delayMs: 0 },
+          { node: 'b', delayMs: 0 },
+        ],
+      }),
+      'MALFORMED',
+    ],
+    ['a GETBLOCK of no hash', JSON.stringify({ v: 2, type: 'GETBLOCK', hash: 'x' }), 'MALFORMED'],
     [
       'an overlong refusal',
       JSON.stringify({ v: 2, type: 'REFUSED', reason: 'x'.repeat(MAX_REFUSAL_CHARS + 1) }),

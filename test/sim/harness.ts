@@ -71,6 +71,11 @@ export interface SimulationOptions {
   readonly log?: (node: string, event: NodeLogEvent) => void;
   /** Sees every network event (deliveries included), for counting messages. */
   readonly trace?: (event: NetworkEvent) => void;
+  /**
+   * Which pairs of nodes may open a channel (a node dials no other); any pair by default. With
+   * `connect`, this lays out a fixed topology (a line, a star).
+   */
+  readonly links?: (a: PeerId, b: PeerId) => boolean;
 }
 
 /** A bare transport in the simulation (a scripted or hostile peer), with what it received. */
@@ -87,6 +92,7 @@ export class Simulation {
   readonly clock = new VirtualClock();
   readonly network: MemoryNetwork;
   readonly nodes = new Map<string, TabchainNode>();
+  private readonly transports = new Map<string, Transport>();
   private idCounter = 0;
 
   constructor(private readonly options: SimulationOptions) {
@@ -111,9 +117,15 @@ export class Simulation {
     overrides: { crypto?: CryptoProvider; store?: Store; genesis?: GenesisConfig; alwaysOn?: boolean } = {},
   ): TabchainNode {
     const stream = this.random.fork();
+    const links = this.options.links;
+    const bare = this.network.createTransport(id);
+    const transport: Transport = links
+      ? { ...bare, connect: (peer) => (links(id, peer) ? bare.connect(peer) : undefined) }
+      : bare;
+    this.transports.set(id, transport);
     const node = new TabchainNode({
       genesis: overrides.genesis ?? this.options.genesis ?? devnetGenesis(),
-      transport: this.network.createTransport(id),
+      transport,
       crypto: overrides.crypto ?? crypto,
       ...(overrides.store ? { store: overrides.store } : {}),
       clock: this.clock,
@@ -132,6 +144,11 @@ export class Simulation {
     const node = this.nodes.get(id);
     if (!node) throw new Error(`no node ${id}`);
     return node;
+  }
+
+  /** Has node `a` dial node `b` (as peer exchange would). */
+  connect(a: string, b: string): void {
+    this.transports.get(a)?.connect(b);
   }
 
   /** Starts every node not yet started. */
