@@ -1,4 +1,3 @@
-import { utf8ToBytes } from '@noble/hashes/utils.js';
 import {
   pythonNumber,
   pythonString,
@@ -7,7 +6,7 @@ import {
   type StringEncodings,
 } from './canonical-json';
 import { sha256Hex } from './hash';
-import { signedTransactionJson, transactionPayloadJson } from './transaction';
+import { writeBlockBytes } from './signing-bytes';
 import type { Block, Timestamp, Transaction } from './types';
 
 /** The reference's genesis block, byte for byte; its payload hashes to `b61900e4…`. */
@@ -47,18 +46,15 @@ export function blockPayload(block: Block): Block {
   return block.seedSignature === undefined ? payload : { ...payload, seedSignature: block.seedSignature };
 }
 
-/** The bytes the forger signs: UTF-8 of the payload's canonical JSON. */
+/** The bytes the forger signs: UTF-8 of the payload's canonical JSON (an array of exactly them). */
 export function blockSigningBytes(block: Block): Uint8Array {
-  const keys: StringEncodings = new Map();
-  const signed = block.transactions.map((tx) =>
-    signedTransactionJson(transactionPayloadJson(tx, keys), tx.signature),
-  );
-  return utf8ToBytes(blockPayloadJson(block, signed, keys));
+  const payload = writeBlockBytes(block).payload;
+  return payload.byteLength === payload.buffer.byteLength ? payload : payload.slice();
 }
 
 /** The block's hash: SHA-256 of its payload, which is the next block's `lastHash`. */
 export function blockHash(block: Block): string {
-  return sha256Hex(blockSigningBytes(block));
+  return sha256Hex(writeBlockBytes(block).payload);
 }
 
 /** Returns `block` with `signature` set, keeping field order. */

@@ -1,4 +1,3 @@
-import { utf8ToBytes } from '@noble/hashes/utils.js';
 import {
   pythonNumber,
   pythonString,
@@ -6,6 +5,7 @@ import {
   pythonTimestamp,
   type StringEncodings,
 } from './canonical-json';
+import { writeTransactionPayload } from './signing-bytes';
 import type { Timestamp, Transaction, TransactionType } from './types';
 
 /** The fields a sender chooses; `id`, `timestamp` and `signature` are added by `createTransaction`. */
@@ -48,7 +48,7 @@ export function transactionPayload(tx: Transaction): Transaction {
 
 /** The bytes the sender signs: UTF-8 of the payload's canonical JSON. */
 export function transactionSigningBytes(tx: Transaction): Uint8Array {
-  return utf8ToBytes(transactionPayloadJson(tx));
+  return writeTransactionPayload(tx);
 }
 
 /** Returns `tx` with `signature` set, keeping field order. */

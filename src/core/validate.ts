@@ -1,5 +1,5 @@
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
-import { blockPayloadJson, GENESIS_BLOCK } from './block';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { GENESIS_BLOCK } from './block';
 import { canonicalJson } from './canonical-json';
 import { createKeyInterner, decodeBlock } from './decode';
 import { type ChainError, txError } from './errors';
@@ -7,6 +7,7 @@ import { sha256Hex } from './hash';
 import { type LotteryRunner, runLotteryAtOnce } from './lottery';
 import { seedFromSignature, seedSigningBytes } from './resilient/seed';
 import { err, ok, type Result } from './result';
+import { createKeyBytes, type KeyBytes, startBlockBytes, writeTransactionPayload } from './signing-bytes';
 import {
   type AppliedBlock,
   applyBlockRules,
@@ -45,15 +46,14 @@ export async function verifyTransactionSignature(
 ): Promise<boolean> {
   // A key in another encoding would be a second account for one RSA key: never valid.
   if (checkTransactionKeys(tx, verifier) !== null) return false;
-  const payload = transactionPayloadJson(tx);
-  const key = cache ? signedTransactionJson(payload, tx.signature) : '';
+  const key = cache ? signedTransactionJson(transactionPayloadJson(tx), tx.signature) : '';
   if (cache?.has(tx.id, key)) return true;
-  const valid = await verifier.verify(tx.senderPublicKey, utf8ToBytes(payload), tx.signature);
+  const valid = await startVerify(verifier, tx.senderPublicKey, writeTransactionPayload(tx), tx.signature);
   if (valid) cache?.add(tx.id, key);
   return valid;
 }
 
-/** Transactions serialized, encoded and handed to the verifier per batch: one encoder call each. */
+/** Transactions written and handed to the verifier between two chances to pause. */
 const BATCH = 32;
 
 /**
@@ -78,55 +78,83 @@ interface BlockChecks {
 }
 
 /**
- * Serializes `block` once and starts every signature check and its hash. Transactions go out
- * in batches as soon as they are serialized, so WebCrypto verifies on other threads while this
- * thread serializes the rest and the caller checks the rules. Canonical JSON is ASCII, so a
- * batch's joined payloads encode to bytes at the same offsets as its characters.
+ * A signature as bytes, decoded once here for the verifier; null when it is not hex (a block
+ * that did not pass `decodeBlock`), which no key verifies.
+ */
+function signatureBytes(hex: string): Uint8Array | null {
+  try {
+    return hexToBytes(hex);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * ASCII bytes as text: the cache's key is the signed transaction's canonical JSON, which is
+ * ASCII, so its bytes read back one character each.
+ */
+function asciiText(bytes: Uint8Array): string {
+  let text = '';
+  for (let at = 0; at < bytes.length; at += ASCII_CHUNK) {
+    text += String.fromCharCode.apply(null, bytes.subarray(at, at + ASCII_CHUNK) as unknown as number[]);
+  }
+  return text;
+}
+
+/** Characters per `String.fromCharCode` call: well under any engine's argument limit. */
+const ASCII_CHUNK = 8192;
+
+/** Starts verifying `signature` over `message` under `publicKeyPem`; false when it is not hex. */
+function startVerify(
+  verifier: SignatureVerifier,
+  publicKeyPem: string,
+  message: Uint8Array,
+  signature: string,
+): Promise<boolean> {
+  const bytes = signatureBytes(signature);
+  return bytes === null ? Promise.resolve(false) : verifier.verify(publicKeyPem, message, bytes);
+}
+
+/**
+ * Writes `block`'s signed bytes once (see `startBlockBytes`) and starts every signature check
+ * and its hash. Transactions go out in batches as soon as they are written, so WebCrypto
+ * verifies on other threads while this thread writes the rest and the caller checks the rules;
+ * between batches the caller's `pause` may yield.
  */
 async function startBlockChecks(
   block: Block,
   verifier: SignatureVerifier,
-  cache?: VerifiedSignatures,
-  previousSeed?: string,
-  pause?: Pause,
+  cache: VerifiedSignatures | undefined,
+  previousSeed: string | undefined,
+  pause: Pause | undefined,
+  keyBytes: KeyBytes,
 ): Promise<BlockChecks> {
   const txs = block.transactions;
-  const signed: string[] = new Array(txs.length);
   const checks: (boolean | Promise<boolean>)[] = new Array(txs.length);
+  const writer = startBlockBytes(block, keyBytes);
   for (let batchStart = 0; batchStart < txs.length; batchStart += BATCH) {
     if (batchStart > 0) {
       const paused = pause?.();
       if (paused) await paused;
     }
     const batchEnd = Math.min(batchStart + BATCH, txs.length);
-    const payloads: string[] = [];
     for (let i = batchStart; i < batchEnd; i++) {
       const tx = txs[i] as Transaction;
-      const payload = transactionPayloadJson(tx);
-      payloads.push(payload);
-      signed[i] = signedTransactionJson(payload, tx.signature);
-    }
-    const bytes = utf8ToBytes(payloads.join(''));
-    let offset = 0;
-    for (let i = batchStart; i < batchEnd; i++) {
-      const tx = txs[i] as Transaction;
-      const length = (payloads[i - batchStart] as string).length;
-      const key = signed[i] as string;
-      if (cache?.has(tx.id, key)) {
-        checks[i] = true;
+      const payload = writer.nextTransaction();
+      if (cache) {
+        const key = asciiText(writer.lastSignedTransaction());
+        checks[i] = cache.has(tx.id, key)
+          ? true
+          : startVerify(verifier, tx.senderPublicKey, payload, tx.signature).then((valid) =>
+              rememberIfValid(cache, tx.id, key, valid),
+            );
       } else {
-        const check = verifier.verify(
-          tx.senderPublicKey,
-          bytes.subarray(offset, offset + length),
-          tx.signature,
-        );
-        checks[i] = cache ? check.then((valid) => rememberIfValid(cache, tx.id, key, valid)) : check;
+        checks[i] = startVerify(verifier, tx.senderPublicKey, payload, tx.signature);
       }
-      offset += length;
     }
   }
-  const payloadBytes = utf8ToBytes(blockPayloadJson(block, signed));
-  const blockCheck = verifier.verify(block.forger, payloadBytes, block.signature);
+  const payloadBytes = writer.finish();
+  const blockCheck = startVerify(verifier, block.forger, payloadBytes, block.signature);
   const seedCheck = startSeedCheck(block, verifier, previousSeed);
   const hash = verifier.sha256
     ? verifier.sha256(payloadBytes).then(bytesToHex, () => sha256Hex(payloadBytes))
@@ -174,7 +202,7 @@ function startSeedCheck(block: Block, verifier: SignatureVerifier, previousSeed?
   if (block.seedSignature === undefined || previousSeed === undefined) return Promise.resolve(true);
   const bytes = seedSigningBytes(previousSeed);
   if (!bytes.ok) return Promise.resolve(false);
-  return verifier.verify(block.forger, bytes.value, block.seedSignature);
+  return startVerify(verifier, block.forger, bytes.value, block.seedSignature);
 }
 
 /** The seed after `block`, from its seed signature (undefined on a reference block). */
@@ -196,7 +224,8 @@ export async function verifyBlockSignatures(
   cache?: VerifiedSignatures,
   previousSeed?: string,
 ): Promise<ChainError | null> {
-  return (await startBlockChecks(block, verifier, cache, previousSeed)).signatures;
+  return (await startBlockChecks(block, verifier, cache, previousSeed, undefined, createKeyBytes()))
+    .signatures;
 }
 
 /**
@@ -263,7 +292,14 @@ export async function validateBlock(
   now?: number,
   options?: ValidateOptions,
 ): Promise<Result<ChainState, ChainError>> {
-  const checks = await startBlockChecks(block, verifier, cache, state.resilient?.seed, options?.pause);
+  const checks = await startBlockChecks(
+    block,
+    verifier,
+    cache,
+    state.resilient?.seed,
+    options?.pause,
+    createKeyBytes(),
+  );
   const applied = blockRules(state, block, verifier, now);
   if (!applied.ok) return applied;
   const signatureError = await checks.signatures;
@@ -337,6 +373,8 @@ export async function extendChain(
   const lottery = options.lottery ?? runLotteryAtOnce;
   // One interner for the whole run: each key's pattern runs once, and equal keys share a string.
   const interner = createKeyInterner();
+  // And one table of key bytes: each key is encoded once for the whole run.
+  const keyBytes = createKeyBytes();
   let index = 0;
   while (index < blocks.length) {
     const windowStart = index;
@@ -358,7 +396,14 @@ export async function extendChain(
       }
       prepared.push({
         block: decoded.value,
-        checks: await startBlockChecks(decoded.value, verifier, options.cache, previousSeed, options.pause),
+        checks: await startBlockChecks(
+          decoded.value,
+          verifier,
+          options.cache,
+          previousSeed,
+          options.pause,
+          keyBytes,
+        ),
       });
       if (previousSeed !== undefined) previousSeed = seedAfter(decoded.value) ?? previousSeed;
       txCount += decoded.value.transactions.length;
