@@ -186,11 +186,6 @@ export interface BlockBytesWriter {
    * appends its signed form to the block payload from those same bytes.
    */
   nextTransaction(): Uint8Array;
-  /**
-   * The signed form of the transaction written last, as bytes inside the block payload
-   * (a view; valid until the next write).
-   */
-  lastSignedTransaction(): Uint8Array;
   /** Once every transaction is written: the block payload's bytes (a view of exactly them). */
   finish(): Uint8Array;
 }
@@ -233,7 +228,6 @@ export function startBlockBytes(block: Block, keyBytes: KeyBytes = createKeyByte
   writeBytes(out, BLOCK_TRANSACTIONS);
 
   let written = 0;
-  let lastSignedStart = out.length;
   return {
     get written() {
       return written;
@@ -244,16 +238,12 @@ export function startBlockBytes(block: Block, keyBytes: KeyBytes = createKeyByte
       const start = writeTransactionPayloadTo(payloads, tx, keyBytes);
       const payload = payloads.bytes.subarray(start, payloads.length);
       // The signed transaction is its payload with the signature's string in place of `""`.
-      lastSignedStart = out.length;
       writeBytes(out, payload.subarray(0, payload.length - EMPTY_STRING_CLOSE.length));
       writeString(out, tx.signature);
       ensure(out, 1);
       out.bytes[out.length++] = CLOSE_BRACE;
       written++;
       return payload;
-    },
-    lastSignedTransaction(): Uint8Array {
-      return out.bytes.subarray(lastSignedStart, out.length);
     },
     finish(): Uint8Array {
       if (block.seedSignature === undefined) {
