@@ -16,6 +16,7 @@ import {
   GENESIS_BLOCK,
   hash,
   parseJson,
+  signedTransactionKey,
   startBlockBytes,
   type Timestamp,
   type Transaction,
@@ -174,6 +175,28 @@ describe('signed bytes, written directly', () => {
     same(
       writeBlockBytes({ ...GENESIS_BLOCK, seedSignature: 'ab' }).payload,
       blockBytes({ ...GENESIS_BLOCK, seedSignature: 'ab' }),
+    );
+  });
+});
+
+describe("the verified-signature cache's key", () => {
+  it('is the same for two transactions only when their signed canonical JSON is', () => {
+    // Few values per field, so that pairs often agree in some fields and differ in others.
+    const near: fc.Arbitrary<Transaction> = fc.record({
+      senderPublicKey: fc.constantFrom('a', 'a1:', '1:a', ''),
+      receiverPublicKey: fc.constantFrom('a', '', ' 1'),
+      amount: fc.constantFrom(1, -0, 0, 1.5, 10),
+      type: fc.constantFrom('TRANSFER', '1:', '', 'é'),
+      id: fc.constantFrom('0', '1', '01'),
+      timestamp: fc.constantFrom<Timestamp>(1, { wholeFloat: 1 }, 1.5, 11),
+      signature: fc.constantFrom('', 'ab', ' ab', '1:ab'),
+    });
+    fc.assert(
+      fc.property(near, near, (a, b) => {
+        const sameKey = signedTransactionKey(a) === signedTransactionKey(b);
+        expect(sameKey).toBe(canonicalJson(a) === canonicalJson(b));
+      }),
+      { numRuns: 2000 },
     );
   });
 });
