@@ -1,10 +1,3 @@
-import {
-  pythonNumber,
-  pythonString,
-  pythonStringRecurring,
-  pythonTimestamp,
-  type StringEncodings,
-} from './canonical-json';
 import { sha256Hex } from './hash';
 import { writeBlockBytes } from './signing-bytes';
 import type { Block, Timestamp, Transaction } from './types';
@@ -60,22 +53,4 @@ export function blockHash(block: Block): string {
 /** Returns `block` with `signature` set, keeping field order. */
 export function withBlockSignature(block: Block, signature: string): Block {
   return { ...blockPayload(block), signature };
-}
-
-/**
- * The block payload's canonical JSON assembled from its transactions' signed JSON: the same
- * text as `canonicalJson(blockPayload(block))` (a test holds them equal), without serializing
- * each transaction a second time.
- */
-export function blockPayloadJson(
-  block: Block,
-  signedTransactionJsons: readonly string[],
-  keyEncodings?: StringEncodings,
-): string {
-  return (
-    `{"blockCount": ${pythonNumber(block.blockCount)}, "lastHash": ${pythonString(block.lastHash)}, "signature": "", ` +
-    `"forger": ${pythonStringRecurring(block.forger, keyEncodings)}, "timestamp": ${pythonTimestamp(block.timestamp)}, ` +
-    `"transactions": [${signedTransactionJsons.join(', ')}]` +
-    (block.seedSignature === undefined ? '}' : `, "seedSignature": ${pythonString(block.seedSignature)}}`)
-  );
 }
