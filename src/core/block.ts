@@ -1,13 +1,5 @@
-import { utf8ToBytes } from '@noble/hashes/utils.js';
-import {
-  pythonNumber,
-  pythonString,
-  pythonStringRecurring,
-  pythonTimestamp,
-  type StringEncodings,
-} from './canonical-json';
 import { sha256Hex } from './hash';
-import { signedTransactionJson, transactionPayloadJson } from './transaction';
+import { writeBlockBytes } from './signing-bytes';
 import type { Block, Timestamp, Transaction } from './types';
 
 /** The reference's genesis block, byte for byte; its payload hashes to `b61900e4…`. */
@@ -47,39 +39,18 @@ export function blockPayload(block: Block): Block {
   return block.seedSignature === undefined ? payload : { ...payload, seedSignature: block.seedSignature };
 }
 
-/** The bytes the forger signs: UTF-8 of the payload's canonical JSON. */
+/** The bytes the forger signs: UTF-8 of the payload's canonical JSON (an array of exactly them). */
 export function blockSigningBytes(block: Block): Uint8Array {
-  const keys: StringEncodings = new Map();
-  const signed = block.transactions.map((tx) =>
-    signedTransactionJson(transactionPayloadJson(tx, keys), tx.signature),
-  );
-  return utf8ToBytes(blockPayloadJson(block, signed, keys));
+  const payload = writeBlockBytes(block).payload;
+  return payload.byteLength === payload.buffer.byteLength ? payload : payload.slice();
 }
 
 /** The block's hash: SHA-256 of its payload, which is the next block's `lastHash`. */
 export function blockHash(block: Block): string {
-  return sha256Hex(blockSigningBytes(block));
+  return sha256Hex(writeBlockBytes(block).payload);
 }
 
 /** Returns `block` with `signature` set, keeping field order. */
 export function withBlockSignature(block: Block, signature: string): Block {
   return { ...blockPayload(block), signature };
-}
-
-/**
- * The block payload's canonical JSON assembled from its transactions' signed JSON: the same
- * text as `canonicalJson(blockPayload(block))` (a test holds them equal), without serializing
- * each transaction a second time.
- */
-export function blockPayloadJson(
-  block: Block,
-  signedTransactionJsons: readonly string[],
-  keyEncodings?: StringEncodings,
-): string {
-  return (
-    `{"blockCount": ${pythonNumber(block.blockCount)}, "lastHash": ${pythonString(block.lastHash)}, "signature": "", ` +
-    `"forger": ${pythonStringRecurring(block.forger, keyEncodings)}, "timestamp": ${pythonTimestamp(block.timestamp)}, ` +
-    `"transactions": [${signedTransactionJsons.join(', ')}]` +
-    (block.seedSignature === undefined ? '}' : `, "seedSignature": ${pythonString(block.seedSignature)}}`)
-  );
 }

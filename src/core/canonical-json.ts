@@ -45,23 +45,6 @@ export function pythonString(text: string): string {
   return NON_ASCII.test(quoted) ? quoted.replace(NON_ASCII_ALL, escapeUnit) : quoted;
 }
 
-/**
- * Remembers `pythonString` of values that recur, i.e. public keys: every transaction carries
- * two and every block one. The caller owns it (one per block serialized), so the core keeps
- * no state between calls.
- */
-export type StringEncodings = Map<string, string>;
-
-/** `pythonString`, looked up in (and added to) `encodings` when one is given. */
-export function pythonStringRecurring(text: string, encodings?: StringEncodings): string {
-  if (!encodings) return pythonString(text);
-  const cached = encodings.get(text);
-  if (cached !== undefined) return cached;
-  const encoded = pythonString(text);
-  encodings.set(text, encoded);
-  return encoded;
-}
-
 /** True for the plain object that stands for a whole-number float (see `WholeFloat`). */
 export function isWholeFloat(value: unknown): value is WholeFloat {
   return (

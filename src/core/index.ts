@@ -11,6 +11,7 @@ export * from './limits';
 export * from './lottery';
 export * as resilient from './resilient';
 export * from './result';
+export * from './signing-bytes';
 export * from './state';
 export * from './transaction';
 export * from './types';

@@ -1,11 +1,4 @@
-import { utf8ToBytes } from '@noble/hashes/utils.js';
-import {
-  pythonNumber,
-  pythonString,
-  pythonStringRecurring,
-  pythonTimestamp,
-  type StringEncodings,
-} from './canonical-json';
+import { writeTransactionPayload } from './signing-bytes';
 import type { Timestamp, Transaction, TransactionType } from './types';
 
 /** The fields a sender chooses; `id`, `timestamp` and `signature` are added by `createTransaction`. */
@@ -48,7 +41,7 @@ export function transactionPayload(tx: Transaction): Transaction {
 
 /** The bytes the sender signs: UTF-8 of the payload's canonical JSON. */
 export function transactionSigningBytes(tx: Transaction): Uint8Array {
-  return utf8ToBytes(transactionPayloadJson(tx));
+  return writeTransactionPayload(tx);
 }
 
 /** Returns `tx` with `signature` set, keeping field order. */
@@ -64,25 +57,6 @@ export function withTransactionSignature(tx: Transaction, signature: string): Tr
 export function transactionTimestamp(epochMilliseconds: number): number {
   const seconds = Math.round(epochMilliseconds * 1000) / 1e6;
   return Number.isInteger(seconds) ? seconds + 0.000001 : seconds;
-}
-
-/**
- * The payload's canonical JSON, written field by field: the same text as
- * `canonicalJson(transactionPayload(tx))` (a test holds them equal) at a fraction of the cost,
- * since a block of 1,000 transfers serializes 1,000 of these. `keyEncodings`, when given,
- * remembers the encoded keys across the transactions of one block.
- */
-export function transactionPayloadJson(tx: Transaction, keyEncodings?: StringEncodings): string {
-  return (
-    `{"senderPublicKey": ${pythonStringRecurring(tx.senderPublicKey, keyEncodings)}, "receiverPublicKey": ${pythonStringRecurring(tx.receiverPublicKey, keyEncodings)}, ` +
-    `"amount": ${pythonNumber(tx.amount)}, "type": ${pythonString(tx.type)}, "id": ${pythonString(tx.id)}, ` +
-    `"timestamp": ${pythonTimestamp(tx.timestamp)}, "signature": ""}`
-  );
-}
-
-/** The signed transaction's canonical JSON from its payload JSON: `signature` is the last field. */
-export function signedTransactionJson(payloadJson: string, signature: string): string {
-  return `${payloadJson.slice(0, -3)}${pythonString(signature)}}`;
 }
 
 /** A timestamp's value in seconds, whether it is a number or a whole-number float. */

@@ -85,8 +85,12 @@ export interface GenesisConfig {
  * sees this port, so it stays free of WebCrypto and runs in plain Node.
  */
 export interface SignatureVerifier {
-  /** True when `signatureHex` signs `message` under `publicKeyPem`. Never throws: bad input is false. */
-  verify(publicKeyPem: string, message: Uint8Array, signatureHex: string): Promise<boolean>;
+  /**
+   * True when `signature` signs `message` under `publicKeyPem`. The signature is hex, or its
+   * bytes when the caller decoded it already (the validator does, once per signature). Never
+   * throws: bad input is false.
+   */
+  verify(publicKeyPem: string, message: Uint8Array, signature: string | Uint8Array): Promise<boolean>;
   /**
    * Null when `publicKeyPem` is an RSA public key in its one canonical encoding (SPKI DER with
    * minimal lengths, re-encoded and compared byte for byte, in the reference's PEM layout);

@@ -1,12 +1,13 @@
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
-import { blockPayloadJson, GENESIS_BLOCK } from './block';
-import { canonicalJson } from './canonical-json';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { GENESIS_BLOCK } from './block';
+import { canonicalJson, pythonNumber, pythonTimestamp } from './canonical-json';
 import { createKeyInterner, decodeBlock } from './decode';
 import { type ChainError, txError } from './errors';
 import { sha256Hex } from './hash';
 import { type LotteryRunner, runLotteryAtOnce } from './lottery';
 import { seedFromSignature, seedSigningBytes } from './resilient/seed';
 import { err, ok, type Result } from './result';
+import { createKeyBytes, type KeyBytes, startBlockBytes, writeTransactionPayload } from './signing-bytes';
 import {
   type AppliedBlock,
   applyBlockRules,
@@ -16,20 +17,34 @@ import {
   stakeEntries,
   stateAfter,
 } from './state';
-import { signedTransactionJson, transactionPayloadJson } from './transaction';
 import type { Block, GenesisConfig, SignatureVerifier, Transaction } from './types';
 
 /**
  * Remembers transactions whose signatures were already checked (in the pool), so a block that
  * carries them does not pay for the RSA verification again. An entry is the transaction's id
- * and its full signed JSON: looking up by the short id is cheap, and the JSON must then match
- * exactly, so a transaction with any field changed is not taken for verified.
+ * and its `signedTransactionKey`: looking up by the short id is cheap, and the key must then
+ * match exactly, so a transaction with any field changed is not taken for verified.
  */
 export interface VerifiedSignatures {
-  /** True when exactly this signed transaction (id and canonical JSON) was verified before. */
-  has(id: string, signedTransactionJson: string): boolean;
+  /** True when exactly this signed transaction (id and `signedTransactionKey`) was verified before. */
+  has(id: string, key: string): boolean;
   /** Records a verified signed transaction. */
-  add(id: string, signedTransactionJson: string): void;
+  add(id: string, key: string): void;
+}
+
+/**
+ * A signed transaction's key in `VerifiedSignatures`: every field it signs and its signature,
+ * strings prefixed by their length and numbers in their canonical text, so two transactions
+ * share a key only when their signed canonical JSON is the same. Unlike that JSON, it costs no
+ * escaping and no copy: the parts are joined lazily, and a lookup that misses by id never
+ * reads them.
+ */
+export function signedTransactionKey(tx: Transaction): string {
+  return (
+    `${tx.senderPublicKey.length}:${tx.senderPublicKey}${tx.receiverPublicKey.length}:${tx.receiverPublicKey}` +
+    `${pythonNumber(tx.amount)} ${tx.type.length}:${tx.type}${tx.id.length}:${tx.id}` +
+    `${pythonTimestamp(tx.timestamp)} ${tx.signature}`
+  );
 }
 
 /**
@@ -45,15 +60,14 @@ export async function verifyTransactionSignature(
 ): Promise<boolean> {
   // A key in another encoding would be a second account for one RSA key: never valid.
   if (checkTransactionKeys(tx, verifier) !== null) return false;
-  const payload = transactionPayloadJson(tx);
-  const key = cache ? signedTransactionJson(payload, tx.signature) : '';
+  const key = cache ? signedTransactionKey(tx) : '';
   if (cache?.has(tx.id, key)) return true;
-  const valid = await verifier.verify(tx.senderPublicKey, utf8ToBytes(payload), tx.signature);
+  const valid = await startVerify(verifier, tx.senderPublicKey, writeTransactionPayload(tx), tx.signature);
   if (valid) cache?.add(tx.id, key);
   return valid;
 }
 
-/** Transactions serialized, encoded and handed to the verifier per batch: one encoder call each. */
+/** Transactions written and handed to the verifier between two chances to pause. */
 const BATCH = 32;
 
 /**
@@ -78,55 +92,68 @@ interface BlockChecks {
 }
 
 /**
- * Serializes `block` once and starts every signature check and its hash. Transactions go out
- * in batches as soon as they are serialized, so WebCrypto verifies on other threads while this
- * thread serializes the rest and the caller checks the rules. Canonical JSON is ASCII, so a
- * batch's joined payloads encode to bytes at the same offsets as its characters.
+ * A signature as bytes, decoded once here for the verifier; null when it is not hex (a block
+ * that did not pass `decodeBlock`), which no key verifies.
+ */
+function signatureBytes(hex: string): Uint8Array | null {
+  try {
+    return hexToBytes(hex);
+  } catch {
+    return null;
+  }
+}
+
+/** Starts verifying `signature` over `message` under `publicKeyPem`; false when it is not hex. */
+function startVerify(
+  verifier: SignatureVerifier,
+  publicKeyPem: string,
+  message: Uint8Array,
+  signature: string,
+): Promise<boolean> {
+  const bytes = signatureBytes(signature);
+  return bytes === null ? Promise.resolve(false) : verifier.verify(publicKeyPem, message, bytes);
+}
+
+/**
+ * Writes `block`'s signed bytes once (see `startBlockBytes`) and starts every signature check
+ * and its hash. Transactions go out in batches as soon as they are written, so WebCrypto
+ * verifies on other threads while this thread writes the rest and the caller checks the rules;
+ * between batches the caller's `pause` may yield.
  */
 async function startBlockChecks(
   block: Block,
   verifier: SignatureVerifier,
-  cache?: VerifiedSignatures,
-  previousSeed?: string,
-  pause?: Pause,
+  cache: VerifiedSignatures | undefined,
+  previousSeed: string | undefined,
+  pause: Pause | undefined,
+  keyBytes: KeyBytes,
 ): Promise<BlockChecks> {
   const txs = block.transactions;
-  const signed: string[] = new Array(txs.length);
   const checks: (boolean | Promise<boolean>)[] = new Array(txs.length);
+  const writer = startBlockBytes(block, keyBytes);
   for (let batchStart = 0; batchStart < txs.length; batchStart += BATCH) {
     if (batchStart > 0) {
       const paused = pause?.();
       if (paused) await paused;
     }
     const batchEnd = Math.min(batchStart + BATCH, txs.length);
-    const payloads: string[] = [];
     for (let i = batchStart; i < batchEnd; i++) {
       const tx = txs[i] as Transaction;
-      const payload = transactionPayloadJson(tx);
-      payloads.push(payload);
-      signed[i] = signedTransactionJson(payload, tx.signature);
-    }
-    const bytes = utf8ToBytes(payloads.join(''));
-    let offset = 0;
-    for (let i = batchStart; i < batchEnd; i++) {
-      const tx = txs[i] as Transaction;
-      const length = (payloads[i - batchStart] as string).length;
-      const key = signed[i] as string;
-      if (cache?.has(tx.id, key)) {
-        checks[i] = true;
+      const payload = writer.nextTransaction();
+      if (cache) {
+        const key = signedTransactionKey(tx);
+        checks[i] = cache.has(tx.id, key)
+          ? true
+          : startVerify(verifier, tx.senderPublicKey, payload, tx.signature).then((valid) =>
+              rememberIfValid(cache, tx.id, key, valid),
+            );
       } else {
-        const check = verifier.verify(
-          tx.senderPublicKey,
-          bytes.subarray(offset, offset + length),
-          tx.signature,
-        );
-        checks[i] = cache ? check.then((valid) => rememberIfValid(cache, tx.id, key, valid)) : check;
+        checks[i] = startVerify(verifier, tx.senderPublicKey, payload, tx.signature);
       }
-      offset += length;
     }
   }
-  const payloadBytes = utf8ToBytes(blockPayloadJson(block, signed));
-  const blockCheck = verifier.verify(block.forger, payloadBytes, block.signature);
+  const payloadBytes = writer.finish();
+  const blockCheck = startVerify(verifier, block.forger, payloadBytes, block.signature);
   const seedCheck = startSeedCheck(block, verifier, previousSeed);
   const hash = verifier.sha256
     ? verifier.sha256(payloadBytes).then(bytesToHex, () => sha256Hex(payloadBytes))
@@ -174,7 +201,7 @@ function startSeedCheck(block: Block, verifier: SignatureVerifier, previousSeed?
   if (block.seedSignature === undefined || previousSeed === undefined) return Promise.resolve(true);
   const bytes = seedSigningBytes(previousSeed);
   if (!bytes.ok) return Promise.resolve(false);
-  return verifier.verify(block.forger, bytes.value, block.seedSignature);
+  return startVerify(verifier, block.forger, bytes.value, block.seedSignature);
 }
 
 /** The seed after `block`, from its seed signature (undefined on a reference block). */
@@ -196,21 +223,27 @@ export async function verifyBlockSignatures(
   cache?: VerifiedSignatures,
   previousSeed?: string,
 ): Promise<ChainError | null> {
-  return (await startBlockChecks(block, verifier, cache, previousSeed)).signatures;
+  return (await startBlockChecks(block, verifier, cache, previousSeed, undefined, createKeyBytes()))
+    .signatures;
 }
 
 /**
  * The first key of `block` (its forger, then each transaction's sender and receiver) that is
- * not in its one canonical encoding, as an error; null when all are canonical.
+ * not in its one canonical encoding, as an error; null when all are canonical. A block carries
+ * few distinct keys many times over: each is put to the verifier's check once per block.
  */
 export function checkBlockKeys(block: Block, verifier: SignatureVerifier): ChainError | null {
   if (block.forger !== 'genesis') {
     const problem = verifier.checkPublicKey(block.forger);
     if (problem !== null) return { code: 'NON_CANONICAL_KEY', message: `the forger key: ${problem}` };
   }
+  const canonical = new Set<string>();
   for (const [index, tx] of block.transactions.entries()) {
+    if (canonical.has(tx.senderPublicKey) && canonical.has(tx.receiverPublicKey)) continue;
     const error = checkTransactionKeys(tx, verifier, index);
     if (error) return error;
+    canonical.add(tx.senderPublicKey);
+    canonical.add(tx.receiverPublicKey);
   }
   return null;
 }
@@ -221,20 +254,15 @@ export function checkTransactionKeys(
   verifier: SignatureVerifier,
   txIndex = 0,
 ): ChainError | null {
-  for (const [role, key] of [
-    ['sender', tx.senderPublicKey],
-    ['receiver', tx.receiverPublicKey],
-  ] as const) {
-    const problem = verifier.checkPublicKey(key);
-    if (problem !== null)
-      return txError(
-        'NON_CANONICAL_KEY',
-        txIndex,
-        tx.id,
-        `transaction ${tx.id}: the ${role} key: ${problem}`,
-      );
-  }
+  const senderProblem = verifier.checkPublicKey(tx.senderPublicKey);
+  if (senderProblem !== null) return keyError(tx, txIndex, 'sender', senderProblem);
+  const receiverProblem = verifier.checkPublicKey(tx.receiverPublicKey);
+  if (receiverProblem !== null) return keyError(tx, txIndex, 'receiver', receiverProblem);
   return null;
+}
+
+function keyError(tx: Transaction, txIndex: number, role: string, problem: string): ChainError {
+  return txError('NON_CANONICAL_KEY', txIndex, tx.id, `transaction ${tx.id}: the ${role} key: ${problem}`);
 }
 
 /** Every rule of a block that needs no signature: canonical keys, then `applyBlockRules`. */
@@ -263,7 +291,14 @@ export async function validateBlock(
   now?: number,
   options?: ValidateOptions,
 ): Promise<Result<ChainState, ChainError>> {
-  const checks = await startBlockChecks(block, verifier, cache, state.resilient?.seed, options?.pause);
+  const checks = await startBlockChecks(
+    block,
+    verifier,
+    cache,
+    state.resilient?.seed,
+    options?.pause,
+    createKeyBytes(),
+  );
   const applied = blockRules(state, block, verifier, now);
   if (!applied.ok) return applied;
   const signatureError = await checks.signatures;
@@ -337,6 +372,8 @@ export async function extendChain(
   const lottery = options.lottery ?? runLotteryAtOnce;
   // One interner for the whole run: each key's pattern runs once, and equal keys share a string.
   const interner = createKeyInterner();
+  // And one table of key bytes: each key is encoded once for the whole run.
+  const keyBytes = createKeyBytes();
   let index = 0;
   while (index < blocks.length) {
     const windowStart = index;
@@ -358,7 +395,14 @@ export async function extendChain(
       }
       prepared.push({
         block: decoded.value,
-        checks: await startBlockChecks(decoded.value, verifier, options.cache, previousSeed, options.pause),
+        checks: await startBlockChecks(
+          decoded.value,
+          verifier,
+          options.cache,
+          previousSeed,
+          options.pause,
+          keyBytes,
+        ),
       });
       if (previousSeed !== undefined) previousSeed = seedAfter(decoded.value) ?? previousSeed;
       txCount += decoded.value.transactions.length;

@@ -211,10 +211,14 @@ export function createForgeProvider(options: { publicKeyCacheSize?: number } = {
       return forge.util.bytesToHex(signature);
     },
 
-    async verify(publicKeyPem: string, message: Uint8Array, signatureHex: string): Promise<boolean> {
+    async verify(
+      publicKeyPem: string,
+      message: Uint8Array,
+      signatureHex: string | Uint8Array,
+    ): Promise<boolean> {
       try {
         if (typeof publicKeyPem !== 'string' || !isByteArray(message)) return false;
-        const signature = signatureHexToBytes(signatureHex);
+        const signature = isByteArray(signatureHex) ? signatureHex : signatureHexToBytes(signatureHex);
         if (signature === null) return false;
         const parsed = publicKey(publicKeyPem);
         if (parsed === null || signature.length !== parsed.modulusBytes) return false;

@@ -72,7 +72,7 @@ export function createForgeProvider(options: { publicKeyCacheSize?: number } = {
       (await load()).importPrivateKeyPem(pem, opts),
     exportPrivateKeyPem: async (keyPair: KeyPair) => (await load()).exportPrivateKeyPem(keyPair),
     sign: async (keyPair: KeyPair, message: Uint8Array) => (await load()).sign(keyPair, message),
-    verify: async (publicKeyPem: string, message: Uint8Array, signatureHex: string) => {
+    verify: async (publicKeyPem: string, message: Uint8Array, signatureHex: string | Uint8Array) => {
       try {
         return await (await load()).verify(publicKeyPem, message, signatureHex);
       } catch {

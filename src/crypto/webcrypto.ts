@@ -170,10 +170,10 @@ export function createWebCryptoProvider(
       return bytesToHex(new Uint8Array(await subtle.sign(ALGORITHM, key, bufferSource(message))));
     },
 
-    verify(publicKeyPem: string, message: Uint8Array, signatureHex: string): Promise<boolean> {
+    verify(publicKeyPem: string, message: Uint8Array, signatureHex: string | Uint8Array): Promise<boolean> {
       try {
         if (typeof publicKeyPem !== 'string' || !isByteArray(message)) return Promise.resolve(false);
-        const signature = signatureHexToBytes(signatureHex);
+        const signature = isByteArray(signatureHex) ? signatureHex : signatureHexToBytes(signatureHex);
         if (signature === null) return Promise.resolve(false);
         const known = settled.get(publicKeyPem);
         if (known !== undefined) {

@@ -10,6 +10,7 @@ import {
   createCryptoProvider,
   createForgeProvider,
   createWebCryptoProvider,
+  hexToBytes,
   KeyFormatError,
   KeyNotExtractableError,
   parsePrivateKeyPem,
@@ -421,6 +422,19 @@ describe.each(PROVIDERS)('$name provider', ({ name, make }) => {
         provider.verify(key, validRow.payloadJson as unknown as Uint8Array, signature),
       ).resolves.toBe(false);
       await expect(provider.verify(key, null as unknown as Uint8Array, signature)).resolves.toBe(false);
+    });
+
+    it('takes the signature as bytes decoded once by the caller, with the same verdicts as hex', async () => {
+      expect(await provider.verify(key, message, hexToBytes(signature))).toBe(true);
+      const flipped = hexToBytes(signature);
+      flipped[5] = (flipped[5] as number) ^ 1;
+      expect(await provider.verify(key, message, flipped)).toBe(false);
+      expect(await provider.verify(key, message, hexToBytes(signature).subarray(1))).toBe(false);
+      expect(await provider.verify(key, message, new Uint8Array(0))).toBe(false);
+      // A view into a larger array is read as exactly its bytes.
+      const padded = new Uint8Array(600);
+      padded.set(hexToBytes(signature), 44);
+      expect(await provider.verify(key, message, padded.subarray(44, 300))).toBe(true);
     });
 
     it("accepts upper-case hex, as the reference's bytes.fromhex does", async () => {
