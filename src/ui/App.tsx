@@ -4,6 +4,7 @@ import { AccountLabel, HashText } from './components/bits';
 import { ExplorerPage, WaitingBanner } from './explorer/ExplorerPage';
 import { AccountPage, BlockPage, NotFound, TxPage } from './explorer/pages';
 import { SearchBox } from './explorer/SearchBox';
+import { Checklist } from './guide/Checklist';
 import { GenesisCard } from './network/about';
 import { NetworkPage } from './network/NetworkPage';
 import { hrefFor, type Route, useRoute } from './router';
@@ -262,6 +263,7 @@ function RunningApp() {
       <WaitingBanner />
       <NoticesBanner />
       <main className="app-main" id="main">
+        <Checklist />
         <Page route={route} />
       </main>
     </div>
