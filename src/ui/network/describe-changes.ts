@@ -127,17 +127,18 @@ export function describeChanges(
         next.height <= previous.height ||
         next.height === previous.height + 1 ||
         (forkedBelow !== undefined && forkedBelow < previous.height);
-      events.push(
-        reorg
-          ? {
-              kind: 'reorg',
-              text: `The chain reorganised: this tab switched to another branch (now block ${next.height}, was ${previous.height}). Blocks only on the old branch are dropped; their transactions go back to the pool.`,
-            }
-          : {
-              kind: 'sync',
-              text: `This tab caught up ${plural(next.height - previous.height, 'block')}: it is now at block ${next.height}.`,
-            },
-      );
+      if (reorg) {
+        events.push({
+          kind: 'reorg',
+          text: `The chain reorganised: this tab switched to another branch (now block ${next.height}, was ${previous.height}). Blocks only on the old branch are dropped; their transactions go back to the pool.`,
+        });
+      } else if (!previous.sync && !next.sync) {
+        // (During a sync, its own start and finish tell it.)
+        events.push({
+          kind: 'sync',
+          text: `This tab caught up ${plural(next.height - previous.height, 'block')}: it is now at block ${next.height}.`,
+        });
+      }
     }
   }
 
