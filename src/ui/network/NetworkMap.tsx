@@ -146,7 +146,7 @@ function MapNodeGlyph({
   const classes = ['map-node'];
   if (node.self) classes.push('map-self');
   if (hasBlock) classes.push('map-has-block');
-  const tag = node.self ? 'you' : node.next ? 'next' : null;
+  const tag = node.self ? (node.next ? 'this tab · next' : 'this tab') : node.next ? 'next' : null;
   return (
     <g
       className={classes.join(' ')}
@@ -172,7 +172,7 @@ function MapNodeGlyph({
       )}
       {tag ? (
         <text className="map-tag" y={-NODE_RADIUS - (node.next ? 14 : 7)}>
-          {node.next && node.self ? 'you · next' : tag}
+          {tag}
         </text>
       ) : null}
       <text className="map-label" y={NODE_RADIUS + (node.next ? 24 : 18)}>

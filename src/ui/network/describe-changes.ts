@@ -93,7 +93,10 @@ export function describeChanges(
     const blocks = next.sync.targetHeight - next.sync.forkHeight;
     events.push({
       kind: 'sync',
-      text: `This tab is syncing ${plural(blocks, 'block')} from ${peerName(next.sync.peer, next)}: it checks each one before adopting them.`,
+      text:
+        blocks > 0
+          ? `This tab is syncing ${plural(blocks, 'block')} from ${peerName(next.sync.peer, next)}: it checks each one before adopting them.`
+          : `This tab is comparing its chain with ${peerName(next.sync.peer, next)}'s.`,
     });
   }
   if (previous.sync && !next.sync) {
