@@ -119,7 +119,7 @@ describe('the network map', () => {
     expect(keyless.querySelector('circle.map-node-body')).not.toBeNull();
     expect(keyless.querySelector('svg.identicon')).toBeNull();
     // No key: a short id.
-    expect(mapNode('far-away-tab-0123').textContent).toContain('node far-away…');
+    expect(mapNode('far-away-tab-0123').textContent).toContain('far-aw…');
 
     // The same facts in words.
     const facts = screen.getByTestId('map-facts-nodes');
@@ -170,8 +170,8 @@ describe('the network map', () => {
     expect(facts.querySelector('caption')?.textContent).toBe('How block 7 spread, from you, devnet genesis');
     expect([...facts.querySelectorAll('tbody tr')].map((row) => row.textContent)).toEqual([
       'you, devnet genesisdevnet staker12 ms12 ms',
-      'devnet stakernode tab-keyl…9 ms21 ms',
-      'devnet stakernode far-away…23 ms35 ms',
+      'devnet stakernode tab-ke…9 ms21 ms',
+      'devnet stakernode far-aw…23 ms35 ms',
     ]);
   });
 

@@ -8,11 +8,9 @@ import { useSnapshot } from '../services';
 import {
   buildMapModel,
   hopsInOrder,
-  INNER_RADIUS,
   type MapModel,
   type MapNode,
   NODE_RADIUS,
-  OUTER_RADIUS,
   propagationReach,
   SELF_PLACEHOLDER_ID,
 } from './map-model';
@@ -48,9 +46,15 @@ export function nodeName(node: MapNode, names: ReadonlyMap<string, string>): str
   return node.id === SELF_PLACEHOLDER_ID ? node.id : `node ${shortId(node.id)}`;
 }
 
+/** `nodeName` cut for a label on the drawing, where the shape already says "node" or "account". */
+function nodeLabel(node: MapNode, names: ReadonlyMap<string, string>): string {
+  if (node.forgerKey !== null) return names.get(node.forgerKey) ?? fingerprint(node.forgerKey, 8);
+  return node.self || node.id === SELF_PLACEHOLDER_ID ? nodeName(node, names) : shortId(node.id);
+}
+
 /** A node id cut for a label (ids are long random strings). */
 export function shortId(id: string): string {
-  return id.length > 8 ? `${id.slice(0, 8)}…` : id;
+  return id.length > 7 ? `${id.slice(0, 6)}…` : id;
 }
 
 /** The marks of a node in words (the table and the tooltip say what the shapes say). */
@@ -66,7 +70,7 @@ export function nodeMarks(node: MapNode): string[] {
 }
 
 /** A label cut to fit between neighbours on a ring. */
-function labelText(text: string, max = 16): string {
+function labelText(text: string, max = 15): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
@@ -136,10 +140,12 @@ function NodeShape({ node }: { readonly node: MapNode }) {
 function MapNodeGlyph({
   node,
   name,
+  label,
   hasBlock,
 }: {
   readonly node: MapNode;
   readonly name: string;
+  readonly label: string;
   readonly hasBlock: boolean;
 }) {
   const marks = nodeMarks(node);
@@ -176,10 +182,24 @@ function MapNodeGlyph({
         </text>
       ) : null}
       <text className="map-label" y={NODE_RADIUS + (node.next ? 24 : 18)}>
-        {labelText(name)}
+        {labelText(label)}
       </text>
     </g>
   );
+}
+
+/** Where a hop's delay badge sits: right of the node that received it (a second arrival below the first). */
+function badgeSpot(to: MapNode, nth: number): { readonly x: number; readonly y: number } {
+  const clear = to.next ? 18 : to.forger ? 10 : 8;
+  return { x: to.x + NODE_RADIUS + clear, y: to.y + 5 + nth * 16 };
+}
+
+/** The end of an edge from `from` to `to`, stopped at `to`'s edge (so the arrow head shows). */
+function edgeEnd(from: MapNode, to: MapNode, gap: number): { readonly x: number; readonly y: number } {
+  const dx = to.x - from.x;
+  const dy = to.y - from.y;
+  const length = Math.hypot(dx, dy) || 1;
+  return { x: to.x - (dx / length) * gap, y: to.y - (dy / length) * gap };
 }
 
 /** One hop of the spread: the lit edge, the travelling dot while it runs, the delay once done. */
@@ -188,37 +208,42 @@ function HopGlyph({
   from,
   to,
   state,
+  nth,
 }: {
   readonly hop: PropagationHop;
   readonly from: MapNode;
   readonly to: MapNode;
   readonly state: 'running' | 'done';
+  /** How many earlier hops reached `to` (their badges sit above this one's). */
+  readonly nth: number;
 }) {
-  const midX = (from.x + to.x) / 2;
-  const midY = (from.y + to.y) / 2;
+  const gap = NODE_RADIUS + (to.next ? 12 : to.forger ? 7 : 3);
+  const start = edgeEnd(to, from, NODE_RADIUS + 2);
+  const end = edgeEnd(from, to, gap);
+  const badge = badgeSpot(to, nth);
   const travel = {
-    '--x0': `${from.x}px`,
-    '--y0': `${from.y}px`,
-    '--x1': `${to.x}px`,
-    '--y1': `${to.y}px`,
+    '--x0': `${start.x}px`,
+    '--y0': `${start.y}px`,
+    '--x1': `${end.x}px`,
+    '--y1': `${end.y}px`,
     '--hop-ms': `${HOP_ANIMATION_MS}ms`,
   } as CSSProperties;
   return (
     <g className={`map-hop map-hop-${state}`}>
       <line
         className="map-hop-edge"
-        x1={from.x}
-        y1={from.y}
-        x2={to.x}
-        y2={to.y}
+        x1={start.x}
+        y1={start.y}
+        x2={end.x}
+        y2={end.y}
         markerEnd="url(#map-arrow)"
       />
       {state === 'running' ? <circle className="map-dot" r={6} style={travel} /> : null}
       {state === 'done' ? (
         <text
           className="map-hop-label"
-          x={midX}
-          y={midY + 4}
+          x={badge.x}
+          y={badge.y}
           data-testid="map-hop"
           data-delay-ms={hop.delayMs}
         >
@@ -244,7 +269,7 @@ function MapFacts({
   const byId = new Map(model.nodes.map((node) => [node.id, node]));
   const label = (id: string) => {
     const node = byId.get(id);
-    return node ? nameOf(node) : `node ${shortId(id)}`;
+    return node ? nameOf(node) : shortId(id);
   };
   return (
     <details className="map-facts">
@@ -407,7 +432,7 @@ export function NetworkMap() {
           viewBox={`${viewBox.x} ${viewBox.y} ${viewBox.width} ${viewBox.height}`}
           role="img"
           aria-labelledby={`${id}-title ${id}-desc`}
-          style={{ maxWidth: `${viewBox.width * 1.4}px` }}
+          style={{ maxWidth: `${Math.round(viewBox.width * 1.15)}px` }}
         >
           <title id={`${id}-title`}>Map of the network this tab knows</title>
           <desc id={`${id}-desc`}>
@@ -421,19 +446,17 @@ export function NetworkMap() {
             <marker
               id="map-arrow"
               viewBox="0 0 10 10"
-              refX={10 + NODE_RADIUS / 1.5}
+              refX={9}
               refY={5}
-              markerWidth={6}
-              markerHeight={6}
+              markerUnits="userSpaceOnUse"
+              markerWidth={11}
+              markerHeight={11}
               orient="auto-start-reverse"
             >
               <path className="map-arrow-head" d="M 0 0 L 10 5 L 0 10 z" />
             </marker>
           </defs>
-          <g className="map-rings">
-            {model.nodes.some((n) => n.ring === 1) ? <circle r={INNER_RADIUS} /> : null}
-            {model.nodes.some((n) => n.ring === 2) ? <circle r={OUTER_RADIUS} /> : null}
-          </g>
+
           <g className="map-links">
             {model.links.map((link) => {
               const a = byId.get(link.a);
@@ -444,6 +467,7 @@ export function NetworkMap() {
           </g>
           <g className="map-hops">
             {hops.map((hop, index) => {
+              const nth = hops.slice(0, index).filter((earlier) => earlier.to === hop.to).length;
               const from = byId.get(hop.from);
               const to = byId.get(hop.to);
               if (!from || !to || phase === 'faded') return null;
@@ -458,13 +482,20 @@ export function NetworkMap() {
                   from={from}
                   to={to}
                   state={state}
+                  nth={nth}
                 />
               );
             })}
           </g>
           <g className="map-nodes">
             {model.nodes.map((node) => (
-              <MapNodeGlyph key={node.id} node={node} name={nameOf(node)} hasBlock={haveBlock.has(node.id)} />
+              <MapNodeGlyph
+                key={node.id}
+                node={node}
+                name={nameOf(node)}
+                label={nodeLabel(node, names)}
+                hasBlock={haveBlock.has(node.id)}
+              />
             ))}
           </g>
         </svg>

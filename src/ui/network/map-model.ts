@@ -53,7 +53,9 @@ export const OUTER_RADIUS = 220;
 export const NODE_RADIUS = 18;
 /** Room around the outermost nodes for their labels. */
 const MARGIN_X = 70;
-const MARGIN_TOP = 40;
+/** Right of a node there may be a hop's delay badge ("+123 ms") as well as half a label. */
+const MARGIN_RIGHT = 100;
+const MARGIN_TOP = 44;
 const MARGIN_BOTTOM = 56;
 
 /** The id the map gives this tab before the transport has given it one. */
@@ -209,12 +211,17 @@ export function buildMapModel(snapshot: NodeSnapshot): MapModel {
   });
   nodes.sort((x, y) => x.ring - y.ring || x.id.localeCompare(y.id));
 
-  const extent = outer.length > 0 ? OUTER_RADIUS : inner.length > 0 ? INNER_RADIUS : 0;
+  // The box fits the nodes drawn (not the whole rings), so a small network is drawn large on a
+  // phone; the margins leave room for labels below, tags above and delay badges on the right.
+  const xs = nodes.map((n) => n.x);
+  const ys = nodes.map((n) => n.y);
+  const left = Math.min(...xs) - MARGIN_X;
+  const top = Math.min(...ys) - MARGIN_TOP;
   const viewBox = {
-    x: -extent - MARGIN_X,
-    y: -extent - MARGIN_TOP,
-    width: 2 * (extent + MARGIN_X),
-    height: 2 * extent + MARGIN_TOP + MARGIN_BOTTOM,
+    x: left,
+    y: top,
+    width: Math.max(...xs) + MARGIN_RIGHT - left,
+    height: Math.max(...ys) + MARGIN_BOTTOM - top,
   };
   return { nodes, links: [...links.values()], viewBox };
 }
