@@ -17,11 +17,11 @@ const done = () =>
     .filter((step) => step.getAttribute('data-done') === 'true')
     .map((step) => step.getAttribute('data-step'));
 
-function transfer(sender: string, type = 'TRANSFER') {
+function transfer(sender: string, type = 'TRANSFER', receiver = 'someone') {
   return {
     transaction: {
       senderPublicKey: sender,
-      receiverPublicKey: 'someone',
+      receiverPublicKey: receiver,
       amount: 1,
       type,
       id: `${type}-1`,
@@ -51,7 +51,10 @@ describe('the classroom checklist', () => {
     const me = devnetConfig().stakerPublicKey as string;
     act(() => live.set({ wallet: { publicKeyPem: me, extractable: true } }));
     expect(done()).toEqual(['second-tab', 'key']);
-    act(() => live.set({ pool: [transfer(me, 'EXCHANGE')] }));
+    // Coins from someone's transfer are no purchase; an EXCHANGE from the exchange to the wallet is.
+    act(() => live.set({ pool: [transfer('someone', 'TRANSFER', me)] }));
+    expect(done()).toEqual(['second-tab', 'key']);
+    act(() => live.set({ pool: [transfer('the exchange', 'EXCHANGE', me)] }));
     expect(done()).toEqual(['second-tab', 'key', 'buy']);
     act(() => live.set({ pool: [transfer(me, 'STAKE')] }));
     expect(done()).toEqual(['second-tab', 'key', 'buy', 'stake']);

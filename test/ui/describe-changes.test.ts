@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Block, Transaction } from '../../src/core/types';
 import type { NodeSnapshot } from '../../src/node/node';
-import { describeChanges } from '../../src/ui/network/describe-changes';
+import { describeChanges, describeState } from '../../src/ui/network/describe-changes';
 import { devnetConfig, devnetKeyPair, startNode } from './helpers';
 import { hop, peerView, spread } from './map-fixtures';
 
@@ -148,8 +148,8 @@ describe('describeChanges', () => {
       ],
     };
     expect(texts(base, pooled)).toEqual([
-      'pool: A transfer of 5 coins from you to devnet staker is waiting for the next block.',
-      'pool: A purchase of 50 coins from account exch is waiting for the next block.',
+      'pool: you sent 5 coins to devnet staker: the transaction waits in the pool for the next block.',
+      'pool: you bought 50 coins from the exchange: the transaction waits in the pool for the next block.',
     ]);
     const many = {
       ...base,
@@ -159,6 +159,9 @@ describe('describeChanges', () => {
       })),
     };
     expect(texts(base, many)).toHaveLength(4);
+    expect(texts(base, many)[0]).toBe(
+      'pool: you staked 1 coin: the transaction waits in the pool for the next block.',
+    );
     expect(texts(base, many)[3]).toBe('pool: …and 2 more transactions are waiting too.');
 
     const equivocation = { forger: 'STAKER', height: 3, keptHash: 'k', otherBlock: base.head, seenAt: 1 };
@@ -186,5 +189,16 @@ describe('describeChanges', () => {
     expect(texts({ ...online, phase: 'ready' }, online)).toEqual([
       'network: This tab is online: other tabs can reach it now.',
     ]);
+  });
+
+  it('tells where things stand when the panel opens', async () => {
+    const base = await baseSnapshot();
+    expect(describeState(base, nameOf).text).toBe(
+      'This tab is at block 0 with no peers yet. Next to forge: devnet genesis.',
+    );
+    const mine = { ...base, wallet: { publicKeyPem: 'GENESIS', extractable: true }, peers: [peerView('p')] };
+    expect(describeState(mine, nameOf).text).toBe(
+      'This tab is at block 0 with 1 peer. Next to forge: this tab.',
+    );
   });
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { err, ok } from '../../core/result';
+import type { Transaction } from '../../core/types';
 import type { NodeSnapshot } from '../../node/node';
 import type { Decoded } from '../decoders';
 import type { Route } from '../router';
@@ -56,13 +57,16 @@ export interface ChecklistInputs {
   readonly route: Route;
 }
 
-/** Whether the wallet's key sent a transaction of `type`: this page's log, the pool or the head block. */
-function walletSent({ snapshot, sent }: ChecklistInputs, type: SentTransaction['type']): boolean {
+/**
+ * Whether the wallet made a transaction of `type`: in this page's log, the pool or the head block.
+ * A purchase (EXCHANGE) is signed by the exchange and received by the wallet; the others are sent by it.
+ */
+function walletMade({ snapshot, sent }: ChecklistInputs, type: SentTransaction['type']): boolean {
   if (sent.some((tx) => tx.type === type)) return true;
   const key = snapshot.wallet?.publicKeyPem;
   if (key === undefined) return false;
-  const mine = (tx: { readonly senderPublicKey: string; readonly type: string }) =>
-    tx.senderPublicKey === key && tx.type === type;
+  const mine = (tx: Transaction) =>
+    tx.type === type && (type === 'EXCHANGE' ? tx.receiverPublicKey : tx.senderPublicKey) === key;
   return snapshot.pool.some((entry) => mine(entry.transaction)) || snapshot.head.transactions.some(mine);
 }
 
@@ -71,14 +75,13 @@ const EXPLORER_PAGES: ReadonlySet<Route['page']> = new Set(['explorer', 'block',
 /** The steps done now (the component keeps each tick once seen, so a peer leaving does not undo it). */
 export function stepsDoneNow(inputs: ChecklistInputs): Set<ChecklistStep['id']> {
   const { snapshot, route } = inputs;
-  const key = snapshot.wallet?.publicKeyPem ?? null;
   const done = new Set<ChecklistStep['id']>();
   if (snapshot.peers.length > 0) done.add('second-tab');
-  if (key !== null) done.add('key');
-  if (walletSent(inputs, 'EXCHANGE') || (key !== null && (snapshot.state.balances.get(key) ?? 0) > 0))
-    done.add('buy');
-  if (walletSent(inputs, 'STAKE')) done.add('stake');
-  if (walletSent(inputs, 'TRANSFER')) done.add('transfer');
+  if (snapshot.wallet !== null) done.add('key');
+  // Coins received in a transfer are no purchase: only an EXCHANGE to the wallet counts.
+  if (walletMade(inputs, 'EXCHANGE')) done.add('buy');
+  if (walletMade(inputs, 'STAKE')) done.add('stake');
+  if (walletMade(inputs, 'TRANSFER')) done.add('transfer');
   if (EXPLORER_PAGES.has(route.page) && snapshot.height > 0) done.add('explorer');
   return done;
 }

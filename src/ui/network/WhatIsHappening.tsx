@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { NodeSnapshot } from '../../node/node';
 import { useAccountNames } from '../accounts';
 import { useServices, useSnapshot } from '../services';
-import { describeChanges, fingerprintNamer, type NetworkEvent } from './describe-changes';
+import { describeChanges, describeState, fingerprintNamer, type NetworkEvent } from './describe-changes';
 import './NetworkMap.css';
 
 /** Events the panel keeps, newest first. */
@@ -26,7 +26,8 @@ export function WhatIsHappening() {
     const before = previous.current;
     previous.current = snapshot;
     const nameOf = (pem: string) => names.get(pem) ?? fingerprintNamer(pem);
-    const found = describeChanges(before, snapshot, nameOf);
+    const found =
+      before === null ? [describeState(snapshot, nameOf)] : describeChanges(before, snapshot, nameOf);
     if (found.length === 0) return;
     const at = now();
     const fresh = found.map((event) => {

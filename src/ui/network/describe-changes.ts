@@ -33,12 +33,6 @@ function shortPeer(id: string): string {
   return id.length > 8 ? `${id.slice(0, 8)}…` : id;
 }
 
-const TYPE_WORDS: Record<string, string> = {
-  TRANSFER: 'transfer',
-  EXCHANGE: 'purchase',
-  STAKE: 'stake',
-};
-
 /** What changed from `previous` to `next`, oldest first; nothing for the first snapshot. */
 export function describeChanges(
   previous: NodeSnapshot | null,
@@ -160,12 +154,14 @@ export function describeChanges(
   const pooled = new Set(previous.pool.map((entry) => entry.transaction.id));
   const arrived = next.pool.filter((entry) => !pooled.has(entry.transaction.id));
   for (const { transaction } of arrived.slice(0, 3)) {
-    const what = TYPE_WORDS[transaction.type] ?? transaction.type;
-    const to = transaction.type === 'TRANSFER' ? ` to ${nameOf(transaction.receiverPublicKey)}` : '';
-    events.push({
-      kind: 'pool',
-      text: `A ${what} of ${plural(transaction.amount, 'coin')} from ${nameOf(transaction.senderPublicKey)}${to} is waiting for the next block.`,
-    });
+    const coins = plural(transaction.amount, 'coin');
+    const text =
+      transaction.type === 'EXCHANGE'
+        ? `${nameOf(transaction.receiverPublicKey)} bought ${coins} from the exchange`
+        : transaction.type === 'STAKE'
+          ? `${nameOf(transaction.senderPublicKey)} staked ${coins}`
+          : `${nameOf(transaction.senderPublicKey)} sent ${coins} to ${nameOf(transaction.receiverPublicKey)}`;
+    events.push({ kind: 'pool', text: `${text}: the transaction waits in the pool for the next block.` });
   }
   if (arrived.length > 3) {
     events.push({
@@ -183,4 +179,17 @@ export function describeChanges(
     });
   }
   return events;
+}
+
+/** Where things stand, told once when the panel opens (the changes follow). */
+export function describeState(snapshot: NodeSnapshot, nameOf: AccountNamer = fingerprintNamer): NetworkEvent {
+  const peers = snapshot.peers.length === 0 ? 'no peers yet' : plural(snapshot.peers.length, 'peer');
+  const next =
+    snapshot.wallet !== null && snapshot.wallet.publicKeyPem === snapshot.nextForger
+      ? 'this tab'
+      : nameOf(snapshot.nextForger);
+  return {
+    kind: 'network',
+    text: `This tab is at block ${snapshot.height} with ${peers}. Next to forge: ${next}.`,
+  };
 }
