@@ -428,77 +428,85 @@ export function NetworkMap() {
     <section className="card network-map-card" aria-labelledby={`${id}-heading`}>
       <h2 id={`${id}-heading`}>Network map</h2>
       <figure className="network-map" data-testid="network-map" data-phase={phase}>
-        <svg
-          viewBox={`${viewBox.x} ${viewBox.y} ${viewBox.width} ${viewBox.height}`}
-          role="img"
-          aria-labelledby={`${id}-title ${id}-desc`}
-          style={{ maxWidth: `${Math.round(viewBox.width * 1.15)}px` }}
-        >
-          <title id={`${id}-title`}>Map of the network this tab knows</title>
-          <desc id={`${id}-desc`}>
-            {description}
-            {latest && reach
-              ? ` Last block ${latest.height} reached ${plural(reach.nodes, 'node')} in ${reach.ms} ms.`
-              : ''}{' '}
-            The table below the map lists the same facts.
-          </desc>
-          <defs>
-            <marker
-              id="map-arrow"
-              viewBox="0 0 10 10"
-              refX={9}
-              refY={5}
-              markerUnits="userSpaceOnUse"
-              markerWidth={11}
-              markerHeight={11}
-              orient="auto-start-reverse"
-            >
-              <path className="map-arrow-head" d="M 0 0 L 10 5 L 0 10 z" />
-            </marker>
-          </defs>
+        {/* A crowded map keeps its text readable on a phone: it scrolls sideways instead of shrinking. */}
+        <div className="map-scroll">
+          <svg
+            viewBox={`${viewBox.x} ${viewBox.y} ${viewBox.width} ${viewBox.height}`}
+            role="img"
+            aria-labelledby={`${id}-title ${id}-desc`}
+            // biome-ignore lint/a11y/noNoninteractiveTabindex: focusable, so the keyboard can scroll a map wider than a phone
+            tabIndex={0}
+            style={{
+              maxWidth: `${Math.round(viewBox.width * 1.15)}px`,
+              minWidth: `${Math.round(Math.min(viewBox.width * 0.72, 420))}px`,
+            }}
+          >
+            <title id={`${id}-title`}>Map of the network this tab knows</title>
+            <desc id={`${id}-desc`}>
+              {description}
+              {latest && reach
+                ? ` Last block ${latest.height} reached ${plural(reach.nodes, 'node')} in ${reach.ms} ms.`
+                : ''}{' '}
+              The table below the map lists the same facts.
+            </desc>
+            <defs>
+              <marker
+                id="map-arrow"
+                viewBox="0 0 10 10"
+                refX={9}
+                refY={5}
+                markerUnits="userSpaceOnUse"
+                markerWidth={11}
+                markerHeight={11}
+                orient="auto-start-reverse"
+              >
+                <path className="map-arrow-head" d="M 0 0 L 10 5 L 0 10 z" />
+              </marker>
+            </defs>
 
-          <g className="map-links">
-            {model.links.map((link) => {
-              const a = byId.get(link.a);
-              const b = byId.get(link.b);
-              if (!a || !b) return null;
-              return <line key={`${link.a} ${link.b}`} x1={a.x} y1={a.y} x2={b.x} y2={b.y} />;
-            })}
-          </g>
-          <g className="map-hops">
-            {hops.map((hop, index) => {
-              const nth = hops.slice(0, index).filter((earlier) => earlier.to === hop.to).length;
-              const from = byId.get(hop.from);
-              const to = byId.get(hop.to);
-              if (!from || !to || phase === 'faded') return null;
-              const state = index < shown ? 'done' : hop === running ? 'running' : null;
-              if (state === null) return null;
-              return (
-                <HopGlyph
-                  // The index keeps a fresh element per run, so the dot's CSS animation starts over.
-                  // biome-ignore lint/suspicious/noArrayIndexKey: hops are in atMs order, a stable list per block
-                  key={`${index}-${state}`}
-                  hop={hop}
-                  from={from}
-                  to={to}
-                  state={state}
-                  nth={nth}
+            <g className="map-links">
+              {model.links.map((link) => {
+                const a = byId.get(link.a);
+                const b = byId.get(link.b);
+                if (!a || !b) return null;
+                return <line key={`${link.a} ${link.b}`} x1={a.x} y1={a.y} x2={b.x} y2={b.y} />;
+              })}
+            </g>
+            <g className="map-hops">
+              {hops.map((hop, index) => {
+                const nth = hops.slice(0, index).filter((earlier) => earlier.to === hop.to).length;
+                const from = byId.get(hop.from);
+                const to = byId.get(hop.to);
+                if (!from || !to || phase === 'faded') return null;
+                const state = index < shown ? 'done' : hop === running ? 'running' : null;
+                if (state === null) return null;
+                return (
+                  <HopGlyph
+                    // The index keeps a fresh element per run, so the dot's CSS animation starts over.
+                    // biome-ignore lint/suspicious/noArrayIndexKey: hops are in atMs order, a stable list per block
+                    key={`${index}-${state}`}
+                    hop={hop}
+                    from={from}
+                    to={to}
+                    state={state}
+                    nth={nth}
+                  />
+                );
+              })}
+            </g>
+            <g className="map-nodes">
+              {model.nodes.map((node) => (
+                <MapNodeGlyph
+                  key={node.id}
+                  node={node}
+                  name={nameOf(node)}
+                  label={nodeLabel(node, names)}
+                  hasBlock={haveBlock.has(node.id)}
                 />
-              );
-            })}
-          </g>
-          <g className="map-nodes">
-            {model.nodes.map((node) => (
-              <MapNodeGlyph
-                key={node.id}
-                node={node}
-                name={nameOf(node)}
-                label={nodeLabel(node, names)}
-                hasBlock={haveBlock.has(node.id)}
-              />
-            ))}
-          </g>
-        </svg>
+              ))}
+            </g>
+          </svg>
+        </div>
         <figcaption>
           {latest && reach ? (
             <span data-testid="map-last-block">
