@@ -152,7 +152,8 @@ function MapNodeGlyph({
   const classes = ['map-node'];
   if (node.self) classes.push('map-self');
   if (hasBlock) classes.push('map-has-block');
-  const tag = node.self ? (node.next ? 'this tab · next' : 'this tab') : node.next ? 'next' : null;
+  // This tab's label already says "you" (and its border is thick): only "next" needs a tag.
+  const tag = node.next ? 'next' : null;
   return (
     <g
       className={classes.join(' ')}
