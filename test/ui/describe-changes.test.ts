@@ -83,6 +83,36 @@ describe('describeChanges', () => {
     ]);
   });
 
+  it("tells a block's journey when it is measured after the block", async () => {
+    const base = await baseSnapshot();
+    const head = blockOn(base, 'STAKER', []);
+    const block = { ...base, height: 1, head, headHash: 'h1' };
+    expect(texts(base, block)).toEqual([
+      'block: devnet staker forged block 1 with 0 transactions. Next to forge: devnet genesis.',
+    ]);
+    const measured = {
+      ...block,
+      propagation: [
+        spread([hop('a', 'b', 5, 5), hop('b', 'c', 7, 12)], { hash: 'h1', height: 1, forgedBy: 'a' }),
+      ],
+    };
+    expect(texts(block, measured)).toEqual([
+      'block: Block 1 reached 2 tabs in 12 ms, hop by hop (see the map).',
+    ]);
+    // Told once: more hops later are the map's to show.
+    const more = {
+      ...measured,
+      propagation: [
+        spread([hop('a', 'b', 5, 5), hop('b', 'c', 7, 12), hop('c', 'd', 3, 15)], {
+          hash: 'h1',
+          height: 1,
+          forgedBy: 'a',
+        }),
+      ],
+    };
+    expect(texts(measured, more)).toEqual([]);
+  });
+
   it('tells peers joining, leaving and being penalised', async () => {
     const base = await baseSnapshot();
     const two = { ...base, peers: [peerView('tab-one-123456789', 'STAKER'), peerView('node-2', null, true)] };

@@ -139,6 +139,19 @@ export function describeChanges(
     }
   }
 
+  // A block's journey measured after the block was told (trails announced later): told once, when
+  // its first hops arrive. The newest first, as the snapshot keeps them; the head's own is told above.
+  const toldWithBlock = events.some((event) => event.kind === 'block') ? next.headHash : null;
+  const hadHops = new Set(previous.propagation.filter((p) => p.hops.length > 0).map((p) => p.hash));
+  for (const journey of next.propagation) {
+    if (journey.hops.length === 0 || hadHops.has(journey.hash) || journey.hash === toldWithBlock) continue;
+    const { nodes, ms } = propagationReach(journey);
+    events.push({
+      kind: 'block',
+      text: `Block ${journey.height} reached ${plural(nodes, 'tab')} in ${ms} ms, hop by hop (see the map).`,
+    });
+  }
+
   // New evidence of a forger signing two blocks at one height.
   const knownEquivocations = new Set(previous.equivocations.map((e) => `${e.forger} ${e.height}`));
   for (const e of next.equivocations) {
