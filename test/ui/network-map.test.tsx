@@ -167,6 +167,20 @@ describe('the network map', () => {
       expect(mapNode(id).classList.contains('map-has-block')).toBe(true);
     }
     expect(screen.getByTestId('network-map').querySelector('.map-dot')).toBeNull();
+    // A trail announced later joins the drawn spread.
+    act(() =>
+      live.set({
+        propagation: [
+          spread([...hops, hop('tab-keyless', 'late-tab-9999', 30, 51)], {
+            height: 7,
+            forgedBy: 'self-node',
+          }),
+        ],
+      }),
+    );
+    expect(hopDelays()).toEqual(['12', '9', '23', '30']);
+    expect(mapNode('late-tab-9999').classList.contains('map-has-block')).toBe(true);
+    act(() => live.set({ propagation: [spread(hops, { height: 7, forgedBy: 'self-node' })] }));
     const facts = screen.getByTestId('map-facts-hops');
     expect(facts.querySelector('caption')?.textContent).toBe('How block 7 spread, from you, devnet genesis');
     expect([...facts.querySelectorAll('tbody tr')].map((row) => row.textContent)).toEqual([

@@ -411,7 +411,8 @@ export function NetworkMap() {
   const byId = new Map(model.nodes.map((node) => [node.id, node]));
   const nameOf = (node: MapNode) => nodeName(node, names);
 
-  const shown = phase === 'faded' ? 0 : done;
+  // Held on screen, the spread shows every hop known, including trails announced after it ran.
+  const shown = phase === 'faded' ? 0 : phase === 'holding' ? hops.length : done;
   const haveBlock = new Set<string>();
   if (latest && phase !== 'faded') {
     if (latest.forgedBy !== null) haveBlock.add(latest.forgedBy);
