@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { txToHeadFigures } from './app';
+import { chromiumValidationFigures } from './chromium-validation';
 import { lotteryFigure, validateFigure } from './core';
 import { firstLoadFigures } from './first-load';
 import type { Figure } from './harness';
@@ -35,6 +36,10 @@ const steps: [string, () => Promise<Figure | Figure[]>][] = [
   ['validate-1000tx', () => validateFigure()],
   ['throughput-10-nodes', () => throughputFigure()],
   ['sync-1000x10', () => syncFigure()],
+  [
+    'chromium-validate-1000tx chromium-sync-1000x10 chromium-longest-task-ms',
+    () => chromiumValidationFigures(),
+  ],
   ['idb-bytes-per-block', () => storageFigures()],
   ['tabs-connected-8-simple-peer', () => tabsConnectedFigure('simple-peer')],
   ['tabs-connected-8-peerjs', () => tabsConnectedFigure('peerjs')],

@@ -5,8 +5,9 @@ import { createCryptoProvider } from './crypto';
 import { createTabLocks, tabStorage } from './locks';
 import { ForgingClaim } from './locks/forging-claim';
 import { createTransport, transportKindFromSettings } from './net';
-import { slicedLotteryRunner, yieldThroughMessageChannel } from './node/lottery-slices';
 import { TabchainNode } from './node/node';
+import { pagePacing } from './node/slices';
+import { startValidationWorker } from './node/validation-worker-client';
 import { deleteNodeDatabase, listNodeDatabases, openBestStore } from './storage';
 import {
   chooseNode,
@@ -118,15 +119,18 @@ async function boot(): Promise<BootState> {
   // The node restores its store, then starts the transport, which may wait for the signaling
   // server indefinitely. The page renders at once and follows the node's phase in its snapshot
   // (restoring, then ready, then connected).
+  // Signature checks run in a dedicated Worker: the page's main thread keeps its frames while
+  // it validates a big block or a sync (see validation-worker-client.ts). Where the page has no
+  // WebCrypto (node-forge), there is no Worker and the node checks here, in slices.
+  const validationWorker = crypto.name === 'webcrypto' ? startValidationWorker() : null;
   const node = new TabchainNode({
     genesis,
     transport,
-    crypto,
+    crypto: validationWorker ? validationWorker.verifying(crypto) : crypto,
     store,
-    // Each next-forger draw runs in slices of the main thread, never one long task.
-    lottery: slicedLotteryRunner({ now: () => performance.now(), yieldToPage: yieldThroughMessageChannel }),
-    // A restored chain's older hashes and ids load after the page is interactive, in slices.
-    yieldToPage: yieldThroughMessageChannel,
+    // Next-forger draws, validation and sync run in slices of the main thread, never one long
+    // task; a restored chain's older hashes and ids load after the page is interactive, in slices.
+    ...pagePacing(),
     // Forging waits for this tab to hold its key's forging lock (one forger per key in a browser).
     forging: false,
   });

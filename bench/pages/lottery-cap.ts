@@ -3,7 +3,7 @@
  * cap, at once and through the sliced runner the app uses, on the page's own clock.
  */
 import { runLottery, type StakeEntry } from '../../src/core';
-import { slicedLotteryRunner, yieldThroughMessageChannel } from '../../src/node/lottery-slices';
+import { slicedLotteryRunner, yieldThroughMessageChannel } from '../../src/node/slices';
 
 declare global {
   interface Window {

@@ -56,6 +56,19 @@ export async function verifyTransactionSignature(
 /** Transactions serialized, encoded and handed to the verifier per batch: one encoder call each. */
 const BATCH = 32;
 
+/**
+ * The caller's yield point: the core calls it between batches of transactions and between
+ * blocks, and awaits it when it returns a promise. The core has no clock, so the caller
+ * decides: undefined while its time budget is not used up, a promise (a macrotask) once it is.
+ */
+export type Pause = () => Promise<void> | undefined;
+
+/** Options of `validateBlock`. */
+export interface ValidateOptions {
+  /** See `Pause`. */
+  readonly pause?: Pause;
+}
+
 /** A block's signature checks and hash, started; see `startBlockChecks`. */
 interface BlockChecks {
   /** The first bad transaction signature in block order, else a bad block signature, else null. */
@@ -70,16 +83,21 @@ interface BlockChecks {
  * thread serializes the rest and the caller checks the rules. Canonical JSON is ASCII, so a
  * batch's joined payloads encode to bytes at the same offsets as its characters.
  */
-function startBlockChecks(
+async function startBlockChecks(
   block: Block,
   verifier: SignatureVerifier,
   cache?: VerifiedSignatures,
   previousSeed?: string,
-): BlockChecks {
+  pause?: Pause,
+): Promise<BlockChecks> {
   const txs = block.transactions;
   const signed: string[] = new Array(txs.length);
   const checks: (boolean | Promise<boolean>)[] = new Array(txs.length);
   for (let batchStart = 0; batchStart < txs.length; batchStart += BATCH) {
+    if (batchStart > 0) {
+      const paused = pause?.();
+      if (paused) await paused;
+    }
     const batchEnd = Math.min(batchStart + BATCH, txs.length);
     const payloads: string[] = [];
     for (let i = batchStart; i < batchEnd; i++) {
@@ -172,13 +190,13 @@ function rememberIfValid(cache: VerifiedSignatures, id: string, key: string, val
 }
 
 /** Verifies every signature in `block`: transactions by their senders, the block by its forger. */
-export function verifyBlockSignatures(
+export async function verifyBlockSignatures(
   block: Block,
   verifier: SignatureVerifier,
   cache?: VerifiedSignatures,
   previousSeed?: string,
 ): Promise<ChainError | null> {
-  return startBlockChecks(block, verifier, cache, previousSeed).signatures;
+  return (await startBlockChecks(block, verifier, cache, previousSeed)).signatures;
 }
 
 /**
@@ -243,8 +261,9 @@ export async function validateBlock(
   cache?: VerifiedSignatures,
   lottery: LotteryRunner = runLotteryAtOnce,
   now?: number,
+  options?: ValidateOptions,
 ): Promise<Result<ChainState, ChainError>> {
-  const checks = startBlockChecks(block, verifier, cache, state.resilient?.seed);
+  const checks = await startBlockChecks(block, verifier, cache, state.resilient?.seed, options?.pause);
   const applied = blockRules(state, block, verifier, now);
   if (!applied.ok) return applied;
   const signatureError = await checks.signatures;
@@ -296,6 +315,8 @@ export interface ExtendOptions {
    * more than 2 s ahead is `FROM_THE_FUTURE`). Absent: no such check (a chain read from a file).
    */
   readonly now?: number;
+  /** See `Pause`: called between batches of transactions and between blocks. */
+  readonly pause?: Pause;
 }
 
 /**
@@ -331,9 +352,13 @@ export async function extendChain(
         decodeError = decoded.error;
         break;
       }
+      if (index > 0) {
+        const paused = options.pause?.();
+        if (paused) await paused;
+      }
       prepared.push({
         block: decoded.value,
-        checks: startBlockChecks(decoded.value, verifier, options.cache, previousSeed),
+        checks: await startBlockChecks(decoded.value, verifier, options.cache, previousSeed, options.pause),
       });
       if (previousSeed !== undefined) previousSeed = seedAfter(decoded.value) ?? previousSeed;
       txCount += decoded.value.transactions.length;
@@ -344,6 +369,10 @@ export async function extendChain(
     const states: ChainState[] = [current];
     let ruleFailure: { at: number; error: ChainError } | null = null;
     for (const [i, p] of prepared.entries()) {
+      if (i > 0) {
+        const paused = options.pause?.();
+        if (paused) await paused;
+      }
       const applied = blockRules(states[i] as ChainState, p.block, verifier, options.now);
       if (!applied.ok) {
         ruleFailure = { at: i, error: applied.error };

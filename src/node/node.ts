@@ -106,6 +106,11 @@ export interface NodeOptions {
    */
   readonly yieldToPage?: () => Promise<void>;
   /**
+   * Called by validation between batches of work (the core's `pause` hook): a page passes a
+   * pacer (`createPacer`) that yields once a slice used its budget. Default: never pauses.
+   */
+  readonly pause?: () => Promise<void> | undefined;
+  /**
    * This is an always-on node (`npm run node`), not a browser tab: it says so in its STATUS, and
    * forges with its key even when a tab holds the same one (the tab yields to it; see
    * `forgingNow`). Default false.
@@ -168,6 +173,7 @@ export class TabchainNode {
   private readonly verified: VerifiedSignatureCache;
   private readonly lottery: LotteryRunner;
   private readonly yieldToPage: () => Promise<void>;
+  private readonly pause: (() => Promise<void> | undefined) | undefined;
   /** Lotteries drawn for the explorer, per state (states are immutable, so a WeakMap). */
   private readonly lotteries = new WeakMap<ChainState, LotteryReading>();
   private readonly peers: PeerTable;
@@ -246,6 +252,7 @@ export class TabchainNode {
     this.peers = new PeerTable(this.limits.banScore);
     this.lottery = options.lottery ?? runLotteryAtOnce;
     this.yieldToPage = options.yieldToPage ?? (async () => {});
+    this.pause = options.pause;
     this.sync = new SyncMachine({
       chunk: Math.min(this.limits.syncChunk, MAX_BLOCKS_PER_MESSAGE),
       timeoutMs: this.limits.syncTimeoutMs,
@@ -674,6 +681,7 @@ export class TabchainNode {
       const result = await validateChain(blocks, this.chain.config, this.crypto, {
         cache: this.verified,
         lottery: this.lottery,
+        ...(this.pause ? { pause: this.pause } : {}),
       });
       const validHeight = result.height - 1;
       let adopted = false;
@@ -1170,6 +1178,7 @@ export class TabchainNode {
         this.verified,
         this.lottery,
         this.nowSeconds(),
+        this.pause ? { pause: this.pause } : undefined,
       );
       // `resilient`: stamped ahead of our clock is no verdict; it is checked again once due.
       if (!result.ok && result.error.code === 'FROM_THE_FUTURE')
@@ -1525,6 +1534,7 @@ export class TabchainNode {
           cache: this.verified,
           lottery: this.lottery,
           now: this.nowSeconds(),
+          ...(this.pause ? { pause: this.pause } : {}),
         });
         return { kind: 'validated', result };
       }

@@ -1,18 +1,21 @@
-import type { ReactNode } from 'react';
+import { type MouseEvent, type ReactNode, useEffect } from 'react';
 import type { NodeSnapshot } from '../node/node';
 import { AccountLabel, HashText } from './components/bits';
 import { ExplorerPage, WaitingBanner } from './explorer/ExplorerPage';
 import { AccountPage, BlockPage, NotFound, TxPage } from './explorer/pages';
 import { SearchBox } from './explorer/SearchBox';
+import { shortHash } from './format';
 import { Checklist } from './guide/Checklist';
 import { GenesisCard } from './network/about';
 import { NetworkPage } from './network/NetworkPage';
 import { hrefFor, type Route, useRoute } from './router';
 import { type AppServices, ServicesProvider, useServices, useSnapshot } from './services';
 import { type Theme, useTheme } from './theme';
+import { DevnetKeyOffer } from './wallet/DevnetKeyOffer';
 import { MyTransactions } from './wallet/MyTransactions';
 import { ExchangeForm, StakeForm, TransferForm } from './wallet/TransactionForms';
 import { WalletPanel } from './wallet/WalletPanel';
+import './App.css';
 
 /** What the composition root hands the app: still starting, failed to start, or a running node. */
 export type BootState =
@@ -88,12 +91,13 @@ function ChainStatus() {
         </a>
       </StatusItem>
       <StatusItem label="Head">
-        <a
-          href={hrefFor({ page: 'block', height: snapshot.height })}
-          aria-label={`Head block ${snapshot.height}, hash ${snapshot.headHash}`}
-        >
-          <HashText hash={snapshot.headHash} testId="head-hash" />
-        </a>
+        <HashText
+          hash={snapshot.headHash}
+          testId="head-hash"
+          to={{ page: 'block', height: snapshot.height }}
+          // The visible (shortened) hash is part of the name, as speech input users say what they see.
+          label={`Head block ${snapshot.height}, hash ${shortHash(snapshot.headHash)}`}
+        />
       </StatusItem>
       <StatusItem label="Next forger">
         <AccountLabel pem={snapshot.nextForger} testId="next-forger" copy={false} />
@@ -127,6 +131,58 @@ function ChainStatus() {
       </StatusItem>
     </dl>
   );
+}
+
+/**
+ * The first thing Tab reaches: straight to the page's content past the header, status and
+ * navigation. Routing uses the location hash, so the link moves focus itself.
+ */
+function SkipLink() {
+  const onClick = (event: MouseEvent) => {
+    event.preventDefault();
+    const main = document.getElementById('main');
+    main?.focus();
+    main?.scrollIntoView?.({ block: 'start' });
+  };
+  return (
+    // biome-ignore lint/a11y/useValidAnchor: a skip link is an in-page link; the click handler only keeps the hash route
+    <a className="skip-link" href="#main" onClick={onClick} data-testid="skip-link">
+      Skip to content
+    </a>
+  );
+}
+
+/**
+ * On `#/network/node/<id>`, brings the node into view in the Network view: the element that
+ * marks it (`data-node`), or else the first code element showing the id, briefly highlighted.
+ */
+function useRevealNode(route: Route): void {
+  const node = route.page === 'network' ? route.node : undefined;
+  useEffect(() => {
+    if (node === undefined) return;
+    let target: Element | undefined;
+    let tries = 0;
+    const find = (): Element | undefined => {
+      const main = document.getElementById('main');
+      const marked = [...(main?.querySelectorAll('[data-node]') ?? [])].find(
+        (element) => element.getAttribute('data-node') === node,
+      );
+      return marked ?? [...(main?.querySelectorAll('code') ?? [])].find((code) => code.textContent === node);
+    };
+    // The view may still be reading what it shows: look again for a moment.
+    const look = () => {
+      target = find();
+      if (target) {
+        target.scrollIntoView?.({ block: 'center' });
+        target.classList.add('node-target');
+      } else if (++tries < 20) timer = setTimeout(look, 100);
+    };
+    let timer = setTimeout(look, 0);
+    return () => {
+      clearTimeout(timer);
+      target?.classList.remove('node-target');
+    };
+  }, [node]);
 }
 
 function Header({ children }: { readonly children?: ReactNode }) {
@@ -240,11 +296,13 @@ function Page({ route }: { readonly route: Route }) {
 function RunningApp() {
   const route = useRoute();
   const { phase } = useSnapshot();
+  useRevealNode(route);
   if (phase === 'restoring') {
     return (
       <div className="app">
+        <SkipLink />
         <Header />
-        <main className="app-main">
+        <main className="app-main" id="main" tabIndex={-1}>
           <Restoring />
         </main>
       </div>
@@ -252,6 +310,7 @@ function RunningApp() {
   }
   return (
     <div className="app">
+      <SkipLink />
       <Header>
         <ChainStatus />
         <div className="header-bar">
@@ -261,8 +320,9 @@ function RunningApp() {
       </Header>
       <PhaseBanner />
       <WaitingBanner />
+      <DevnetKeyOffer />
       <NoticesBanner />
-      <main className="app-main" id="main">
+      <main className="app-main" id="main" tabIndex={-1}>
         <Checklist />
         <Page route={route} />
       </main>
@@ -281,8 +341,9 @@ export function App({ boot }: { readonly boot: BootState }) {
   }
   return (
     <div className="app">
+      <SkipLink />
       <Header />
-      <main className="app-main">
+      <main className="app-main" id="main" tabIndex={-1}>
         {boot.status === 'loading' ? (
           <section className="card" aria-busy="true" data-testid="devnet-loading">
             <h2>Starting</h2>

@@ -35,6 +35,43 @@ export function formatTimestamp(timestamp: Timestamp): string {
   return new Date(seconds * 1000).toLocaleString();
 }
 
+/** A chain timestamp in milliseconds since the epoch, or null when it names no real time. */
+export function timestampMs(timestamp: Timestamp): number | null {
+  const seconds = timestampSeconds(timestamp);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : null;
+}
+
+const UNITS: readonly { readonly seconds: number; readonly unit: string }[] = [
+  { seconds: 86_400 * 365, unit: 'y' },
+  { seconds: 86_400 * 30, unit: 'mo' },
+  { seconds: 86_400, unit: 'd' },
+  { seconds: 3_600, unit: 'h' },
+  { seconds: 60, unit: 'min' },
+  { seconds: 1, unit: 's' },
+];
+
+/**
+ * How long ago `thenMs` was at `nowMs`, in the largest whole unit: `just now` under 2 seconds,
+ * `12 s ago`, `3 min ago`, `5 h ago`, `2 d ago`; a time ahead (a peer's clock, a slot to come)
+ * reads `in 12 s`. Whole units, rounded down, so a count never runs ahead of the clock.
+ */
+export function relativeTime(thenMs: number, nowMs: number): string {
+  const seconds = Math.trunc((nowMs - thenMs) / 1000);
+  const size = Math.abs(seconds);
+  if (size < 2) return 'just now';
+  const { seconds: unitSeconds, unit } = UNITS.find((u) => size >= u.seconds) ?? { seconds: 1, unit: 's' };
+  const count = `${Math.floor(size / unitSeconds)} ${unit}`;
+  return seconds > 0 ? `${count} ago` : `in ${count}`;
+}
+
+/** How often a relative time shown for `ageMs` needs redrawing: each second for the first minute, then less. */
+export function relativeTimeRefreshMs(ageMs: number): number {
+  const age = Math.abs(ageMs);
+  if (age < 60_000) return 1_000;
+  if (age < 3_600_000) return 15_000;
+  return 60_000;
+}
+
 /** A share of a total as a percentage with one decimal, `0.0%` for an empty total. */
 export function percent(part: number, total: number): string {
   return `${total > 0 ? ((part / total) * 100).toFixed(1) : '0.0'}%`;

@@ -1,14 +1,15 @@
 import { useSyncExternalStore } from 'react';
 
 /**
- * Hash routing: `#/wallet` (the default), `#/explorer`, `#/network`, `#/block/12`,
+ * Hash routing: `#/wallet` (the default), `#/explorer`, `#/network` (`#/network/node/<id>` for
+ * one node in it), `#/block/12`,
  * `#/tx/<32 hex>`, `#/account/<fingerprint>`. The hash is untrusted input like any other: a
  * route that does not parse is `not-found`.
  */
 export type Route =
   | { readonly page: 'wallet' }
   | { readonly page: 'explorer' }
-  | { readonly page: 'network' }
+  | { readonly page: 'network'; readonly node?: string }
   | { readonly page: 'block'; readonly height: number }
   | { readonly page: 'tx'; readonly id: string }
   | { readonly page: 'account'; readonly fingerprint: string }
@@ -20,6 +21,8 @@ export function parseRoute(hash: string): Route {
   if (path === '' || path === '/wallet') return { page: 'wallet' };
   if (path === '/explorer') return { page: 'explorer' };
   if (path === '/network') return { page: 'network' };
+  const node = /^\/network\/node\/([0-9A-Za-z_-]{1,64})$/.exec(path);
+  if (node) return { page: 'network', node: node[1] as string };
   const block = /^\/block\/(\d{1,15})$/.exec(path);
   if (block) return { page: 'block', height: Number(block[1]) };
   const tx = /^\/tx\/([0-9a-fA-F]{32})$/.exec(path);
@@ -34,8 +37,9 @@ export function hrefFor(route: Route): string {
   switch (route.page) {
     case 'wallet':
     case 'explorer':
-    case 'network':
       return `#/${route.page}`;
+    case 'network':
+      return route.node === undefined ? '#/network' : `#/network/node/${route.node}`;
     case 'block':
       return `#/block/${route.height}`;
     case 'tx':

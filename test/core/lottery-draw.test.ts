@@ -9,7 +9,7 @@ import {
   type StakeEntry,
   startLottery,
 } from '../../src/core';
-import { slicedLotteryRunner } from '../../src/node/lottery-slices';
+import { slicedLotteryRunner } from '../../src/node/slices';
 import { readVector, readVectorKey } from '../helpers/vectors';
 
 const STAKER = readVectorKey('stakerPublicKey.pem');

@@ -171,10 +171,24 @@ export async function myPublicKey(page: Page): Promise<string> {
   return (await page.getByTestId('my-public-key').first().getAttribute('data-value')) ?? '';
 }
 
-/** Fills an amount field and submits one of the three forms. */
+/** The three transaction forms, by the start of their test ids. */
+export type TransactionForm = 'exchange' | 'stake' | 'transfer';
+
+/**
+ * Confirms the summary a form's submit opened (`confirm-submit`): the one place the e2e tests
+ * pass the confirmation step, so every test signs as a person does.
+ */
+export async function confirmSummary(page: Page, form: TransactionForm): Promise<void> {
+  const summary = page
+    .locator('form', { has: page.getByTestId(`${form}-submit`) })
+    .getByTestId('confirm-summary');
+  await summary.getByTestId('confirm-submit').click();
+}
+
+/** Fills an amount field, submits one of the three forms and confirms its summary. */
 export async function act(
   page: Page,
-  form: 'exchange' | 'stake' | 'transfer',
+  form: TransactionForm,
   amount: number,
   receiver?: string,
 ): Promise<void> {
@@ -185,4 +199,112 @@ export async function act(
     await page.getByTestId('transfer-receiver').fill(receiver);
   await page.getByTestId(`${form}-amount`).fill(String(amount));
   await page.getByTestId(`${form}-submit`).click();
+  await confirmSummary(page, form);
+}
+
+/**
+ * Buys one coin `count` times back to back in a tab that holds the forger key, waiting for each
+ * block: buy, confirm, wait, buy again. The clicks run inside the page (the same input events a
+ * person's typing and clicking fire), so blocks follow each other as fast as the node forges
+ * them, not at the pace of round trips to the test.
+ */
+export async function buyBurst(page: Page, count: number): Promise<void> {
+  await page.getByTestId('exchange-submit').waitFor();
+  await page.evaluate(async (n) => {
+    const element = (testId: string) => document.querySelector(`[data-testid="${testId}"]`);
+    const height = () => Number(element('head-height')?.textContent ?? -1);
+    const until = async (ok: () => boolean, what: string) => {
+      const end = performance.now() + 15_000;
+      while (!ok()) {
+        if (performance.now() > end) throw new Error(`burst: timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    };
+    const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')?.set;
+    for (let i = 0; i < n; i++) {
+      const before = height();
+      const input = element('exchange-amount') as HTMLInputElement;
+      const submit = element('exchange-submit') as HTMLButtonElement;
+      await until(() => !submit.disabled, 'the form');
+      setValue?.call(input, '1');
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      submit.click();
+      await until(() => element('confirm-submit') !== null, 'the summary');
+      (element('confirm-submit') as HTMLButtonElement).click();
+      await until(() => height() > before, `block ${before + 1}`);
+    }
+  }, count);
+}
+
+/** Fills a form and submits it, leaving its confirmation summary open (nothing signed yet). */
+export async function openSummary(
+  page: Page,
+  form: TransactionForm,
+  amount: number,
+  receiver?: string,
+): Promise<void> {
+  await page.bringToFront();
+  if (form === 'transfer' && receiver !== undefined)
+    await page.getByTestId('transfer-receiver').fill(receiver);
+  await page.getByTestId(`${form}-amount`).fill(String(amount));
+  await page.getByTestId(`${form}-submit`).click();
+  await page.getByTestId('confirm-summary').waitFor();
+}
+
+/** Forces the colour theme through the header's theme select. */
+export async function setTheme(page: Page, theme: 'light' | 'dark'): Promise<void> {
+  await page.getByTestId('theme-select').selectOption(theme);
+  await page.waitForFunction((t) => document.documentElement.dataset.theme === t, theme);
+}
+
+/** Goes to a route of the app (`#/block/3`) and lets it render. */
+export async function goTo(page: Page, hash: string, settleMs = 300): Promise<void> {
+  await page.evaluate((h) => {
+    window.location.hash = h;
+  }, hash);
+  await page.waitForTimeout(settleMs);
+}
+
+/** One accessibility rule broken on a page, as axe-core reports it. */
+export interface AxeFinding {
+  readonly id: string;
+  readonly impact: string | null;
+  readonly help: string;
+  /** The offending elements' selectors and axe's summary of what is wrong with each. */
+  readonly nodes: readonly { readonly target: string; readonly summary: string }[];
+}
+
+/**
+ * Runs axe-core (node_modules/axe-core) on the page as it is and returns the serious and critical
+ * violations; it is injected once per page load.
+ */
+export async function axeSeriousViolations(page: Page): Promise<AxeFinding[]> {
+  const loaded = await page.evaluate(() => 'axe' in window);
+  if (!loaded) await page.addScriptTag({ path: join(ROOT, 'node_modules', 'axe-core', 'axe.min.js') });
+  return page.evaluate(async () => {
+    type AxeResult = {
+      violations: {
+        id: string;
+        impact: string | null;
+        help: string;
+        nodes: { target: unknown[]; failureSummary?: string }[];
+      }[];
+    };
+    const axe = (
+      window as unknown as { axe: { run(context: Document, options: object): Promise<AxeResult> } }
+    ).axe;
+    const result = await axe.run(document, { resultTypes: ['violations'] });
+    return result.violations
+      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+      .map((violation) => ({
+        id: violation.id,
+        impact: violation.impact,
+        help: violation.help,
+        nodes: violation.nodes.slice(0, 8).map((node) => ({
+          target: node.target.map(String).join(' '),
+          summary: (node.failureSummary ?? '').replace(/\s+/g, ' ').slice(0, 300),
+        })),
+      }));
+  });
 }

@@ -8,6 +8,7 @@ import { type Block, blockHash, GENESIS_BLOCK } from '../../src/core';
 import {
   type AppTab,
   act,
+  buyBurst,
   createKey,
   type Devnet,
   headHash,
@@ -198,39 +199,6 @@ async function tabState(page: Page) {
   };
 }
 
-/**
- * Forges `count` blocks back to back in a tab that holds the forger key: buys one coin, waits for
- * the block, buys again. The clicks run inside the page (the same input events a person's typing
- * and clicking fire), so blocks follow each other as fast as the node forges them, not at the
- * pace of round trips to the test.
- */
-async function forgeBurst(page: Page, count: number): Promise<void> {
-  await page.getByTestId('exchange-submit').waitFor();
-  await page.evaluate(async (n) => {
-    const element = (testId: string) => document.querySelector(`[data-testid="${testId}"]`);
-    const height = () => Number(element('head-height')?.textContent ?? -1);
-    const until = async (ok: () => boolean, what: string) => {
-      const end = performance.now() + 15_000;
-      while (!ok()) {
-        if (performance.now() > end) throw new Error(`burst: timed out waiting for ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 1));
-      }
-    };
-    const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')?.set;
-    for (let i = 0; i < n; i++) {
-      const before = height();
-      const input = element('exchange-amount') as HTMLInputElement;
-      const submit = element('exchange-submit') as HTMLButtonElement;
-      await until(() => !submit.disabled, 'the form');
-      setValue?.call(input, '1');
-      input.dispatchEvent(new Event('input', { bubbles: true }));
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      submit.click();
-      await until(() => height() > before, `block ${before + 1}`);
-    }
-  }, count);
-}
-
 describe('the chain, wallet and pool survive a reload: IndexedDB storage', () => {
   let browser: Browser;
   let scratch: string;
@@ -358,7 +326,7 @@ describe('the chain, wallet and pool survive a reload: IndexedDB storage', () =>
     // gossiped (one store write each); its renderer dies in the middle of that burst.
     await source.page.getByTestId('nav-wallet').click();
     await importDevnetKey(source.page, 'genesis');
-    const burst = forgeBurst(source.page, BURST_BLOCKS);
+    const burst = buyBurst(source.page, BURST_BLOCKS);
     burst.catch(() => {});
     await follower.waitForHeight(CHAIN_BLOCKS + BURST_BLOCKS / 4, 60_000);
     await follower.crash();

@@ -3,6 +3,7 @@ import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/re
 import { describe, expect, it } from 'vitest';
 import { transactionSigningBytes } from '../../src/core/transaction';
 import type { NodeSnapshot } from '../../src/node/node';
+import { fingerprint } from '../../src/ui/format';
 import {
   cleanUpAfterEach,
   crypto,
@@ -22,11 +23,21 @@ function fill(testId: string, value: string): void {
   fireEvent.change(screen.getByTestId(testId), { target: { value } });
 }
 
-/** Fills a form's amount (and the transfer's receiver, first) and submits it, as a person would. */
-function submit(form: 'exchange' | 'stake' | 'transfer', amount: string, receiver?: string): void {
+/** Fills a form's amount (and the transfer's receiver, first) and submits it: its summary opens. */
+function open(form: 'exchange' | 'stake' | 'transfer', amount: string, receiver?: string): void {
   if (receiver !== undefined) fill('transfer-receiver', receiver);
   fill(`${form}-amount`, amount);
   fireEvent.click(screen.getByTestId(`${form}-submit`));
+}
+
+/**
+ * Fills and submits a form, then confirms its summary, as a person would; when the form refuses
+ * what was typed no summary opens, and its error shows instead.
+ */
+function submit(form: 'exchange' | 'stake' | 'transfer', amount: string, receiver?: string): void {
+  open(form, amount, receiver);
+  const confirm = screen.queryByTestId('confirm-submit');
+  if (confirm) fireEvent.click(confirm);
 }
 
 async function errorOf(prefix: string): Promise<string> {
@@ -262,20 +273,21 @@ describe('transfers', () => {
     expect(node.getSnapshot().state.balances.get(devnetConfig().stakerPublicKey ?? '')).toBe(12);
   });
 
-  it('warns before sending to the wallet itself, and sends on a second click', async () => {
+  it('warns in the summary before sending to the wallet itself, and sends once confirmed', async () => {
     const { node, keyPair } = await renderWithWallet('genesis');
     submit('exchange', '10');
     await waitFor(() => expect(screen.getByTestId('my-balance').textContent).toBe('10'));
-    submit('transfer', '4', keyPair?.publicKeyPem);
-    const warning = await screen.findByTestId('transfer-warning');
+    open('transfer', '4', keyPair?.publicKeyPem);
+    const warning = screen.getByTestId('confirm-self-warning');
     expect(warning.getAttribute('role')).toBe('alert');
-    expect(warning.textContent).toMatch(/your own key/);
-    expect(screen.getByTestId('transfer-receiver').getAttribute('aria-invalid')).toBe('true');
-    expect(screen.getByTestId('transfer-submit').textContent).toBe('Send to myself anyway');
+    expect(warning.textContent).toMatch(/your own account/);
+    expect(screen.getByTestId('confirm-receiver-name').textContent).toBe('you, devnet genesis');
+    expect(screen.getByTestId('confirm-balance-after').textContent).toBe('10');
+    expect(screen.getByTestId('confirm-submit').textContent).toBe('Send to myself anyway');
     expect(node.getSnapshot().pool).toHaveLength(0);
     expect(node.getSnapshot().height).toBe(1);
-    // The second click sends it: it lands, and the balance stays what it was.
-    fireEvent.click(screen.getByTestId('transfer-submit'));
+    // Confirming sends it: it lands, and the balance stays what it was.
+    fireEvent.click(screen.getByTestId('confirm-submit'));
     await waitFor(() => expect(node.getSnapshot().height).toBe(2));
     expect(node.blockAt(2)?.transactions[0]).toMatchObject({
       type: 'TRANSFER',
@@ -284,28 +296,21 @@ describe('transfers', () => {
       receiverPublicKey: keyPair?.publicKeyPem,
     });
     expect(screen.getByTestId('my-balance').textContent).toBe('10');
-    expect(screen.queryByTestId('transfer-warning')).toBeNull();
-    expect(screen.getByTestId('transfer-submit').textContent).toBe('Send');
+    expect(screen.queryByTestId('confirm-summary')).toBeNull();
   });
 
-  it('warns again for the next transfer to itself, and not at all for another receiver', async () => {
-    const { node, keyPair } = await renderWithWallet('genesis');
+  it('gives no self-transfer warning for another receiver', async () => {
+    const { node } = await renderWithWallet('genesis');
     submit('exchange', '10');
     await waitFor(() => expect(screen.getByTestId('my-balance').textContent).toBe('10'));
-    submit('transfer', '1', keyPair?.publicKeyPem);
-    await screen.findByTestId('transfer-warning');
-    fireEvent.click(screen.getByTestId('transfer-submit'));
+    open('transfer', '2', devnetPem('staker', 'Public'));
+    expect(screen.queryByTestId('confirm-self-warning')).toBeNull();
+    fireEvent.click(screen.getByTestId('confirm-submit'));
     await waitFor(() => expect(node.getSnapshot().height).toBe(2));
-    submit('transfer', '1', keyPair?.publicKeyPem);
-    await screen.findByTestId('transfer-warning');
-    expect(node.getSnapshot().height).toBe(2);
-    // Another receiver goes at the first click, warning or not.
-    submit('transfer', '2', devnetPem('staker', 'Public'));
-    await waitFor(() => expect(node.getSnapshot().height).toBe(3));
-    expect(node.blockAt(3)?.transactions[0]?.receiverPublicKey).toBe(devnetConfig().stakerPublicKey);
+    expect(node.blockAt(2)?.transactions[0]?.receiverPublicKey).toBe(devnetConfig().stakerPublicKey);
   });
 
-  it('picks the receiver from the known accounts', async () => {
+  it('picks the receiver from the known accounts: identicon, name and fingerprint, not PEM', async () => {
     const { node } = await renderWithWallet('genesis');
     submit('exchange', '5');
     await waitFor(() => expect(screen.getByTestId('my-balance').textContent).toBe('5'));
@@ -313,16 +318,27 @@ describe('transfers', () => {
     const select = screen.getByTestId('transfer-known-account') as HTMLSelectElement;
     expect([...select.options].some((option) => option.textContent?.includes('devnet staker'))).toBe(true);
     fireEvent.change(select, { target: { value: staker } });
-    expect((screen.getByTestId('transfer-receiver') as HTMLTextAreaElement).value).toBe(staker);
+    // The PEM box gives way to the account's card; the PEM stays one click (and a copy) away.
+    expect(screen.queryByTestId('transfer-receiver')).toBeNull();
+    const picked = screen.getByTestId('transfer-picked');
+    expect(picked.getAttribute('data-value')).toBe(staker);
+    expect(picked.textContent).toContain('devnet staker');
+    expect(picked.textContent).toContain(fingerprint(staker));
+    expect(picked.querySelector('svg.identicon')).not.toBeNull();
+    expect(within(picked).getByRole('button', { name: /Copy the public key/ })).toBeTruthy();
+    expect(picked.querySelector('details pre')?.textContent).toBe(staker);
+    expect(picked.querySelector('details')?.hasAttribute('open')).toBe(false);
     submit('transfer', '2');
     await waitFor(() => expect(node.getSnapshot().state.balances.get(staker)).toBe(2));
+    // "Type another key" brings the box back, as it was.
+    fireEvent.click(screen.getByTestId('transfer-clear-receiver'));
+    expect((screen.getByTestId('transfer-receiver') as HTMLTextAreaElement).value).toBe('');
   });
 
   it("takes a known account's fingerprint as the receiver", async () => {
     const { node } = await renderWithWallet('genesis');
     submit('exchange', '5');
     await waitFor(() => expect(screen.getByTestId('my-balance').textContent).toBe('5'));
-    const { fingerprint } = await import('../../src/ui/format');
     const staker = devnetConfig().stakerPublicKey ?? '';
     submit('transfer', '1', fingerprint(staker));
     await waitFor(() => expect(node.getSnapshot().state.balances.get(staker)).toBe(1));

@@ -1,7 +1,8 @@
 import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { useAccountNames } from '../accounts';
-import { fingerprint, shortHash } from '../format';
-import { hrefFor } from '../router';
+import { fingerprint, relativeTime, relativeTimeRefreshMs, shortHash } from '../format';
+import { hrefFor, type Route } from '../router';
+import { useServices } from '../services';
 import { Identicon } from './Identicon';
 
 /** Copies `text` to the clipboard; falls back to a hidden textarea where the Clipboard API is missing. */
@@ -107,26 +108,93 @@ export function AccountLabel({
   );
 }
 
-/** A hash, shortened in the text, in full in `title` and `data-value`. */
+/**
+ * A hash, shortened in the text (as the search box takes it back), in full in `title` and
+ * `data-value`; a link to `to` when it names a page (never inside another link).
+ */
 export function HashText({
   hash,
   testId,
   full = false,
+  to,
+  label,
 }: {
   readonly hash: string;
   readonly testId?: string;
   readonly full?: boolean;
+  /** The page the hash names (its block, its transaction). */
+  readonly to?: Route;
+  /** What the link says to screen readers ("Block 12, hash …"); the hash alone by default. */
+  readonly label?: string;
 }) {
-  return (
+  const code = (
     <code className="hash" title={hash} data-testid={testId} data-value={hash}>
       {full ? hash : shortHash(hash)}
     </code>
+  );
+  if (!to) return code;
+  return (
+    <a href={hrefFor(to)} aria-label={label}>
+      {code}
+    </a>
+  );
+}
+
+/** A block's hash as a link to the block's page. */
+export function BlockHashLink({
+  hash,
+  height,
+  testId,
+}: {
+  readonly hash: string;
+  readonly height: number;
+  readonly testId?: string;
+}) {
+  return (
+    <HashText
+      hash={hash}
+      testId={testId}
+      to={{ page: 'block', height }}
+      label={`Block ${height}, hash ${shortHash(hash)}`}
+    />
   );
 }
 
 /** A block height as a link to its page. */
 export function BlockLink({ height }: { readonly height: number }) {
   return <a href={hrefFor({ page: 'block', height })}>#{height}</a>;
+}
+
+/** A node's (or peer's) network id as a link to it in the Network view. */
+export function NodeLink({ id, testId }: { readonly id: string; readonly testId?: string }) {
+  return (
+    <a href={hrefFor({ page: 'network', node: id })} aria-label={`Node ${id} in the network view`}>
+      <code className="hash" data-testid={testId} data-value={id}>
+        {id}
+      </code>
+    </a>
+  );
+}
+
+/**
+ * A moment as "12 s ago" (redrawn as time passes), the absolute local date and time on hover and
+ * in `dateTime`; `—` when there is none.
+ */
+export function TimeAgo({ ms, testId }: { readonly ms: number | null; readonly testId?: string }) {
+  const { now } = useServices();
+  const [nowMs, setNowMs] = useState(now);
+  useEffect(() => {
+    if (ms === null) return;
+    const timer = setTimeout(() => setNowMs(now()), relativeTimeRefreshMs(nowMs - ms));
+    return () => clearTimeout(timer);
+  }, [ms, now, nowMs]);
+  if (ms === null) return <span data-testid={testId}>—</span>;
+  const date = new Date(ms);
+  return (
+    <time dateTime={date.toISOString()} title={date.toLocaleString()} data-testid={testId}>
+      {relativeTime(ms, nowMs)}
+    </time>
+  );
 }
 
 /** A transaction id as a link to its page. */

@@ -1,12 +1,26 @@
 import { type FormEvent, useState } from 'react';
+import type { NodeSnapshot } from '../../node/node';
 import { useKnownAccounts } from '../accounts';
 import { navigate } from '../router';
-import { useNode, useSession, useSnapshot } from '../services';
+import { useNode, useServices, useSession, useSnapshot } from '../services';
 import { resolveSearch } from './search';
+
+/** Every node id this tab shows: its storage id, its network id, its peers' and the map's. */
+export function knownNodeIds(
+  snapshot: Pick<NodeSnapshot, 'nodeId' | 'peers' | 'topology'>,
+  storageId: string,
+): string[] {
+  const ids = new Set<string>([storageId, snapshot.nodeId]);
+  for (const peer of snapshot.peers) ids.add(peer.id);
+  for (const known of snapshot.topology.nodes) ids.add(known.id);
+  ids.delete('');
+  return [...ids];
+}
 
 /** The explorer's one search box: block height, block hash, transaction id, or account (PEM or fingerprint). */
 export function SearchBox() {
   const node = useNode();
+  const { nodeId } = useServices();
   const snapshot = useSnapshot();
   const session = useSession();
   const accounts = useKnownAccounts();
@@ -20,6 +34,7 @@ export function SearchBox() {
       snapshot,
       accounts.map((account) => account.publicKeyPem),
       (pem) => session.searchedAccounts.add(pem),
+      knownNodeIds(snapshot, nodeId),
     );
     if (!found.ok) return setError(found.error);
     setError(null);
@@ -36,7 +51,7 @@ export function SearchBox() {
           id="search-input"
           data-testid="search-input"
           type="search"
-          placeholder="Height, block hash, tx id, account…"
+          placeholder="Height, hash, tx id, account, node…"
           autoComplete="off"
           spellCheck={false}
           value={query}

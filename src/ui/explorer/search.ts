@@ -41,6 +41,7 @@ async function findByPattern(
   node: Pick<NodeApi, 'readBlocks'>,
   snapshot: Pick<NodeSnapshot, 'height' | 'headHash' | 'pool'>,
   knownAccounts: readonly string[],
+  knownNodes: readonly string[],
 ): Promise<readonly Match[]> {
   const found: Match[] = [];
   for (let from = 0; from <= snapshot.height; from += SCAN_CHUNK) {
@@ -70,6 +71,10 @@ async function findByPattern(
     if (matches(fingerprint(pem, 64), pattern))
       found.push({ route: { page: 'account', fingerprint: fp }, label: `account ${fp}` });
   }
+  for (const id of knownNodes) {
+    if (matches(id.toLowerCase(), pattern))
+      found.push({ route: { page: 'network', node: id }, label: `node ${id}` });
+  }
   return found;
 }
 
@@ -80,7 +85,7 @@ function oneMatch(shown: string, found: readonly Match[]): Decoded<Route> {
   if (found.length === 0) {
     return {
       ok: false,
-      error: `Nothing on this chain matches ${shown}: no block hash, transaction id or known account's fingerprint.`,
+      error: `Nothing on this chain matches ${shown}: no block hash, transaction id, known account's fingerprint or known node id.`,
     };
   }
   const named = found.slice(0, 3).map((match) => match.label);
@@ -96,7 +101,8 @@ function oneMatch(shown: string, found: readonly Match[]): Decoded<Route> {
  * transaction id (on chain or pooled) to the transaction, a public key or a known account's
  * fingerprint to the account. A hash as the app shows it (`62853fc1f4…6a7f`) or a hex prefix of
  * at least `MIN_PREFIX_DIGITS` digits finds the one block, transaction or account it fits, and
- * says so when it fits several. `remember` is told about pasted keys the chain may not know yet.
+ * says so when it fits several. A node id this tab knows (its own, its peers', the map's) finds
+ * the node in the Network view. `remember` is told about pasted keys the chain may not know yet.
  * Runs when the search is submitted, never while rendering: the chain is read through the node's
  * asynchronous reads, heights and the pool come from the snapshot the user saw.
  */
@@ -106,7 +112,13 @@ export async function resolveSearch(
   snapshot: Pick<NodeSnapshot, 'height' | 'headHash' | 'pool'>,
   knownAccounts: readonly string[],
   remember: (publicKeyPem: string) => void = () => {},
+  knownNodes: readonly string[] = [],
 ): Promise<Decoded<Route>> {
+  const trimmed = text.trim();
+  // A node id as shown: ids are not all hex, so an exact one is looked for before anything else;
+  // a hex one that is also part of a hash is left to the pattern search, which says "ambiguous".
+  if (knownNodes.includes(trimmed) && !/^[0-9a-f]+$/i.test(trimmed))
+    return { ok: true, value: { page: 'network', node: trimmed } };
   const abbreviated = ABBREVIATED.exec(text.trim());
   if (abbreviated) {
     const prefix = (abbreviated[1] ?? '').toLowerCase();
@@ -118,7 +130,10 @@ export async function resolveSearch(
       };
     }
     const shown = `${prefix}…${suffix}`;
-    return oneMatch(shown, await findByPattern({ prefix, suffix }, node, snapshot, knownAccounts));
+    return oneMatch(
+      shown,
+      await findByPattern({ prefix, suffix }, node, snapshot, knownAccounts, knownNodes),
+    );
   }
   const query = decodeSearch(text);
   if (!query.ok) return query;
@@ -129,7 +144,13 @@ export async function resolveSearch(
         // A hash's first digits may all be decimal ones: past the head, a long number is a prefix.
         const digits = text.trim();
         if (/^\d+$/.test(digits) && digits.length >= MIN_PREFIX_DIGITS) {
-          const found = await findByPattern({ prefix: digits, suffix: '' }, node, snapshot, knownAccounts);
+          const found = await findByPattern(
+            { prefix: digits, suffix: '' },
+            node,
+            snapshot,
+            knownAccounts,
+            knownNodes,
+          );
           if (found.length > 0) return oneMatch(digits, found);
         }
         return {
@@ -152,7 +173,13 @@ export async function resolveSearch(
         (await node.readTransaction(q.id)) !== undefined;
       if (known) return { ok: true, value: { page: 'tx', id: q.id } };
       // 32 digits may also be the first half of a block hash, or of a fingerprint.
-      const found = await findByPattern({ prefix: q.id, suffix: '' }, node, snapshot, knownAccounts);
+      const found = await findByPattern(
+        { prefix: q.id, suffix: '' },
+        node,
+        snapshot,
+        knownAccounts,
+        knownNodes,
+      );
       if (found.length > 0) return oneMatch(q.id, found);
       return { ok: false, error: `No transaction ${q.id} on this chain or in the pool.` };
     }
@@ -162,7 +189,7 @@ export async function resolveSearch(
     case 'fingerprint': {
       if (q.prefix.length >= MIN_PREFIX_DIGITS) {
         const pattern = { prefix: q.prefix, suffix: '' };
-        return oneMatch(q.prefix, await findByPattern(pattern, node, snapshot, knownAccounts));
+        return oneMatch(q.prefix, await findByPattern(pattern, node, snapshot, knownAccounts, knownNodes));
       }
       const account = accountByFingerprint(q.prefix, knownAccounts);
       if (!account.ok) return account;

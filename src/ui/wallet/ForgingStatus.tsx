@@ -1,6 +1,6 @@
 import { useCallback, useState, useSyncExternalStore } from 'react';
 import type { ForgingStatus as Status } from '../../ports/locks';
-import { ErrorAlert } from '../components/bits';
+import { ErrorAlert, NodeLink } from '../components/bits';
 import { errorMessage } from '../decoders';
 import { useServices, useSnapshot } from '../services';
 
@@ -54,6 +54,11 @@ export function ForgingStatus() {
       <p data-testid="forging-status" data-value={status}>
         {TEXT[status]}
       </p>
+      {status === 'other-node' && snapshot.forgingElsewhere ? (
+        <p className="hint">
+          That node: <NodeLink id={snapshot.forgingElsewhere} testId="forging-elsewhere" />
+        </p>
+      ) : null}
       {(status === 'other-tab' || status === 'other-node') && forging ? (
         <button type="button" data-testid="forging-take-over" disabled={busy} onClick={() => void takeOver()}>
           {busy ? 'Taking over…' : status === 'other-node' ? 'Take over' : 'Forge in this tab instead'}

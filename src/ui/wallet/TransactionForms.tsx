@@ -1,11 +1,11 @@
-import { type FormEvent, type ReactNode, useId, useState } from 'react';
+import { type FormEvent, type ReactNode, useId, useRef, useState } from 'react';
 import { balanceOf, type ChainState } from '../../core/state';
 import type { TransactionDraft } from '../../core/transaction';
 import type { KeyPair } from '../../crypto/types';
 import type { NodeSnapshot } from '../../node/node';
 import { useKnownAccounts } from '../accounts';
 import { useTransactionPlaces } from '../chain-reads';
-import { BlockLink, TxLink } from '../components/bits';
+import { AccountLabel, BlockLink, TxLink } from '../components/bits';
 import {
   type AmountBounds,
   checkCovered,
@@ -16,15 +16,18 @@ import {
 } from '../decoders';
 import { fingerprint } from '../format';
 import { type NodeApi, useNode, useServices, useSession, useSnapshot } from '../services';
+import { ConfirmTransaction } from './ConfirmTransaction';
 import { signAndSubmit, spendable } from './submit';
 
-/** Where a form is: idle, signing and submitting, refused (with the field at fault), or sent. */
+/**
+ * Where a form is: idle, showing its summary for confirmation, signing and submitting, refused
+ * (with the field at fault), or sent.
+ */
 type FormState =
   | { readonly status: 'idle' }
+  | { readonly status: 'confirming'; readonly ready: Ready }
   | { readonly status: 'busy' }
   | { readonly status: 'error'; readonly field: 'amount' | 'receiver' | null; readonly message: string }
-  /** Valid but likely a mistake: a second submit while this shows sends anyway. */
-  | { readonly status: 'warning'; readonly field: 'receiver'; readonly message: string }
   | { readonly status: 'sent'; readonly id: string };
 
 const NO_WALLET = 'Set up a wallet first: create a key pair or import one in the Wallet section.';
@@ -47,13 +50,6 @@ function Feedback({
   if (state.status === 'error') {
     return (
       <p className="field-error" role="alert" id={errorId} data-testid={`${prefix}-error`}>
-        {state.message}
-      </p>
-    );
-  }
-  if (state.status === 'warning') {
-    return (
-      <p className="field-warning" role="alert" id={errorId} data-testid={`${prefix}-warning`}>
         {state.message}
       </p>
     );
@@ -99,6 +95,8 @@ interface Ready {
    * the form shows it is busy (the exchange's published key is downloaded).
    */
   readonly key: KeyPair | (() => Promise<Decoded<KeyPair>>);
+  /** The account that signs: the wallet, or the exchange for a purchase (null if devnet.json does not name it). */
+  readonly sender: string | null;
 }
 
 /** What a form checks on submit, given the wallet, what it can spend and the amount typed. */
@@ -108,8 +106,6 @@ type Check = (input: {
   readonly amount: string;
   /** The head state the form checks the chain's bounds against. */
   readonly state: ChainState;
-  /** What the form shows now (a warning the user submits again is confirmed). */
-  readonly shown: FormState;
 }) => Ready | FormState;
 
 /** The amount typed, decoded within `bounds` and covered by what the wallet can spend. */
@@ -128,12 +124,13 @@ function totalStakeOf(state: ChainState): number {
 /** A draft the wallet signs with its own key (the node's wallet key pair). */
 function signedByWallet(node: NodeApi, draft: Draft): Ready | FormState {
   const key = node.walletKeyPair();
-  return key ? { draft, key } : invalid(null, NO_KEY);
+  return key ? { draft, key, sender: key.publicKeyPem } : invalid(null, NO_KEY);
 }
 
 /**
- * The flow the three forms share: refuse without a wallet, run the form's own checks, go busy,
- * sign and submit, then record the transaction in "My transactions" and report it.
+ * The flow the three forms share: refuse without a wallet, run the form's own checks, show the
+ * summary; once it is confirmed go busy, sign and submit, then record the transaction in "My
+ * transactions" and report it. Going back from the summary keeps what was typed.
  */
 function useTransactionForm(check: Check) {
   const services = useServices();
@@ -142,14 +139,36 @@ function useTransactionForm(check: Check) {
   const id = useId();
   const [amount, setAmount] = useState('');
   const [state, setState] = useState<FormState>({ status: 'idle' });
+  const submitRef = useRef<HTMLButtonElement>(null);
+  const amountRef = useRef<HTMLInputElement>(null);
   const wallet = snapshot.wallet;
   const available = wallet ? spendable(snapshot, wallet.publicKeyPem).available : null;
 
-  const onSubmit = async (event: FormEvent) => {
+  const onSubmit = (event: FormEvent) => {
     event.preventDefault();
     if (!wallet || available === null) return setState(invalid(null, NO_WALLET));
-    const ready = check({ wallet, available, amount, state: snapshot.state, shown: state });
+    const ready = check({ wallet, available, amount, state: snapshot.state });
     if (!('draft' in ready)) return setState(ready);
+    setState({ status: 'confirming', ready });
+  };
+
+  /** Back to the form as it was, focus on its submit button (where the user left it). */
+  const cancel = () => {
+    setState({ status: 'idle' });
+    // The button is back once the summary is gone: focus it after this render.
+    queueMicrotask(() => submitRef.current?.focus());
+  };
+
+  /** An edit while the summary shows makes it stale: it closes, the form stays. */
+  const edited = () => {
+    if (state.status === 'confirming') setState({ status: 'idle' });
+  };
+
+  const confirm = async () => {
+    if (state.status !== 'confirming') return;
+    const { ready } = state;
+    // The summary goes away: the amount field is where the next purchase or transfer starts.
+    amountRef.current?.focus();
     setState({ status: 'busy' });
     const key = typeof ready.key === 'function' ? await ready.key() : { ok: true as const, value: ready.key };
     if (!key.ok) return setState(invalid(null, key.error));
@@ -167,7 +186,20 @@ function useTransactionForm(check: Check) {
     setState({ status: 'sent', id: sent.value.id });
   };
 
-  return { id, errorId: `${id}-error`, amount, setAmount, state, available, onSubmit };
+  return {
+    id,
+    errorId: `${id}-error`,
+    amount,
+    setAmount,
+    state,
+    available,
+    onSubmit,
+    cancel,
+    confirm,
+    edited,
+    submitRef,
+    amountRef,
+  };
 }
 
 /** A transaction form's frame: title, the form's own fields, the amount field, submit button and feedback. */
@@ -205,8 +237,12 @@ function TransactionFormCard({
           type="text"
           inputMode="numeric"
           autoComplete="off"
+          ref={form.amountRef}
           value={form.amount}
-          onChange={(event) => form.setAmount(event.target.value)}
+          onChange={(event) => {
+            form.setAmount(event.target.value);
+            form.edited();
+          }}
           aria-invalid={wrong || undefined}
           aria-describedby={[hint ? hintId : '', wrong ? errorId : ''].filter(Boolean).join(' ') || undefined}
         />
@@ -216,9 +252,23 @@ function TransactionFormCard({
           </p>
         ) : null}
       </div>
-      <button type="submit" data-testid={`${prefix}-submit`} disabled={state.status === 'busy'}>
+      <button
+        type="submit"
+        ref={form.submitRef}
+        data-testid={`${prefix}-submit`}
+        disabled={state.status === 'busy'}
+        aria-expanded={state.status === 'confirming'}
+      >
         {submit}
       </button>
+      {state.status === 'confirming' ? (
+        <ConfirmTransaction
+          draft={state.ready.draft}
+          senderPublicKey={state.ready.sender}
+          onConfirm={() => void form.confirm()}
+          onCancel={form.cancel}
+        />
+      ) : null}
       <Feedback state={state} prefix={prefix} errorId={errorId} />
     </form>
   );
@@ -227,12 +277,14 @@ function TransactionFormCard({
 /** Buys coins: an EXCHANGE transaction from the devnet's exchange (signed with its published key) to the wallet. */
 export function ExchangeForm() {
   const session = useSession();
+  const { devnet } = useServices();
   const form = useTransactionForm(({ wallet, amount, state }) => {
     // The chain refuses a purchase that would take the buyer past 2^53-1: so does the form.
     const decoded = decodeAmount(amount, { receiverBalance: balanceOf(state, wallet.publicKeyPem) });
     if (!decoded.ok) return invalid('amount', decoded.error);
     return {
       draft: { receiverPublicKey: wallet.publicKeyPem, amount: decoded.value, type: 'EXCHANGE' },
+      sender: devnet.exchangePublicKey ?? null,
       key: async () => {
         try {
           return { ok: true, value: await session.devnetKey('exchange') };
@@ -274,30 +326,20 @@ export function StakeForm() {
   );
 }
 
-const SEND_TO_SELF = 'Send to myself anyway';
-
-const SELF_TRANSFER_WARNING: FormState = {
-  status: 'warning',
-  field: 'receiver',
-  message: `This is your own key: a transfer to yourself lands in a block, but your balance stays the same. Click “${SEND_TO_SELF}” to send it, or enter another receiver.`,
-};
-
 /** Sends coins: a TRANSFER from the wallet to a known account or a pasted public key. */
 export function TransferForm() {
   const node = useNode();
   const snapshot = useSnapshot();
   const accounts = useKnownAccounts();
   const [receiver, setReceiver] = useState('');
-  const form = useTransactionForm(({ wallet, available, amount, state, shown }) => {
-    const to = decodeReceiver(
-      receiver,
-      accounts.map((account) => account.publicKeyPem),
-    );
+  /** A known account picked from the list: shown as identicon, name and fingerprint, not as PEM. */
+  const [picked, setPicked] = useState<string | null>(null);
+  const knownKeys = accounts.map((account) => account.publicKeyPem);
+  const form = useTransactionForm(({ available, amount, state }) => {
+    // A transfer to oneself is valid (the balance stays as it was) and a class may want to see
+    // one land: the summary warns about it rather than the form refusing it.
+    const to = picked === null ? decodeReceiver(receiver, knownKeys) : { ok: true as const, value: picked };
     if (!to.ok) return invalid('receiver', to.error);
-    // The chain accepts a transfer to oneself (the balance stays as it was), and a class may
-    // want to see one land, so it is not refused; but it is nearly always a pasted own key, so
-    // it takes a second, deliberate click while the warning shows.
-    if (to.value === wallet.publicKeyPem && shown.status !== 'warning') return SELF_TRANSFER_WARNING;
     const decoded = decodeSpend(amount, available, { receiverBalance: balanceOf(state, to.value) });
     if (!decoded.ok) return invalid('amount', decoded.error);
     const draft = { receiverPublicKey: to.value, amount: decoded.value, type: 'TRANSFER' } as const;
@@ -305,28 +347,25 @@ export function TransferForm() {
   });
   const { id, errorId, state } = form;
   const choices = accounts.filter((account) => account.publicKeyPem !== snapshot.wallet?.publicKeyPem);
-  const receiverWrong =
-    (state.status === 'error' || state.status === 'warning') && state.field === 'receiver';
+  const receiverWrong = state.status === 'error' && state.field === 'receiver';
+  // What the typed text names, when it names a valid key: shown under the box as it is typed.
+  const typed = picked === null && receiver.trim() !== '' ? decodeReceiver(receiver, knownKeys) : null;
+  const pick = (pem: string | null) => {
+    setPicked(pem);
+    form.edited();
+  };
 
   return (
-    <TransactionFormCard
-      form={form}
-      prefix="transfer"
-      title="Transfer"
-      submit={state.status === 'warning' ? SEND_TO_SELF : 'Send'}
-      showSpendable
-    >
+    <TransactionFormCard form={form} prefix="transfer" title="Transfer" submit="Send" showSpendable>
       <div className="field">
         <label htmlFor={`${id}-known`}>Known account</label>
         <select
           id={`${id}-known`}
           data-testid="transfer-known-account"
-          value=""
-          onChange={(event) => {
-            if (event.target.value !== '') setReceiver(event.target.value);
-          }}
+          value={picked ?? ''}
+          onChange={(event) => pick(event.target.value === '' ? null : event.target.value)}
         >
-          <option value="">Pick an account to fill in its key…</option>
+          <option value="">Pick an account, or type a key below…</option>
           {choices.map((account) => (
             <option key={account.publicKeyPem} value={account.publicKeyPem}>
               {fingerprint(account.publicKeyPem)}
@@ -335,22 +374,44 @@ export function TransferForm() {
           ))}
         </select>
       </div>
-      <div className="field">
-        <label htmlFor={`${id}-receiver`}>Receiver's public key (PEM) or fingerprint</label>
-        <textarea
-          id={`${id}-receiver`}
-          data-testid="transfer-receiver"
-          className="pem-input"
-          rows={4}
-          spellCheck={false}
-          autoComplete="off"
-          placeholder="-----BEGIN PUBLIC KEY-----"
-          value={receiver}
-          onChange={(event) => setReceiver(event.target.value)}
-          aria-invalid={receiverWrong || undefined}
-          aria-describedby={receiverWrong ? errorId : undefined}
-        />
-      </div>
+      {picked !== null ? (
+        <fieldset className="receiver-picked" data-testid="transfer-picked" data-value={picked}>
+          <legend>Receiver</legend>
+          <AccountLabel pem={picked} link={false} />
+          <button type="button" data-testid="transfer-clear-receiver" onClick={() => pick(null)}>
+            Type another key
+          </button>
+          <details>
+            <summary>Public key (PEM)</summary>
+            <pre className="pem">{picked}</pre>
+          </details>
+        </fieldset>
+      ) : (
+        <div className="field">
+          <label htmlFor={`${id}-receiver`}>Receiver's public key (PEM) or fingerprint</label>
+          <textarea
+            id={`${id}-receiver`}
+            data-testid="transfer-receiver"
+            className="pem-input"
+            rows={4}
+            spellCheck={false}
+            autoComplete="off"
+            placeholder="-----BEGIN PUBLIC KEY-----"
+            value={receiver}
+            onChange={(event) => {
+              setReceiver(event.target.value);
+              form.edited();
+            }}
+            aria-invalid={receiverWrong || undefined}
+            aria-describedby={receiverWrong ? errorId : typed?.ok ? `${id}-typed` : undefined}
+          />
+          {typed?.ok ? (
+            <p className="hint" id={`${id}-typed`} data-testid="transfer-receiver-preview">
+              Sends to <AccountLabel pem={typed.value} link={false} copy={false} />
+            </p>
+          ) : null}
+        </div>
+      )}
     </TransactionFormCard>
   );
 }
