@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { act, fireEvent, screen, within } from '@testing-library/react';
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
 import type { NodeSnapshot } from '../../src/node/node';
 import { fingerprint } from '../../src/ui/format';
@@ -140,6 +140,14 @@ describe('the network map', () => {
     expect(mapNode('self-node').getAttribute('data-next')).toBe('false');
     expect(mapNode('always-on-1').getAttribute('data-next')).toBe('true');
     expect(mapNode('always-on-1').textContent).toMatch(/next/);
+  });
+
+  it('brings the node of a #/network/node/<id> link into view on the map', async () => {
+    const { node, snapshot } = await classNetwork();
+    const live = liveSnapshot(node, snapshot);
+    renderApp(makeServices(live.api), '#/network/node/tab-keyless');
+    await waitFor(() => expect(mapNode('tab-keyless').classList.contains('node-target')).toBe(true));
+    expect(mapNode('always-on-1').classList.contains('node-target')).toBe(false);
   });
 
   it('labels the hops of the last block with their delays, in the order they happened (reduced motion)', async () => {

@@ -160,6 +160,8 @@ function MapNodeGlyph({
       transform={`translate(${node.x} ${node.y})`}
       data-testid="map-node"
       data-node-id={node.id}
+      // `#/network/node/<id>` brings the element marked with `data-node` into view (App.tsx).
+      data-node={node.id}
       data-self={node.self}
       data-forger={node.forger}
       data-next={node.next}
