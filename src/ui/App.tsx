@@ -5,6 +5,7 @@ import { ExplorerPage, WaitingBanner } from './explorer/ExplorerPage';
 import { AccountPage, BlockPage, NotFound, TxPage } from './explorer/pages';
 import { SearchBox } from './explorer/SearchBox';
 import { shortHash } from './format';
+import { Checklist } from './guide/Checklist';
 import { GenesisCard } from './network/about';
 import { NetworkPage } from './network/NetworkPage';
 import { hrefFor, type Route, useRoute } from './router';
@@ -322,6 +323,7 @@ function RunningApp() {
       <DevnetKeyOffer />
       <NoticesBanner />
       <main className="app-main" id="main" tabIndex={-1}>
+        <Checklist />
         <Page route={route} />
       </main>
     </div>

@@ -10,6 +10,8 @@ import { hrefFor } from '../router';
 import { type SavedNode, useNode, useServices, useSnapshot } from '../services';
 import { DevnetCard, GenesisCard } from './about';
 import { IceServersCard } from './IceServers';
+import { NetworkMap } from './NetworkMap';
+import { WhatIsHappening } from './WhatIsHappening';
 
 const SIGNALING_TEXT: Record<TransportStatus['signaling'], string> = {
   connected: 'connected',
@@ -470,12 +472,14 @@ function EquivocationsCard() {
   );
 }
 
-/** The network page: this node, its peers, the chain file, notices, old databases, and the network's genesis. */
+/** The network page: the map, what is happening, this node, its peers, the chain file, notices, old databases, and the network's genesis. */
 export function NetworkPage() {
   const { devnet } = useServices();
   return (
     <div className="page-grid">
       <NoticesCard />
+      <NetworkMap />
+      <WhatIsHappening />
       <NodeCard />
       <PeersCard />
       <IceServersCard />
