@@ -14,7 +14,7 @@ import {
   type Transaction,
   timestampSeconds,
 } from '../src/core';
-import type { HeadPointer, StoredBlock } from '../src/ports/store';
+import { type HeadPointer, replayedBlockAggregates, type StoredBlock } from '../src/ports/store';
 import { type Figure, round } from './harness';
 
 /** Blocks stored for the measurement: enough that the per-block average is steady. */
@@ -81,7 +81,14 @@ export async function storageFigures(): Promise<Figure[]> {
   const factory = new IDBFactory();
   const { blocks, head } = chain();
   const store = await openIndexedDbStore('bench', { indexedDB: factory });
-  await store.writeChain({ fromHeight: 1, blocks, head, accounts: [], checkpoints: [] });
+  await store.writeChain({
+    fromHeight: 1,
+    blocks,
+    head,
+    accounts: [],
+    checkpoints: [],
+    aggregates: replayedBlockAggregates(blocks),
+  });
   await store.close();
 
   const db = await wrap(factory.open('tabchain-node-bench'));

@@ -11,6 +11,7 @@ import type { CryptoProvider, KeyPair } from '../crypto/types';
 import { type Clock, systemClock } from '../ports/clock';
 import {
   type AccountTxRecord,
+  type AggregateRange,
   accountTxRecords,
   type HistoryQuery,
   MAX_MY_TRANSACTIONS,
@@ -24,7 +25,7 @@ import { applyCommit, type CommitInput, planCommit } from './commit';
 import { conflictsWith, EquivocationLog } from './equivocations';
 import { chooseTransactions, forgeBlock } from './forge';
 import { PENALTY, PeerTable } from './peers';
-import { GuardedStore, RECENT_BLOCKS, restoreChain, writeChainChange } from './persistence';
+import { GuardedStore, RECENT_BLOCKS, readAggregates, restoreChain, writeChainChange } from './persistence';
 import { type PoolSource, TransactionPool, VerifiedSignatureCache } from './pool';
 import {
   decodeMessage,
@@ -438,6 +439,11 @@ export class TabchainNode {
     const reading = { state, result };
     this.lotteries.set(state, reading);
     return reading;
+  }
+
+  /** Blocks `from`..`to`'s aggregates, for the charts over time (see `readAggregates`). */
+  readBlockAggregates(from: number, to: number): Promise<AggregateRange> {
+    return readAggregates(this.store, this.chain, from, to);
   }
 
   /** `publicKey`'s transactions on this chain, newest first, a page at a time (from the store's index). */
