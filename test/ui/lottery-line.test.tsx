@@ -5,7 +5,7 @@ import { hash } from '../../src/core/hash';
 import { runLottery, type StakeEntry } from '../../src/core/lottery';
 import type { TabchainNode } from '../../src/node/node';
 import { BINS, LotteryLine, MAX_SINGLE_TICKS } from '../../src/ui/explorer/LotteryLine';
-import { distance, drawLots, nearestLots, shareOfLine } from '../../src/ui/explorer/lottery-lots';
+import { distance, drawLots, nearestLots, SPACE, shareOfLine } from '../../src/ui/explorer/lottery-lots';
 import { fingerprint } from '../../src/ui/format';
 import { ServicesProvider } from '../../src/ui/services';
 import { cleanUpAfterEach, devnetConfig, makeServices, startNode } from './helpers';
@@ -64,8 +64,10 @@ describe('the lottery drawn as a number line', () => {
     // Two colours: one per staker.
     expect(new Set([...ticks].map((tick) => tick.getAttribute('stroke'))).size).toBe(2);
     expect(within(svg).getByTestId('lottery-line-winner')).toBeTruthy();
-    expect(within(svg).getByTestId('lottery-inset-winner')).toBeTruthy();
     const d = distance(BigInt(`0x${result.lotHash}`), BigInt(`0x${result.referenceHash}`));
+    // With 3 lots the winner lies far from the target (here over 1/40 of the line): no inset needed.
+    expect(d > SPACE / 40n).toBe(true);
+    expect(within(svg).queryByTestId('lottery-inset')).toBeNull();
     expect(within(svg).getByTestId('lottery-distance').textContent).toBe(`distance ${shareOfLine(d)}`);
     // The text alternative: the title and description, and the summary under the picture.
     expect(svg.getAttribute('role')).toBe('img');
@@ -79,6 +81,29 @@ describe('the lottery drawn as a number line', () => {
     // The legend names each staker with its lots.
     expect(line.querySelector('.ll-legend')?.textContent).toMatch(
       /devnet genesis: 1 lot.*devnet staker: 2 lots/,
+    );
+  });
+
+  it('with one lot far from the target: no zoomed inset, the distance bracketed on the whole line', async () => {
+    // Seeds are tried until the only lot lies far from the target (a zoom under 8 shows nothing new).
+    let found: string | null = null;
+    for (let i = 0; found === null; i++) {
+      const candidate = hash(`seed ${i}`);
+      const result = runLottery([[genesisKey(), 1]], candidate);
+      const d = distance(BigInt(`0x${result?.lotHash}`), BigInt(`0x${result?.referenceHash}`));
+      if (d > 1n << 253n) found = candidate;
+    }
+    const result = runLottery([[genesisKey(), 1]], found);
+    render(
+      <ServicesProvider services={makeServices(node)}>
+        {result ? <LotteryLine stakers={[[genesisKey(), 1]]} seed={found} result={result} /> : null}
+      </ServicesProvider>,
+    );
+    const svg = await screen.findByTestId('lottery-line-svg');
+    expect(within(svg).queryByTestId('lottery-inset')).toBeNull();
+    expect(within(svg).getByTestId('lottery-distance').textContent).toMatch(/^distance \d+ % of the line$/);
+    expect(screen.getByTestId('lottery-line-summary').textContent).toMatch(
+      /devnet genesis's lot 1 is closest/,
     );
   });
 

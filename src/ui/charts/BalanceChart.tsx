@@ -48,7 +48,7 @@ export function BalanceView({
           width={width}
           height={CHART_HEIGHT}
           data={points}
-          margin={{ top: 8, right: 8, bottom: 0, left: -8 }}
+          margin={{ top: 8, right: 16, bottom: 0, left: -8 }}
         >
           <CartesianGrid vertical={false} />
           <XAxis dataKey="height" type="number" domain={['dataMin', 'dataMax']} allowDecimals={false} />

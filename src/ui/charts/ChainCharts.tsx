@@ -106,9 +106,7 @@ export function BlocksChart({ aggregates }: { readonly aggregates: AggregateRang
             {plural(transactions, 'transaction')}; in the latest minute ({clockMinute(last.minute)}):{' '}
             {plural(last.blocks, 'block')}, {plural(last.transactions, 'transaction')}.
           </>
-        ) : (
-          'Blocks and transactions per minute will appear here.'
-        )
+        ) : null
       }
     >
       {(width) => (
@@ -116,7 +114,7 @@ export function BlocksChart({ aggregates }: { readonly aggregates: AggregateRang
           width={width}
           height={CHART_HEIGHT}
           data={points}
-          margin={{ top: 8, right: 8, bottom: 0, left: -16 }}
+          margin={{ top: 8, right: 16, bottom: 0, left: -16 }}
         >
           <CartesianGrid vertical={false} />
           <XAxis dataKey="minute" tickFormatter={clockMinute} minTickGap={24} />
@@ -179,7 +177,7 @@ export function StakeChart({
           width={width}
           height={CHART_HEIGHT}
           data={shares.rows}
-          margin={{ top: 8, right: 8, bottom: 0, left: -16 }}
+          margin={{ top: 8, right: 16, bottom: 0, left: -16 }}
         >
           <CartesianGrid vertical={false} />
           <XAxis dataKey="height" type="number" domain={['dataMin', 'dataMax']} allowDecimals={false} />
@@ -224,9 +222,7 @@ export function PropagationChart({ aggregates }: { readonly aggregates: Aggregat
             {plural(points.length, 'block')} measured; the latest, block {last.height}, took {last.ms} ms; the
             slowest took {Math.max(...points.map((p) => p.ms))} ms.
           </>
-        ) : (
-          'Propagation times will appear here once measured.'
-        )
+        ) : null
       }
     >
       {(width) => (
@@ -234,7 +230,7 @@ export function PropagationChart({ aggregates }: { readonly aggregates: Aggregat
           width={width}
           height={CHART_HEIGHT}
           data={points}
-          margin={{ top: 8, right: 8, bottom: 0, left: -16 }}
+          margin={{ top: 8, right: 16, bottom: 0, left: -16 }}
         >
           <CartesianGrid vertical={false} />
           <XAxis dataKey="height" type="number" domain={['dataMin', 'dataMax']} allowDecimals={false} />

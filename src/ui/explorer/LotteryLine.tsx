@@ -23,13 +23,15 @@ export const BINS = 72;
 export const MAX_SINGLE_TICKS = 120;
 /** Lots shown in the zoomed inset around the target (the nearest ones within its span). */
 const INSET_LOTS = 12;
+/** Below this zoom the inset is left out (the winner is far from the target already). */
+const MIN_ZOOM = 8;
 
 const PAD = 14;
-const MAIN_Y = 64;
+const MAIN_Y = 62;
 const BAR_MAX = 34;
-const INSET_TOP = 112;
-const INSET_Y = 160;
-const HEIGHT = 206;
+const INSET_TOP = 108;
+const INSET_Y = 156;
+const HEIGHT = 202;
 
 /** One staker's name for the picture: the UI's name for it, else its fingerprint. */
 function nameOf(names: ReadonlyMap<string, string>, pem: string): string {
@@ -103,6 +105,9 @@ function LotteryDrawing({ all, result }: { readonly all: StakerLots[]; readonly 
     xOf(0.5 + Number(((value - target) * 1_000_000n) / (2n * halfSpan)) / 1_000_000);
   const inInset = near.filter((lot) => distance(lot.value, target) <= halfSpan);
   const zoom = Number((2n ** 256n * 10n) / (2n * halfSpan)) / 10;
+  // A zoom of a few times shows nothing the whole line does not: the bracket goes on the line.
+  const withInset = zoom >= MIN_ZOOM;
+  const height = withInset ? HEIGHT : MAIN_Y + 52;
 
   const winnerName = nameOf(names, result.forger);
   const summary = `The target is ${shortHex(target)}; ${winnerName}'s lot ${result.iteration} is closest, at distance ${shortHex(winnerDistance)} (${shareOfLine(winnerDistance)})${
@@ -115,11 +120,15 @@ function LotteryDrawing({ all, result }: { readonly all: StakerLots[]; readonly 
 
   return (
     <>
+      <p className="ll-heading muted">
+        The whole line, 0 to 2²⁵⁶: {total === 1 ? 'the one lot' : `all ${plural(total, 'lot')}`}
+        {bins ? `, counted in ${BINS} bins (bar height: lots per bin)` : ''}
+      </p>
       <div ref={ref} className="lottery-line-canvas">
         <svg
           width={width}
-          height={HEIGHT}
-          viewBox={`0 0 ${width} ${HEIGHT}`}
+          height={height}
+          viewBox={`0 0 ${width} ${height}`}
           role="img"
           aria-labelledby={`${titleId} ${descId}`}
           data-testid="lottery-line-svg"
@@ -129,10 +138,7 @@ function LotteryDrawing({ all, result }: { readonly all: StakerLots[]; readonly 
             {plural(total, 'lot')} of {plural(all.length, 'staker')}
             {bins ? `, counted in ${BINS} bins` : ''}. {summary}
           </desc>
-          <text x={PAD} y={14} className="ll-caption">
-            All {plural(total, 'lot')}
-            {bins ? ` (counts in ${BINS} bins)` : ''}
-          </text>
+          {/* The whole line's caption is above the drawing, in the page's text. */}
           {/* The whole line: 0 to 2^256. */}
           <line x1={PAD} x2={width - PAD} y1={MAIN_Y} y2={MAIN_Y} className="ll-track" />
           <text x={PAD} y={MAIN_Y + 16} className="ll-axis">
@@ -201,43 +207,57 @@ function LotteryDrawing({ all, result }: { readonly all: StakerLots[]; readonly 
             className="ll-winner"
             data-testid="lottery-line-winner"
           />
-          {/* The zoom: the inset is the small stretch of the line around the target. */}
-          <polyline
-            points={`${targetX},${MAIN_Y + 5} ${PAD},${INSET_TOP} `}
-            className="ll-zoom"
-            fill="none"
-          />
-          <polyline
-            points={`${targetX},${MAIN_Y + 5} ${width - PAD},${INSET_TOP}`}
-            className="ll-zoom"
-            fill="none"
-          />
-          <text x={width / 2} y={INSET_TOP + 2} className="ll-caption" textAnchor="middle">
-            zoomed ×{formatZoom(zoom)} around the target
-          </text>
-          <line x1={PAD} x2={width - PAD} y1={INSET_Y} y2={INSET_Y} className="ll-track" />
-          <g data-testid="lottery-inset">
-            {inInset.map((lot) => (
-              <InsetLot
-                key={`${lot.staker}-${lot.iteration}`}
-                lot={lot}
-                x={insetX(lot.value)}
-                colour={colours[lot.staker] ?? 'currentColor'}
-                winner={lot.staker === winnerIndex && lot.iteration === result.iteration}
+          {withInset ? (
+            <>
+              {/* The zoom: the inset is the small stretch of the line around the target. */}
+              <polyline
+                points={`${targetX},${MAIN_Y + 5} ${PAD},${INSET_TOP} `}
+                className="ll-zoom"
+                fill="none"
               />
-            ))}
-          </g>
-          <line x1={xOf(0.5)} x2={xOf(0.5)} y1={INSET_Y - 30} y2={INSET_Y + 6} className="ll-target" />
-          <text x={xOf(0.5)} y={INSET_Y - 34} className="ll-label" textAnchor="middle">
-            target
-          </text>
-          {/* The winner's distance, as a bracket from the target to its lot. */}
-          <DistanceBracket
-            from={xOf(0.5)}
-            to={insetX(winnerValue)}
-            label={shareOfLine(winnerDistance)}
-            width={width}
-          />
+              <polyline
+                points={`${targetX},${MAIN_Y + 5} ${width - PAD},${INSET_TOP}`}
+                className="ll-zoom"
+                fill="none"
+              />
+              <text x={width / 2} y={INSET_TOP + 2} className="ll-caption" textAnchor="middle">
+                zoomed ×{formatZoom(zoom)} around the target
+              </text>
+              <line x1={PAD} x2={width - PAD} y1={INSET_Y} y2={INSET_Y} className="ll-track" />
+              <g data-testid="lottery-inset">
+                {inInset.map((lot) => (
+                  <InsetLot
+                    key={`${lot.staker}-${lot.iteration}`}
+                    lot={lot}
+                    x={insetX(lot.value)}
+                    colour={colours[lot.staker] ?? 'currentColor'}
+                    winner={lot.staker === winnerIndex && lot.iteration === result.iteration}
+                  />
+                ))}
+              </g>
+              <line x1={xOf(0.5)} x2={xOf(0.5)} y1={INSET_Y - 30} y2={INSET_Y + 6} className="ll-target" />
+              <text x={xOf(0.5)} y={INSET_Y - 34} className="ll-label" textAnchor="middle">
+                target
+              </text>
+              {/* The winner's distance, as a bracket from the target to its lot. */}
+              <DistanceBracket
+                from={xOf(0.5)}
+                to={insetX(winnerValue)}
+                y={INSET_Y + 14}
+                label={shareOfLine(winnerDistance)}
+                width={width}
+              />
+            </>
+          ) : (
+            // The winner is far enough from the target to be seen apart on the whole line.
+            <DistanceBracket
+              from={targetX}
+              to={winnerX}
+              y={MAIN_Y + 26}
+              label={shareOfLine(winnerDistance)}
+              width={width}
+            />
+          )}
         </svg>
       </div>
       <figcaption>
@@ -287,19 +307,20 @@ function InsetLot({
   );
 }
 
-/** A bracket under the inset from the target to the winning lot, with the distance written under it. */
+/** A bracket under the line (or the inset) from the target to the winning lot, with the distance written under it. */
 function DistanceBracket({
   from,
   to,
+  y,
   label,
   width,
 }: {
   readonly from: number;
   readonly to: number;
+  readonly y: number;
   readonly label: string;
   readonly width: number;
 }) {
-  const y = INSET_Y + 14;
   const mid = (from + to) / 2;
   return (
     <g className="ll-bracket" data-testid="lottery-distance">
