@@ -14,7 +14,7 @@ import {
   type Transaction,
   timestampSeconds,
 } from '../src/core';
-import type { HeadPointer, StoredBlock } from '../src/ports/store';
+import { type HeadPointer, replayedBlockAggregates, type StoredBlock } from '../src/ports/store';
 import { type Figure, round } from './harness';
 
 /** Blocks stored for the measurement: enough that the per-block average is steady. */
@@ -81,7 +81,14 @@ export async function storageFigures(): Promise<Figure[]> {
   const factory = new IDBFactory();
   const { blocks, head } = chain();
   const store = await openIndexedDbStore('bench', { indexedDB: factory });
-  await store.writeChain({ fromHeight: 1, blocks, head, accounts: [], checkpoints: [] });
+  await store.writeChain({
+    fromHeight: 1,
+    blocks,
+    head,
+    accounts: [],
+    checkpoints: [],
+    aggregates: replayedBlockAggregates(blocks),
+  });
   await store.close();
 
   const db = await wrap(factory.open('tabchain-node-bench'));
@@ -89,6 +96,7 @@ export async function storageFigures(): Promise<Figure[]> {
   const blockRecords = (await db.getAll('blocks')) as StoredBlock[];
   const txRecords = (await db.getAll('txIndex')) as { id: string; height: number }[];
   const hashRecords = (await db.getAll('hashes')) as string[];
+  const aggregateRecords = (await db.getAll('aggregates')) as unknown[];
   db.close();
   if (blockRecords.length !== BLOCKS || txRecords.length !== BLOCKS * TX_PER_BLOCK) {
     throw new Error(`stored ${blockRecords.length} blocks / ${txRecords.length} index entries`);
@@ -110,7 +118,21 @@ export async function storageFigures(): Promise<Figure[]> {
   const wireBytes = blockRecords.reduce((sum, record) => sum + canonicalBytes(record.block).length, 0);
 
   const perBlock = (blockBytes + txBytes) / BLOCKS;
+  const aggregateBytes = aggregateRecords.reduce<number>(
+    (sum, record) => sum + serialize(record).length + 8,
+    0,
+  );
   return [
+    {
+      name: 'idb-aggregate-bytes-per-block',
+      value: round(aggregateBytes / BLOCKS, 0),
+      unit: 'bytes',
+      ratio: round(aggregateBytes / (blockBytes + txBytes), 3),
+      note:
+        `V8 structured-clone size of each block's aggregate record (the charts' data: the forger's PEM is most of it) plus its key, ` +
+        `mean of ${BLOCKS} blocks; ratio = that / the block's own records (idb-bytes-per-block-10tx). A whole chunk of ` +
+        '256 blocks keeps them once more in its aggregate chunk record',
+    },
     {
       name: 'idb-bytes-per-block-10tx',
       value: round(perBlock, 0),

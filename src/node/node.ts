@@ -11,6 +11,7 @@ import type { CryptoProvider, KeyPair } from '../crypto/types';
 import { type Clock, systemClock } from '../ports/clock';
 import {
   type AccountTxRecord,
+  type AggregateRange,
   accountTxRecords,
   type HistoryQuery,
   MAX_MY_TRANSACTIONS,
@@ -25,7 +26,7 @@ import { conflictsWith, EquivocationLog } from './equivocations';
 import { chooseTransactions, forgeBlock } from './forge';
 import { BlockGossip, extendTrail, pushCount, trailProblem } from './gossip';
 import { PENALTY, PeerTable } from './peers';
-import { GuardedStore, RECENT_BLOCKS, restoreChain, writeChainChange } from './persistence';
+import { GuardedStore, RECENT_BLOCKS, readAggregates, restoreChain, writeChainChange } from './persistence';
 import { type PoolSource, TransactionPool, VerifiedSignatureCache } from './pool';
 import { PropagationLog } from './propagation';
 import {
@@ -467,6 +468,11 @@ export class TabchainNode {
     const reading = { state, result };
     this.lotteries.set(state, reading);
     return reading;
+  }
+
+  /** Blocks `from`..`to`'s aggregates, for the charts over time (see `readAggregates`). */
+  readBlockAggregates(from: number, to: number): Promise<AggregateRange> {
+    return readAggregates(this.store, this.chain, from, to);
   }
 
   /** `publicKey`'s transactions on this chain, newest first, a page at a time (from the store's index). */

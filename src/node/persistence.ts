@@ -6,11 +6,14 @@ import { type ChainState, stateAfter } from '../core/state';
 import type { Block, GenesisConfig } from '../core/types';
 import {
   type AccountRecord,
+  type AggregateRange,
   type BlockRange,
+  blockAggregates,
   type ChainIndex,
   type ChainWrite,
   type CheckpointRecord,
   DEFAULT_RECENT_BLOCKS,
+  replayedBlockAggregates,
   type Store,
   type StoredBlock,
   type StoredNode,
@@ -90,6 +93,28 @@ export class GuardedStore {
   }
 }
 
+/**
+ * Blocks `from`..`to`'s aggregates, for the charts: from the store's index (a few records per 256
+ * blocks); without a store (none given, or it failed), from the blocks the chain view holds, their
+ * stakes replayed from the stakes before `from`.
+ */
+export async function readAggregates(
+  store: GuardedStore,
+  chain: Pick<ChainView, 'height' | 'readRange' | 'readStateAt'>,
+  from: number,
+  to: number,
+): Promise<AggregateRange> {
+  const empty: AggregateRange = { aggregates: [], problem: null };
+  if (store.available) return store.read((s) => s.readBlockAggregates(from, to), empty);
+  const start = Math.max(1, Math.ceil(from));
+  const end = Math.min(chain.height, Math.floor(to));
+  if (end < start) return empty;
+  const blocks = await chain.readRange(start, end);
+  const before = start > 1 ? new Map((await chain.readStateAt(start - 1)).stakes) : undefined;
+  const stored = blocks.map((block) => ({ height: block.blockCount, hash: '', block }));
+  return { aggregates: replayedBlockAggregates(stored, before), problem: null };
+}
+
 /** A chain change as the node makes it: an append (`orphaned` empty) or a reorg. */
 export interface ChainChange {
   /** The height the new blocks build on (the old head, for an append). */
@@ -118,9 +143,12 @@ export function chainWriteOf(change: ChainChange): ChainWrite {
   const { forkHeight, orphaned, blocks, states, head } = change;
   const complete = orphaned.length === 0 || orphaned[0]?.blockCount === forkHeight + 1;
   const keys = complete ? touchedAccounts([...orphaned, ...blocks]) : allAccounts(head);
+  const stored = storedBlocks(blocks, states);
   return {
     fromHeight: forkHeight + 1,
-    blocks: storedBlocks(blocks, states),
+    blocks: stored,
+    // Propagation times are not passed down yet: null until the node records its measurements.
+    aggregates: blockAggregates(stored, (i, key) => (states[i] as ChainState).stakes.get(key, 0)),
     head: { height: head.height, hash: head.headHash },
     accounts: accountRecords(head, keys),
     resetAccounts: !complete,
@@ -288,6 +316,7 @@ export async function restoreChain(
     accounts: stored.accounts === null ? accountRecords(head, allAccounts(head)) : [],
     resetAccounts: stored.accounts === null,
     checkpoints,
+    aggregates: [],
   };
 }
 

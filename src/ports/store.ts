@@ -1,3 +1,4 @@
+import { timestampSeconds } from '../core/transaction';
 import type { Block, Transaction } from '../core/types';
 
 /**
@@ -115,6 +116,82 @@ export interface ChainWrite {
   readonly resetAccounts?: boolean;
   /** Checkpoints to add, at heights of the chain after the write. */
   readonly checkpoints: readonly CheckpointRecord[];
+  /** One aggregate per block of `blocks`, same heights, same order (the charts' data). */
+  readonly aggregates: readonly BlockAggregate[];
+}
+
+/**
+ * What the charts over time read about one block, kept with the chain's index (never a scan of
+ * the blocks): small, fixed-size but for the rare stake changes.
+ */
+export interface BlockAggregate {
+  readonly height: number;
+  /** The block's timestamp, in seconds since the epoch (as the chain carries it, a plain number). */
+  readonly timestamp: number;
+  readonly txCount: number;
+  readonly forger: string;
+  /** `[publicKey, stake after the block]` of each account whose stake the block changed (usually none). */
+  readonly stakeChanges: readonly (readonly [string, number])[];
+  /** How long the block took to reach this node from its forging, when this node measured it. */
+  readonly propagationMs: number | null;
+}
+
+/** A range of aggregates, oldest first, and why it stopped short, if it did. */
+export interface AggregateRange {
+  readonly aggregates: readonly BlockAggregate[];
+  /** A notice when a record in the range was missing or damaged (the aggregates before it are returned). */
+  readonly problem: string | null;
+}
+
+/**
+ * The aggregates of `blocks`, each with the stakes after it (`stakeAfter`) for the accounts
+ * its STAKE transactions changed (the only way a stake changes).
+ */
+export function blockAggregates(
+  blocks: readonly StoredBlock[],
+  stakeAfter: (index: number, publicKey: string) => number,
+  propagationMs: (height: number) => number | null = () => null,
+): BlockAggregate[] {
+  return blocks.map(({ height, block }, index) => {
+    const stakers = new Set(
+      block.transactions.filter((tx) => tx.type === 'STAKE').map((tx) => tx.senderPublicKey),
+    );
+    return {
+      height,
+      timestamp: timestampSeconds(block.timestamp),
+      txCount: block.transactions.length,
+      forger: block.forger,
+      stakeChanges: [...stakers].map((key): [string, number] => [key, stakeAfter(index, key)]),
+      propagationMs: propagationMs(height),
+    };
+  });
+}
+
+/**
+ * The aggregates of valid consecutive blocks from height 1 (or after `stakesBefore`), their
+ * stakes replayed from the blocks alone: each STAKE adds its amount to the sender's stake, and
+ * the genesis staker (block 1's forger, the only staker at height 0) starts with 1. For stores
+ * that must build aggregates without the node's states (a migration, a node without a store).
+ */
+export function replayedBlockAggregates(
+  blocks: readonly StoredBlock[],
+  stakesBefore?: ReadonlyMap<string, number>,
+): BlockAggregate[] {
+  const stakes = new Map(stakesBefore ?? []);
+  const first = blocks[0];
+  if (!stakesBefore && first?.height === 1) stakes.set(first.block.forger, 1);
+  const after: Map<string, number>[] = [];
+  for (const { block } of blocks) {
+    const changed = new Map<string, number>();
+    for (const tx of block.transactions) {
+      if (tx.type !== 'STAKE') continue;
+      const stake = (stakes.get(tx.senderPublicKey) ?? 0) + tx.amount;
+      stakes.set(tx.senderPublicKey, stake);
+      changed.set(tx.senderPublicKey, stake);
+    }
+    after.push(changed);
+  }
+  return blockAggregates(blocks, (index, key) => after[index]?.get(key) ?? 0);
 }
 
 /**
@@ -229,6 +306,11 @@ export interface Store {
    * of `load`. One read of a few records per 256 blocks, however long the chain.
    */
   readChainIndex(to: number): Promise<ChainIndex>;
+  /**
+   * The aggregates of blocks `from`..`to` inclusive (clamped to 1..tip), oldest first: a few
+   * records per 256 blocks (chunk records) and one per block after the last whole chunk.
+   */
+  readBlockAggregates(from: number, to: number): Promise<AggregateRange>;
   /** The ids of the transactions in blocks `from`..`to` inclusive (keys only: cheap). */
   readTransactionIds(from: number, to: number): Promise<readonly string[]>;
   /** The newest valid checkpoint at or below `height`, if any. */

@@ -2,7 +2,9 @@ import { type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames
 import {
   type AccountRecord,
   type AccountTxRecord,
+  type AggregateRange,
   accountTxRecords,
+  type BlockAggregate,
   type BlockRange,
   type ChainIndex,
   type ChainWrite,
@@ -10,6 +12,7 @@ import {
   DEFAULT_RECENT_BLOCKS,
   type HeadPointer,
   MAX_MY_TRANSACTIONS,
+  replayedBlockAggregates,
   StorageUnavailableError,
   type Store,
   type StoredBlock,
@@ -20,6 +23,8 @@ import { DATABASE_PREFIX, databaseName, databasePrefix } from './network-scope';
 import {
   decodeAccount,
   decodeAccountTx,
+  decodeAggregateChunk,
+  decodeBlockAggregate,
   decodeCheckpoint,
   decodeChunk,
   decodeHeadPointer,
@@ -32,6 +37,7 @@ import {
   decodeWallet,
 } from './records';
 import {
+  checkAggregates,
   checkChainWrite,
   checkCheckpoints,
   checkFromHeight,
@@ -44,7 +50,7 @@ import {
  * The storage layout's version: the IndexedDB version of every node database and the `version`
  * of its `meta` `schema` record. Bump it with a step in `MIGRATIONS` when the layout changes.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export { DATABASE_PREFIX, databaseName, databasePrefix };
 
@@ -89,6 +95,20 @@ interface NodeSchema extends DBSchema {
     value: AccountTxRecord;
     indexes: { byHeight: number };
   };
+  /** Version 4: each block's aggregate (the charts' data), by height. */
+  aggregates: { key: number; value: BlockAggregate };
+  /** Version 4: the aggregates of `CHUNK_BLOCKS` blocks, written once the chunk's last block is. */
+  aggregateChunks: { key: number; value: AggregateChunk };
+}
+
+/**
+ * The aggregates of heights `index * CHUNK_BLOCKS + 1` to `(index + 1) * CHUNK_BLOCKS`: the charts
+ * read a long chain's aggregates in a few records. A copy of what `aggregates` holds, which stays
+ * the reference (a reorg into a chunk deletes the chunk, and it is rebuilt from `aggregates`).
+ */
+export interface AggregateChunk {
+  readonly index: number;
+  readonly aggregates: readonly BlockAggregate[];
 }
 
 /**
@@ -119,6 +139,8 @@ const CHAIN_STORES: StoreNames<NodeSchema>[] = [
   'checkpoints',
   'chunks',
   'accountTx',
+  'aggregates',
+  'aggregateChunks',
 ];
 const ALL_STORES: StoreNames<NodeSchema>[] = [...CHAIN_STORES, 'meta'];
 
@@ -130,7 +152,36 @@ const ALL_STORES: StoreNames<NodeSchema>[] = [...CHAIN_STORES, 'meta'];
 const MIGRATIONS: Readonly<Record<number, (db: NodeDb, tx: WriteTx, notices: string[]) => void>> = {
   1: migrateFrom1,
   2: migrateFrom2,
+  3: migrateFrom3,
 };
+
+/**
+ * Version 3 → 4: adds the `aggregates` and `aggregateChunks` stores and builds them from the
+ * stored blocks, their stakes replayed from the blocks (`replayedBlockAggregates`); no block has a
+ * measured propagation time. The first damaged or missing block ends them: load cuts there anyway.
+ */
+function migrateFrom3(db: NodeDb, tx: WriteTx): void {
+  createLayout(db);
+  const run = async (): Promise<void> => {
+    const records = (await tx.objectStore('blocks').getAll()) as unknown[];
+    const blocks: StoredBlock[] = [];
+    for (const record of records) {
+      const stored = decodeStoredBlock(record, blocks.length + 1);
+      if (!stored.ok) break;
+      blocks.push(stored.value);
+    }
+    const aggregates = replayedBlockAggregates(blocks);
+    for (const aggregate of aggregates) queue(tx.objectStore('aggregates').put(aggregate));
+    for (let index = 0; (index + 1) * CHUNK_BLOCKS <= aggregates.length; index++) {
+      const chunk: AggregateChunk = {
+        index,
+        aggregates: aggregates.slice(index * CHUNK_BLOCKS, (index + 1) * CHUNK_BLOCKS),
+      };
+      queue(tx.objectStore('aggregateChunks').put(chunk));
+    }
+  };
+  queue(run());
+}
 
 /**
  * Version 2 → 3: adds the `accountTx` store (each account's history lines) and builds it from
@@ -334,6 +385,10 @@ function createLayout(db: NodeDb): void {
       'height',
     );
   }
+  if (!db.objectStoreNames.contains('aggregates')) db.createObjectStore('aggregates', { keyPath: 'height' });
+  if (!db.objectStoreNames.contains('aggregateChunks')) {
+    db.createObjectStore('aggregateChunks', { keyPath: 'index' });
+  }
 }
 
 /**
@@ -380,6 +435,8 @@ function hasLayout(db: NodeDb): boolean {
     tx.objectStore('checkpoints').keyPath === 'height' &&
     tx.objectStore('chunks').keyPath === 'index' &&
     tx.objectStore('accountTx').indexNames.contains('byHeight') &&
+    tx.objectStore('aggregates').keyPath === 'height' &&
+    tx.objectStore('aggregateChunks').keyPath === 'index' &&
     tx.objectStore('meta').keyPath === null
   );
 }
@@ -551,6 +608,8 @@ function indexedDbStore(db: NodeDb, pending: string[]): Store {
     queue(tx.objectStore('checkpoints').delete(range));
     const firstChunk = Math.floor((fromHeight - 1) / CHUNK_BLOCKS);
     queue(tx.objectStore('chunks').delete(IDBKeyRange.lowerBound(firstChunk)));
+    queue(tx.objectStore('aggregates').delete(range));
+    queue(tx.objectStore('aggregateChunks').delete(IDBKeyRange.lowerBound(firstChunk)));
     for (const id of ids) queue(txIndex.delete(id));
     const lines = tx.objectStore('accountTx');
     for (const key of await lines.index('byHeight').getAllKeys(range)) queue(lines.delete(key));
@@ -735,7 +794,62 @@ function indexedDbStore(db: NodeDb, pending: string[]): Store {
       }
       const chunk: ChainChunk = { index: end / CHUNK_BLOCKS - 1, hashes, txIds };
       queue(tx.objectStore('chunks').put(chunk));
+      const aggregates: BlockAggregate[] = [];
+      if (start < change.fromHeight) {
+        const range = IDBKeyRange.bound(start, change.fromHeight - 1);
+        aggregates.push(...(await tx.objectStore('aggregates').getAll(range)));
+      }
+      aggregates.push(...change.aggregates.filter((a) => a.height >= start && a.height <= end));
+      const aggregateChunk: AggregateChunk = { index: end / CHUNK_BLOCKS - 1, aggregates };
+      queue(tx.objectStore('aggregateChunks').put(aggregateChunk));
     }
+  }
+
+  /**
+   * The aggregates of heights `start`..`end`: whole chunks from `aggregateChunks`, the rest (and
+   * any chunk missing or damaged) from the per-block `aggregates` records; the valid prefix, and
+   * what stopped it.
+   */
+  async function readAggregates(tx: WriteTx, start: number, end: number): Promise<AggregateRange> {
+    const aggregates: BlockAggregate[] = [];
+    const firstChunk = Math.floor((start - 1) / CHUNK_BLOCKS);
+    const lastChunk = Math.floor(end / CHUNK_BLOCKS) - 1;
+    const chunkValues =
+      lastChunk < firstChunk
+        ? []
+        : await tx.objectStore('aggregateChunks').getAll(IDBKeyRange.bound(firstChunk, lastChunk));
+    const chunks = new Map<number, unknown>(
+      chunkValues.map((value) => [(value as { index?: unknown } | null)?.index as number, value]),
+    );
+    let height = start;
+    while (height <= end) {
+      const index = Math.floor((height - 1) / CHUNK_BLOCKS);
+      const chunkEnd = Math.min(end, (index + 1) * CHUNK_BLOCKS);
+      const chunk = index <= lastChunk ? decodeAggregateChunk(chunks.get(index), index, CHUNK_BLOCKS) : null;
+      if (chunk?.ok) {
+        aggregates.push(
+          ...chunk.value.slice(height - 1 - index * CHUNK_BLOCKS, chunkEnd - index * CHUNK_BLOCKS),
+        );
+        height = chunkEnd + 1;
+        continue;
+      }
+      // No whole chunk here (the tail, or a chunk missing or damaged): the per-block records.
+      const values = await tx.objectStore('aggregates').getAll(IDBKeyRange.bound(height, chunkEnd));
+      for (let h = height; h <= chunkEnd; h++) {
+        const value = values[h - height];
+        const decoded =
+          value === undefined || (value as { height?: unknown }).height !== h
+            ? null
+            : decodeBlockAggregate(value, h);
+        if (!decoded?.ok) {
+          const why = decoded ? decoded.error.message : `block ${h}'s aggregate record is missing`;
+          return { aggregates, problem: `Could not read the aggregates from block ${h} on: ${why}.` };
+        }
+        aggregates.push(decoded.value);
+      }
+      height = chunkEnd + 1;
+    }
+    return { aggregates, problem: null };
   }
 
   return {
@@ -851,6 +965,7 @@ function indexedDbStore(db: NodeDb, pending: string[]): Store {
         await checkCheckpoints(change.checkpoints, change.blocks, change.head, (height) =>
           height < change.fromHeight ? hashes.get(height) : undefined,
         );
+        checkAggregates(change.aggregates, change.blocks);
         if (last && change.fromHeight <= Number(last.key)) await cutTail(tx, change.fromHeight);
         const blockStore = tx.objectStore('blocks');
         const txIndex = tx.objectStore('txIndex');
@@ -861,6 +976,8 @@ function indexedDbStore(db: NodeDb, pending: string[]): Store {
         for (const entry of txIndexEntries(change.blocks)) queue(txIndex.put(entry));
         const lines = tx.objectStore('accountTx');
         for (const line of accountTxRecords(change.blocks)) queue(lines.put(line));
+        const aggregates = tx.objectStore('aggregates');
+        for (const aggregate of change.aggregates) queue(aggregates.put(aggregate));
         const accounts = tx.objectStore('accounts');
         if (change.resetAccounts) queue(accounts.clear());
         for (const account of change.accounts) {
@@ -905,6 +1022,19 @@ function indexedDbStore(db: NodeDb, pending: string[]): Store {
             ? null
             : `Could not read stored block ${start + checked.blocks.length}: ${problem}.`,
       };
+    },
+
+    async readBlockAggregates(from, to): Promise<AggregateRange> {
+      ensureUsable();
+      const tx = db.transaction(
+        ['hashes', 'aggregates', 'aggregateChunks'],
+        'readonly',
+      ) as unknown as WriteTx;
+      const last = await tx.objectStore('hashes').openKeyCursor(null, 'prev');
+      const start = Math.max(1, Math.ceil(from));
+      const end = Math.min(last ? Number(last.key) : 0, Math.floor(to));
+      if (end < start) return { aggregates: [], problem: null };
+      return readAggregates(tx, start, end);
     },
 
     async readTransactionHeight(id) {

@@ -10,7 +10,9 @@ import { z } from 'zod';
 import {
   type AccountRecord,
   type AccountTxRecord,
+  type AggregateRange,
   accountTxRecords,
+  type BlockAggregate,
   type BlockRange,
   type ChainIndex,
   type ChainWrite,
@@ -18,6 +20,7 @@ import {
   DEFAULT_RECENT_BLOCKS,
   type HeadPointer,
   MAX_MY_TRANSACTIONS,
+  replayedBlockAggregates,
   StorageUnavailableError,
   type Store,
   type StoredBlock,
@@ -27,6 +30,7 @@ import {
 import {
   decodeAccount,
   decodeAccountTx,
+  decodeBlockAggregate,
   decodeCheckpoint,
   decodeHeadPointer,
   decodeMyTransactions,
@@ -38,6 +42,7 @@ import {
   decodeWallet,
 } from './records';
 import {
+  checkAggregates,
   checkChainWrite,
   checkCheckpoints,
   checkFromHeight,
@@ -49,7 +54,7 @@ import {
  * The key layout's version, kept in the `schema` meta record. Bump it (with a migration) when
  * the layout changes.
  */
-export const LEVEL_SCHEMA_VERSION = 1;
+export const LEVEL_SCHEMA_VERSION = 2;
 
 /*
  * The key layout: one LevelDB keyspace, every key a prefix letter, `:`, then its parts. Heights
@@ -62,6 +67,7 @@ export const LEVEL_SCHEMA_VERSION = 1;
  *   cutting a tail finds the ids to drop even when the cut blocks are damaged;
  * - `a:<publicKey>` one account of the head state;
  * - `c:<height>` a checkpoint (the whole account model after that block);
+ * - `g:<height>` the block's aggregate (the charts' data; layout 2): a range of them is one scan;
  * - `l:<digest>:<height>:<txIndex>` one history line of the account whose public key's SHA-256
  *   is `digest` (fixed length, so one account's lines are one prefix whatever its key holds);
  * - `m:<height>:<txIndex>:<digest>` (empty value) the same by height, for cutting a tail;
@@ -79,6 +85,7 @@ const key = {
   block: (height: number) => `b:${padHeight(height)}`,
   hash: (height: number) => `h:${padHeight(height)}`,
   checkpoint: (height: number) => `c:${padHeight(height)}`,
+  aggregate: (height: number) => `g:${padHeight(height)}`,
   tx: (id: string) => `t:${id}`,
   txAt: (height: number, id: string) => `u:${padHeight(height)}:${id}`,
   account: (publicKey: string) => `a:${publicKey}`,
@@ -98,7 +105,7 @@ const heightRange = (letter: string, from: number, to?: number) => ({
   ...(to === undefined ? { lt: `${letter};` } : { lte: `${letter}:${padHeight(to)}\uffff` }),
 });
 
-/** The height in a height-first key (`b:`, `h:`, `c:`, `u:`, `m:`), or null if it is not ours. */
+/** The height in a height-first key (`b:`, `h:`, `c:`, `g:`, `u:`, `m:`), or null if it is not ours. */
 function heightOfKey(stored: string): number | null {
   const digits = stored.slice(2, 2 + HEIGHT_DIGITS);
   return /^\d{16}$/.test(digits) ? Number(digits) : null;
@@ -248,11 +255,36 @@ async function checkSchema(db: Db, notices: string[]): Promise<void> {
     );
   }
   if (version === LEVEL_SCHEMA_VERSION) return;
+  if (version === 1) {
+    await migrateFrom1(db);
+    return;
+  }
   const ops: Op[] = [];
   for (const stored of await db.keys().all()) {
     if (stored !== key.meta('wallet')) ops.push(del(stored));
   }
   if (ops.length > 0) notices.push(UNKNOWN_LAYOUT_NOTICE);
+  ops.push(put(key.meta('schema'), { version: LEVEL_SCHEMA_VERSION }));
+  await db.batch(ops, { sync: true });
+}
+
+/**
+ * Layout 1 → 2: writes each stored block's aggregate (`g:`), its stakes replayed from the blocks
+ * (`replayedBlockAggregates`), with no measured propagation time. The first damaged or missing
+ * block ends them: load cuts the chain there anyway.
+ */
+async function migrateFrom1(db: Db): Promise<void> {
+  const blocks: StoredBlock[] = [];
+  for await (const [stored, bytes] of db.iterator(heightRange('b', 1))) {
+    const height = blocks.length + 1;
+    if (stored !== key.block(height)) break;
+    const block = decodeStoredBlock(decodeBytes(bytes), height);
+    if (!block.ok) break;
+    blocks.push(block.value);
+  }
+  const ops = replayedBlockAggregates(blocks).map((aggregate) =>
+    put(key.aggregate(aggregate.height), aggregate),
+  );
   ops.push(put(key.meta('schema'), { version: LEVEL_SCHEMA_VERSION }));
   await db.batch(ops, { sync: true });
 }
@@ -405,7 +437,7 @@ function levelStore(db: Db, directory: string, pending: string[]): LevelStore {
    */
   async function cutTail(fromHeight: number): Promise<Op[]> {
     const ops: Op[] = [];
-    for (const letter of ['b', 'h', 'c']) {
+    for (const letter of ['b', 'h', 'c', 'g']) {
       for (const stored of await keysIn(heightRange(letter, fromHeight))) ops.push(del(stored));
     }
     for (const stored of await keysIn(heightRange('u', fromHeight))) {
@@ -532,9 +564,11 @@ function levelStore(db: Db, directory: string, pending: string[]): LevelStore {
         await checkCheckpoints(change.checkpoints, change.blocks, change.head, (height) =>
           height < change.fromHeight ? hashAt(height) : undefined,
         );
+        checkAggregates(change.aggregates, change.blocks);
         // Everything below is built before the one batch: a value that cannot be serialized
         // throws here, and nothing is written.
         const ops: Op[] = change.fromHeight <= tip ? await cutTail(change.fromHeight) : [];
+        for (const aggregate of change.aggregates) ops.push(put(key.aggregate(aggregate.height), aggregate));
         for (const stored of change.blocks) {
           ops.push(put(key.block(stored.height), stored));
           ops.push(put(key.hash(stored.height), stored.hash));
@@ -588,6 +622,30 @@ function levelStore(db: Db, directory: string, pending: string[]): LevelStore {
               ? null
               : `Could not read stored block ${start + checked.blocks.length}: ${checked.problem}.`,
         };
+      });
+    },
+
+    readBlockAggregates(from, to): Promise<AggregateRange> {
+      return exclusive(async () => {
+        const start = Math.max(1, Math.ceil(from));
+        const end = Math.min(await storedTip(), Math.floor(to));
+        const aggregates: BlockAggregate[] = [];
+        if (end < start) return { aggregates, problem: null };
+        // One ordered scan: LevelDB's equivalent of the browser store's chunk records.
+        const entries = await db.iterator(heightRange('g', start, end)).all();
+        for (let height = start; height <= end; height++) {
+          const entry = entries[height - start];
+          const decoded =
+            entry && entry[0] === key.aggregate(height)
+              ? decodeBlockAggregate(decodeBytes(entry[1]), height)
+              : null;
+          if (!decoded?.ok) {
+            const why = decoded ? decoded.error.message : `block ${height}'s aggregate record is missing`;
+            return { aggregates, problem: `Could not read the aggregates from block ${height} on: ${why}.` };
+          }
+          aggregates.push(decoded.value);
+        }
+        return { aggregates, problem: null };
       });
     },
 

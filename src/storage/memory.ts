@@ -2,6 +2,7 @@ import {
   type AccountRecord,
   type AccountTxRecord,
   accountTxRecords,
+  type BlockAggregate,
   type CheckpointRecord,
   DEFAULT_RECENT_BLOCKS,
   type HeadPointer,
@@ -15,6 +16,7 @@ import {
 } from '../ports/store';
 import {
   type ChainTip,
+  checkAggregates,
   checkChainWrite,
   checkCheckpoints,
   checkFromHeight,
@@ -33,6 +35,8 @@ export function createMemoryStore(): Store {
   interface ChainData {
     // blocks[i] holds height i + 1.
     readonly blocks: readonly StoredBlock[];
+    /** aggregates[i] is blocks[i]'s. */
+    readonly aggregates: readonly BlockAggregate[];
     readonly txHeights: ReadonlyMap<string, number>;
     /** Each account's history lines, oldest first. */
     readonly history: ReadonlyMap<string, readonly AccountTxRecord[]>;
@@ -42,6 +46,7 @@ export function createMemoryStore(): Store {
   }
   let chain: ChainData = {
     blocks: [],
+    aggregates: [],
     txHeights: new Map(),
     history: new Map(),
     accounts: new Map(),
@@ -92,6 +97,7 @@ export function createMemoryStore(): Store {
       checkFromHeight(write.fromHeight, blocks.length);
       checkChainWrite(tipAt(blocks, write.fromHeight - 1), write.blocks, write.head);
       await checkCheckpoints(write.checkpoints, write.blocks, write.head, (h) => blocks[h - 1]?.hash);
+      checkAggregates(write.aggregates, write.blocks);
       const copy = structuredClone(write);
       const kept = blocks.slice(0, write.fromHeight - 1);
       const newBlocks = [...kept, ...copy.blocks];
@@ -114,6 +120,7 @@ export function createMemoryStore(): Store {
       for (const checkpoint of copy.checkpoints) checkpoints.set(checkpoint.height, checkpoint);
       chain = {
         blocks: newBlocks,
+        aggregates: [...chain.aggregates.slice(0, write.fromHeight - 1), ...copy.aggregates],
         txHeights,
         history,
         accounts,
@@ -129,6 +136,16 @@ export function createMemoryStore(): Store {
       const end = Math.min(chain.blocks.length, Math.floor(to));
       return structuredClone({
         blocks: chain.blocks.slice(start - 1, Math.max(start - 1, end)),
+        problem: null,
+      });
+    },
+
+    async readBlockAggregates(from, to) {
+      ensureOpen();
+      const start = Math.max(1, Math.ceil(from));
+      const end = Math.min(chain.aggregates.length, Math.floor(to));
+      return structuredClone({
+        aggregates: chain.aggregates.slice(start - 1, Math.max(start - 1, end)),
         problem: null,
       });
     },

@@ -5,6 +5,7 @@ import { err, ok, type Result } from '../core/result';
 import {
   type AccountRecord,
   type AccountTxRecord,
+  type BlockAggregate,
   type CheckpointRecord,
   type HeadPointer,
   MAX_MY_TRANSACTIONS,
@@ -270,4 +271,58 @@ export function decodeMyTransactions(value: unknown): {
     entries.push({ ...fields, transaction: transaction.value, ...(note ? { note } : {}) });
   }
   return { entries, error: null };
+}
+
+/** The longest propagation time a record may hold: a day (a block slower than that was not measured). */
+const MAX_PROPAGATION_MS = 86_400_000;
+/** Stake changes in one block at most: one per transaction. */
+const MAX_STAKE_CHANGES = 4096;
+
+const aggregateSchema = z.strictObject({
+  height: height.min(1),
+  timestamp: z.number().finite(),
+  txCount: z.number().int().min(0).max(MAX_STAKE_CHANGES),
+  forger: publicKey,
+  stakeChanges: z.array(z.tuple([publicKey, amount.positive()])).max(MAX_STAKE_CHANGES),
+  propagationMs: z.number().finite().min(0).max(MAX_PROPAGATION_MS).nullable(),
+});
+
+/** An `aggregates` record, which must be block `expectedHeight`'s. */
+export function decodeBlockAggregate(
+  value: unknown,
+  expectedHeight: number,
+): Result<BlockAggregate, StorageRecordError> {
+  const what = `block ${expectedHeight}'s aggregate record`;
+  const parsed = aggregateSchema.safeParse(value);
+  if (!parsed.success) return corrupt(what, parsed.error);
+  if (parsed.data.height !== expectedHeight) return corrupt(what, `it is for height ${parsed.data.height}`);
+  return ok(parsed.data);
+}
+
+const aggregateChunkSchema = z.strictObject({
+  index: z.number().int().min(0),
+  aggregates: z.array(z.unknown()).max(256),
+});
+
+/** An `aggregateChunks` record: chunk `index` of `size` aggregates, heights `index * size + 1`.. in order. */
+export function decodeAggregateChunk(
+  value: unknown,
+  index: number,
+  size: number,
+): Result<BlockAggregate[], StorageRecordError> {
+  const parsed = aggregateChunkSchema.safeParse(value);
+  if (!parsed.success) return corrupt(`aggregate chunk ${index}`, parsed.error);
+  if (parsed.data.index !== index || parsed.data.aggregates.length !== size) {
+    return corrupt(
+      `aggregate chunk ${index}`,
+      `it is chunk ${parsed.data.index} of ${parsed.data.aggregates.length} aggregates`,
+    );
+  }
+  const aggregates: BlockAggregate[] = [];
+  for (const [offset, raw] of parsed.data.aggregates.entries()) {
+    const aggregate = decodeBlockAggregate(raw, index * size + offset + 1);
+    if (!aggregate.ok) return aggregate;
+    aggregates.push(aggregate.value);
+  }
+  return ok(aggregates);
 }

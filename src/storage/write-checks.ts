@@ -1,5 +1,5 @@
 import { blockHash, GENESIS_BLOCK } from '../core/block';
-import type { CheckpointRecord, HeadPointer, StoredBlock } from '../ports/store';
+import type { BlockAggregate, CheckpointRecord, HeadPointer, StoredBlock } from '../ports/store';
 
 /*
  * The preconditions every `Store` implementation checks before a chain write, here so that the
@@ -15,7 +15,8 @@ export type StoreWriteErrorCode =
   | 'BAD_HEIGHT'
   | 'BAD_LINK'
   | 'BAD_HEAD'
-  | 'BAD_CHECKPOINT';
+  | 'BAD_CHECKPOINT'
+  | 'BAD_AGGREGATE';
 
 /**
  * Thrown (as a rejection) by `writeChain` when the write would not continue
@@ -109,5 +110,16 @@ export async function checkCheckpoints(
         `checkpoint at height ${height} (${String(checkpoint.hash).slice(0, 12)}…) is not for a block of the chain ending at ${head.height}`,
       );
     }
+  }
+}
+
+/** Checks that `aggregates` are one per written block, at the blocks' heights, in order. */
+export function checkAggregates(aggregates: readonly BlockAggregate[], blocks: readonly StoredBlock[]): void {
+  const heights = (aggregates ?? []).map((aggregate) => aggregate?.height);
+  if (heights.length !== blocks.length || blocks.some((stored, i) => stored.height !== heights[i])) {
+    throw new StoreWriteError(
+      'BAD_AGGREGATE',
+      `the write's aggregates (heights ${heights.join(', ') || 'none'}) are not one per written block (heights ${blocks.map((s) => s.height).join(', ') || 'none'})`,
+    );
   }
 }

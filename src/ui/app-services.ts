@@ -32,6 +32,7 @@ export type NodeApi = Pick<
   | 'readLottery'
   | 'readMyTransactions'
   | 'readAccountHistory'
+  | 'readBlockAggregates'
 >;
 
 /** A saved node of this browser, as the "old nodes" view lists it. */

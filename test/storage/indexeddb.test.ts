@@ -2,7 +2,10 @@
 import 'fake-indexeddb/auto';
 import { webcrypto } from 'node:crypto';
 import { IDBFactory } from 'fake-indexeddb';
-import { type IDBPDatabase, openDB } from 'idb';
+import { type IDBPDatabase, openDB, wrap } from 'idb';
+
+const wrapDb = (request: IDBOpenDBRequest) => wrap(request) as unknown as Promise<IDBPDatabase>;
+
 import { Set as ImmutableSet } from 'immutable';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runLotteryAtOnce } from '../../src/core/lottery';
@@ -63,6 +66,17 @@ storeCompliance(
     opened.set(again, where);
     return again;
   },
+  async (store, height) => {
+    const where = opened.get(store);
+    if (!where) throw new Error('not a compliance store');
+    await store.close();
+    const db = await wrapDb(where.factory.open(databaseName(where.nodeId)));
+    await db.put('aggregates', { height, forger: 42 });
+    db.close();
+    const again = await openIndexedDbStore(where.nodeId, { indexedDB: where.factory });
+    opened.set(again, where);
+    return again;
+  },
 );
 
 // The tests below use the global (fake) `indexedDB`, the production default, with fresh ids.
@@ -110,7 +124,18 @@ describe('IndexedDB store: layout', () => {
     const db = await raw(nodeId);
     expect(db.name).toBe(`${DATABASE_PREFIX}${nodeId}`);
     expect(db.version).toBe(SCHEMA_VERSION);
-    const names = ['accountTx', 'accounts', 'blocks', 'checkpoints', 'chunks', 'hashes', 'meta', 'txIndex'];
+    const names = [
+      'accountTx',
+      'accounts',
+      'aggregateChunks',
+      'aggregates',
+      'blocks',
+      'checkpoints',
+      'chunks',
+      'hashes',
+      'meta',
+      'txIndex',
+    ];
     expect([...db.objectStoreNames].sort()).toEqual(names);
     const tx = db.transaction(names);
     expect(tx.objectStore('blocks').keyPath).toBe('height');
@@ -122,6 +147,8 @@ describe('IndexedDB store: layout', () => {
     expect(tx.objectStore('chunks').keyPath).toBe('index');
     expect(tx.objectStore('accountTx').keyPath).toEqual(['publicKey', 'height', 'txIndex']);
     expect([...tx.objectStore('accountTx').indexNames]).toEqual(['byHeight']);
+    expect(tx.objectStore('aggregates').keyPath).toBe('height');
+    expect(tx.objectStore('aggregateChunks').keyPath).toBe('index');
     expect(await tx.objectStore('hashes').getAll()).toEqual(heights(mainChain(), 1, 3).map((s) => s.hash));
     expect(await tx.objectStore('meta').get('schema')).toEqual({ version: SCHEMA_VERSION });
     expect(await tx.objectStore('meta').get('head')).toEqual(pointerAt(3));
@@ -582,6 +609,11 @@ describe('IndexedDB store: schema versions', () => {
         .sort((a, b) => b.height - a.height || b.txIndex - a.txIndex);
       expect(await store.readAccountHistory(key, { limit: 1000 })).toEqual(want);
     }
+    // And the charts' aggregates, their stakes replayed from the blocks: the node's own.
+    expect(await store.readBlockAggregates(1, 12)).toEqual({
+      aggregates: writeOf(mainChain(), 1, 12).aggregates,
+      problem: null,
+    });
     await store.close();
   });
 

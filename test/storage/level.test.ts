@@ -19,6 +19,7 @@ import {
   sampleWallet,
   stateAt,
   storeCompliance,
+  writeOf,
 } from './store-compliance';
 
 // Every store gets its own temporary directory, removed when the file's tests end.
@@ -38,6 +39,15 @@ storeCompliance(
   async (store) => {
     const { directory } = store as LevelStore;
     await store.close();
+    return openLevelStore(directory);
+  },
+  async (store, height) => {
+    const { directory } = store as LevelStore;
+    await store.close();
+    const { serialize } = await import('node:v8');
+    await withRaw(directory, (db) =>
+      db.put(`g:${String(height).padStart(16, '0')}`, serialize({ height, forger: 42 })),
+    );
     return openLevelStore(directory);
   },
 );
@@ -120,6 +130,21 @@ describe('LevelDB store: layout and lifecycle', () => {
     await withRaw(directory, async (db) => {
       expect(await db.keys({ gte: 'b:', lt: 'b;' }).all()).toHaveLength(3);
     });
+  });
+
+  it('a layout-1 database gains the block aggregates, built from its stored blocks', async () => {
+    const directory = await storedChain(12);
+    const { serialize } = await import('node:v8');
+    await withRaw(directory, async (db) => {
+      for (const stored of await db.keys({ gte: 'g:', lt: 'g;' }).all()) await db.del(stored);
+      await db.put('z:schema', serialize({ version: 1 }));
+    });
+    const read = await withStore(directory, (store) => store.readBlockAggregates(1, 12));
+    // The stakes replayed from the blocks are the node's own.
+    expect(read).toEqual({ aggregates: writeOf(mainChain(), 1, 12).aggregates, problem: null });
+    const loaded = await withStore(directory, (store) => store.load());
+    expect(loaded.blocks).toHaveLength(12);
+    expect(loaded.notices).toEqual([]);
   });
 
   it('data without a layout record: the chain is cleared with a notice, the wallet kept', async () => {

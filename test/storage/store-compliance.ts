@@ -115,6 +115,14 @@ export function forkChain(
   return extend(base, blocks);
 }
 
+let cachedLong: ChainFixture | undefined;
+
+/** 560 empty blocks after main-chain block 40 (to height 600: two whole chunks of 256 and more). */
+export function longChain(): ChainFixture {
+  cachedLong ??= forkChain(40, 560);
+  return cachedLong;
+}
+
 /** Blocks `from..to` (heights, inclusive) of a fixture. */
 export function heights(fixture: ChainFixture, from: number, to: number): StoredBlock[] {
   return fixture.blocks.slice(from - fixture.first, to - fixture.first + 1);
@@ -285,6 +293,8 @@ export function storeCompliance(
   name: string,
   makeStore: () => Promise<Store>,
   reopen?: (store: Store) => Promise<Store>,
+  /** Where records persist: closes `store`, damages block `height`'s aggregate record(s), reopens. */
+  damageAggregate?: (store: Store, height: number) => Promise<Store>,
 ): void {
   describe(`Store compliance: ${name}`, () => {
     const withStore = (fn: (store: Store) => Promise<void>) => async () => {
@@ -747,6 +757,100 @@ export function storeCompliance(
       }),
     );
 
+    it(
+      'block aggregates: one per block, from the blocks and states written; an append adds, a reorg cuts',
+      withStore(async (store) => {
+        await appendMain(store, 1, 30);
+        const aggregatesOf = (fixture: ChainFixture, from: number, to: number) =>
+          writeOf(fixture, from, to).aggregates;
+        const want = aggregatesOf(main(), 1, 30);
+        expect(want.map((a) => a.height)).toEqual(heights(main(), 1, 30).map((s) => s.height));
+        // What each aggregate says is the block's and the state's after it.
+        for (const [i, aggregate] of want.entries()) {
+          const { block } = heights(main(), i + 1, i + 1)[0] as StoredBlock;
+          const stakers = block.transactions
+            .filter((tx) => tx.type === 'STAKE')
+            .map((tx) => tx.senderPublicKey);
+          expect(aggregate).toMatchObject({ txCount: block.transactions.length, forger: block.forger });
+          expect(aggregate.stakeChanges).toEqual(
+            [...new Set(stakers)].map((key) => [key, stateAt(i + 1).stakes.get(key)]),
+          );
+          expect(aggregate.propagationMs).toBeNull();
+        }
+        expect(want.some((a) => a.stakeChanges.length > 0)).toBe(true);
+        expect(await store.readBlockAggregates(1, 30)).toEqual({ aggregates: want, problem: null });
+        expect(await store.readBlockAggregates(5, 7)).toEqual({
+          aggregates: want.slice(4, 7),
+          problem: null,
+        });
+        // Clamped to 1..tip.
+        expect(await store.readBlockAggregates(-3, 99)).toEqual({ aggregates: want, problem: null });
+        expect(await store.readBlockAggregates(31, 40)).toEqual({ aggregates: [], problem: null });
+        await appendMain(store, 31, 40);
+        expect((await store.readBlockAggregates(1, 40)).aggregates).toEqual(aggregatesOf(main(), 1, 40));
+        // A reorg at 21 cuts 21..40 and writes the branch's.
+        const fork = forkChain(20, 4, 2);
+        await store.writeChain(writeOf(fork, 21, 24, { fixture: main(), tip: 40 }));
+        expect(await store.readBlockAggregates(1, 40)).toEqual({
+          aggregates: [...aggregatesOf(main(), 1, 20), ...aggregatesOf(fork, 21, 24)],
+          problem: null,
+        });
+      }),
+    );
+
+    it(
+      'block aggregates across whole chunks of 256 blocks, cut by a reorg inside a chunk',
+      withStore(async (store) => {
+        const long = longChain();
+        await appendMain(store, 1, 40);
+        await store.writeChain(writeOf(long, 41, 300));
+        await store.writeChain(writeOf(long, 301, 600));
+        const all = [...writeOf(main(), 1, 40).aggregates, ...writeOf(long, 41, 600).aggregates];
+        expect(await store.readBlockAggregates(1, 600)).toEqual({ aggregates: all, problem: null });
+        expect((await store.readBlockAggregates(250, 520)).aggregates).toEqual(all.slice(249, 520));
+        // A reorg inside the second chunk (257..512): the chunk goes, the aggregates below stay.
+        const branch = forkChain(400, 3, 0, long);
+        await store.writeChain(writeOf(branch, 401, 403, { fixture: long, tip: 600 }));
+        expect(await store.readBlockAggregates(1, 600)).toEqual({
+          aggregates: [...all.slice(0, 400), ...writeOf(branch, 401, 403).aggregates],
+          problem: null,
+        });
+      }),
+    );
+
+    it(
+      'a write whose aggregates are not one per block is refused and changes nothing',
+      withStore(async (store) => {
+        await appendMain(store, 1, 10);
+        const write = writeOf(main(), 11, 12);
+        for (const aggregates of [[], write.aggregates.slice(0, 1), [...write.aggregates].reverse()]) {
+          await expect(store.writeChain({ ...write, aggregates })).rejects.toMatchObject({
+            code: 'BAD_AGGREGATE',
+          });
+        }
+        expect((await store.readBlockAggregates(1, 20)).aggregates).toEqual(
+          writeOf(main(), 1, 10).aggregates,
+        );
+      }),
+    );
+
+    if (damageAggregate) {
+      it('a damaged aggregate record is reported, with the aggregates before it', async () => {
+        let store = await makeStore();
+        try {
+          await appendMain(store, 1, 30);
+          store = await damageAggregate(store, 12);
+          const read = await store.readBlockAggregates(1, 30);
+          expect(read.aggregates).toEqual(writeOf(main(), 1, 11).aggregates);
+          expect(read.problem).toMatch(/aggregates from block 12.*damaged/);
+          // The chain itself is untouched: the aggregates are a view of it.
+          expect((await store.load()).blocks).toHaveLength(30);
+        } finally {
+          await store.close();
+        }
+      });
+    }
+
     if (reopen) {
       it('closing and opening again keeps everything', async () => {
         let store = await makeStore();
@@ -761,9 +865,12 @@ export function storeCompliance(
           expect(history.length).toBeGreaterThan(0);
           const want = await store.load();
           expect(await loadedHeadState(want)).toEqual(plainState(fixtureState(fork, 24)));
+          const aggregates = await store.readBlockAggregates(1, 30);
+          expect(aggregates.aggregates).toHaveLength(24);
           store = await reopen(store);
           expect(await store.load()).toEqual(want);
           expect(await store.readAccountHistory(key, { limit: 1000 })).toEqual(history);
+          expect(await store.readBlockAggregates(1, 30)).toEqual(aggregates);
           // The reopened store continues the stored chain.
           await store.writeChain(writeOf(main(), 21, 40, { fixture: fork, tip: 24 }));
           store = await reopen(store);

@@ -70,6 +70,7 @@ function uiView(node: TabchainNode, gate: ReadGate): NodeApi {
     readLottery: (height) => node.readLottery(height),
     readMyTransactions: () => gate.pass(() => node.readMyTransactions()),
     readAccountHistory: (pem, query) => gate.pass(() => node.readAccountHistory(pem, query)),
+    readBlockAggregates: (from, to) => gate.pass(() => node.readBlockAggregates(from, to)),
   };
 }
 

@@ -140,6 +140,7 @@ export function withSnapshot(node: NodeApi, patch: Partial<NodeSnapshot>): NodeA
     heightOf: (hash) => node.heightOf(hash),
     readMyTransactions: () => node.readMyTransactions(),
     readAccountHistory: (pem, query) => node.readAccountHistory(pem, query),
+    readBlockAggregates: (from, to) => node.readBlockAggregates(from, to),
     readLottery: (height) => node.readLottery(height),
   };
 }

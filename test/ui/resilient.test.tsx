@@ -153,6 +153,7 @@ async function resilientNode(height: number, patch: Partial<NodeSnapshot> = {}):
     heightOf: (hash) => base.heightOf(hash),
     readMyTransactions: () => base.readMyTransactions(),
     readAccountHistory: async () => [],
+    readBlockAggregates: async () => ({ aggregates: [], problem: null }),
   };
 }
 

@@ -1,11 +1,16 @@
 import { useEffect, useState } from 'react';
 import { type BlockTurnReading, type ResilientHead, STAKE_DELAY_BLOCKS } from '../../core/resilient';
+import { useAccountNames } from '../accounts';
 import { type HashedBlock, loadBlockTurns, loadLatestBlocks, useChainRead } from '../chain-reads';
+import { LazyChainCharts } from '../charts/lazy';
+import { accountColour, useElementWidth } from '../charts/size';
 import { AccountLabel, BlockLink, type Column, HashText, Table, TxLink, TypeBadge } from '../components/bits';
+import { identiconCells } from '../components/Identicon';
 import { fingerprint, formatTimestamp, percent } from '../format';
 import { stakersAtHead } from '../selectors';
 import { useServices, useSnapshot } from '../services';
 import { nextTurns } from './turns';
+import './explorer.css';
 
 /** The number of newest blocks the explorer lists. */
 export const LATEST_BLOCKS = 10;
@@ -149,7 +154,6 @@ export function Stakers() {
   const snapshot = useSnapshot();
   const { nextForger } = snapshot;
   const { stakers, total, largest } = stakersAtHead(snapshot);
-  const rowHeight = 22;
   return (
     <section className="card" aria-labelledby="stakers-heading" data-testid="stakers">
       <h2 id="stakers-heading">Stakers</h2>
@@ -164,27 +168,7 @@ export function Stakers() {
           Each staked coin is one lot in the lottery for the next block; {total} lots in all.
         </p>
       )}
-      <svg
-        className="chart"
-        data-testid="stakers-chart"
-        role="img"
-        aria-label={`Stake shares: ${stakers.map(([key, stake]) => `${fingerprint(key)} ${percent(stake, total)}`).join(', ')}`}
-        viewBox={`0 0 100 ${Math.max(1, stakers.length) * rowHeight}`}
-        preserveAspectRatio="none"
-        height={Math.max(1, stakers.length) * rowHeight}
-        width="100%"
-      >
-        {stakers.map(([key, stake], index) => (
-          <rect
-            key={key}
-            x={0}
-            y={index * rowHeight + 3}
-            width={Math.max(0.5, (stake / largest) * 100)}
-            height={rowHeight - 6}
-            className={key === nextForger ? 'bar bar-next' : 'bar'}
-          />
-        ))}
-      </svg>
+      <StakeBars stakers={stakers} total={total} largest={largest} nextForger={nextForger} />
       <Table columns={snapshot.state.resilient ? RESILIENT_STAKE_COLUMNS : STAKE_COLUMNS}>
         {stakers.map(([key, stake]) => (
           <tr key={key} data-testid="staker-row">
@@ -198,6 +182,63 @@ export function Stakers() {
         ))}
       </Table>
     </section>
+  );
+}
+
+/** Height of one staker's row in the stake bars: its label line, then its bar. */
+const STAKE_ROW = 36;
+
+/**
+ * The stakers' shares as labelled bars, one row each: the staker's name (or fingerprint) and
+ * share on a line of their own (so a phone never has them overlap the bar), then a bar in the
+ * staker's identicon colour, as long as its stake against the largest one; the next forger's
+ * bar is outlined.
+ */
+function StakeBars({
+  stakers,
+  total,
+  largest,
+  nextForger,
+}: {
+  readonly stakers: readonly (readonly [string, number])[];
+  readonly total: number;
+  readonly largest: number;
+  readonly nextForger: string;
+}) {
+  const names = useAccountNames();
+  const [ref, width] = useElementWidth<HTMLDivElement>(480);
+  const label = (key: string, stake: number) =>
+    `${names.get(key) ?? fingerprint(key)}: ${stake} (${percent(stake, total)})${key === nextForger ? ', next forger' : ''}`;
+  const height = Math.max(1, stakers.length) * STAKE_ROW;
+  return (
+    <div ref={ref} className="stake-bars">
+      <svg
+        className="chart"
+        data-testid="stakers-chart"
+        role="img"
+        aria-label={`Stake shares: ${stakers.map(([key, stake]) => label(key, stake)).join('; ')}`}
+        width={width}
+        height={height}
+        viewBox={`0 0 ${width} ${height}`}
+      >
+        {stakers.map(([key, stake], index) => (
+          <g key={key}>
+            <text x={0} y={index * STAKE_ROW + 13} className="stake-bar-label">
+              {label(key, stake)}
+            </text>
+            <rect
+              x={1}
+              y={index * STAKE_ROW + 18}
+              width={Math.max(2, (stake / largest) * (width - 2))}
+              height={12}
+              rx={2}
+              fill={accountColour(identiconCells(key).hue)}
+              className={key === nextForger ? 'stake-bar stake-bar-next' : 'stake-bar'}
+            />
+          </g>
+        ))}
+      </svg>
+    </div>
   );
 }
 
@@ -314,6 +355,7 @@ export function ExplorerPage() {
       <LatestBlocks />
       <Stakers />
       <PoolList />
+      <LazyChainCharts />
     </div>
   );
 }

@@ -27,6 +27,7 @@ import { Identicon } from '../components/Identicon';
 import { fingerprint, formatTimestamp, percent, plural } from '../format';
 import { hrefFor } from '../router';
 import { useNode, useSnapshot } from '../services';
+import { LotteryLine } from './LotteryLine';
 import { rankingOf } from './turns';
 
 /** A page for something the chain does not hold. */
@@ -164,6 +165,7 @@ function Lottery({ height, forger }: { readonly height: number; readonly forger:
                 : '✗ The winner is not this block’s forger.'}
             </dd>
           </dl>
+          <LotteryLine stakers={view.stakers} seed={view.seed} result={view.result} />
           <Table columns={LOTTERY_COLUMNS} testId="lottery-stakers">
             {view.stakers.map(([staker, stake]) => (
               <tr key={staker} className={staker === view.result?.forger ? 'row-highlight' : undefined}>

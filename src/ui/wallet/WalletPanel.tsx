@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { LazyBalanceChart } from '../charts/lazy';
 import { AccountLabel, ErrorAlert, type TaskState } from '../components/bits';
 import { errorMessage } from '../decoders';
 import { downloadText } from '../files';
@@ -117,6 +118,7 @@ export function WalletPanel() {
                   : 'Stake coins to take part in the forger lottery.'}
             </dd>
           </dl>
+          <LazyBalanceChart pem={wallet.publicKeyPem} />
           <details className="pem-details">
             <summary>Public key (PEM)</summary>
             <pre className="pem">{wallet.publicKeyPem}</pre>
