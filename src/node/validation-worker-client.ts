@@ -1,10 +1,12 @@
+import { hexToBytes } from '@noble/hashes/utils.js';
 import type { GenesisConfig } from '../core/types';
 import type { CryptoProvider } from '../crypto/types';
-import type {
-  ChainVerdict,
-  ValidationRequest,
-  ValidationResponse,
-  VerifyJob,
+import {
+  type ChainVerdict,
+  JOB_FIELDS,
+  type PackedJobs,
+  type ValidationRequest,
+  type ValidationResponse,
 } from './validation-worker-handler';
 
 /**
@@ -20,22 +22,80 @@ import type {
 
 /** The part of a `Worker` the client uses (a test passes an in-process twin). */
 export interface WorkerPort {
-  postMessage(message: ValidationRequest): void;
+  postMessage(message: ValidationRequest, transfer?: Transferable[]): void;
   addEventListener(type: 'message', listener: (event: { data: ValidationResponse }) => void): void;
   addEventListener(type: 'error' | 'messageerror', listener: () => void): void;
   terminate(): void;
 }
 
 /** Checks sent to the Worker in one message at most. */
-const MAX_BATCH = 1024;
+const MAX_BATCH = 128;
 
-type Signature = VerifyJob['signature'];
+type Signature = Parameters<CryptoProvider['verify']>[2];
 
 interface PendingCheck {
   readonly key: string;
   readonly message: Uint8Array;
-  readonly signature: Signature;
+  readonly signature: Uint8Array;
   readonly resolve: (valid: boolean) => void;
+}
+
+interface PendingHash {
+  readonly message: Uint8Array;
+  readonly resolve: (digest: Uint8Array) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * Packs byte strings into one array (a message repeated back to back, as a block payload that is
+ * both verified and hashed, is copied once) and the fields of `JOB_FIELDS`.
+ */
+function packJobs(
+  jobs: readonly { readonly message: Uint8Array; readonly signature: Uint8Array }[],
+  keyIndexOf: (job: number) => number,
+): PackedJobs {
+  let total = 0;
+  let previous: Uint8Array | null = null;
+  for (const job of jobs) {
+    if (job.message !== previous) total += job.message.length;
+    total += job.signature.length;
+    previous = job.message;
+  }
+  const bytes = new Uint8Array(total);
+  const fields = new Uint32Array(jobs.length * JOB_FIELDS);
+  let at = 0;
+  let messageStart = 0;
+  previous = null;
+  jobs.forEach((job, index) => {
+    const f = index * JOB_FIELDS;
+    if (job.message !== previous) {
+      messageStart = at;
+      bytes.set(job.message, at);
+      at += job.message.length;
+      previous = job.message;
+    }
+    fields[f] = keyIndexOf(index);
+    fields[f + 1] = messageStart;
+    fields[f + 2] = messageStart + job.message.length;
+    fields[f + 3] = at;
+    bytes.set(job.signature, at);
+    at += job.signature.length;
+    fields[f + 4] = at;
+  });
+  return { count: jobs.length, bytes, fields };
+}
+
+/** A signature as bytes; null when it is hex of no whole bytes (no key verifies it). */
+function signatureAsBytes(signature: Signature): Uint8Array | null {
+  if (typeof signature !== 'string') return signature;
+  if (signature.length === 0) return null;
+  try {
+    return hexToBytes(signature);
+  } catch {
+    return null;
+  }
 }
 
 export class ValidationWorkerClient {
@@ -43,8 +103,10 @@ export class ValidationWorkerClient {
   private broken = false;
   /** Checks not sent yet: flushed once the caller's synchronous run ends (a microtask). */
   private queued: PendingCheck[] = [];
+  private queuedHashes: PendingHash[] = [];
   private flushScheduled = false;
   private readonly inFlight = new Map<number, PendingCheck[]>();
+  private readonly hashesInFlight = new Map<number, PendingHash[]>();
   private readonly chains = new Map<
     number,
     { resolve: (verdict: ChainVerdict) => void; reject: (error: Error) => void }
@@ -60,8 +122,8 @@ export class ValidationWorkerClient {
   }
 
   /**
-   * `provider` with its `verify` done in the Worker (batched); everything else (signing, key
-   * checks, hashing) stays the provider's own.
+   * `provider` with its `verify` and `sha256` done in the Worker (batched); everything else
+   * (signing, key checks) stays the provider's own.
    */
   verifying(provider: CryptoProvider): CryptoProvider {
     this.fallback = provider;
@@ -74,8 +136,7 @@ export class ValidationWorkerClient {
       checkPublicKey: (pem) => provider.checkPublicKey(pem),
       verify: (key, message, signature) => this.verify(key, message, signature),
     };
-    const sha256 = provider.sha256?.bind(provider);
-    return sha256 ? { ...verified, sha256 } : verified;
+    return provider.sha256 ? { ...verified, sha256: (bytes) => this.sha256(bytes) } : verified;
   }
 
   /** Validates a chain (JSON text of its blocks, genesis first) in the Worker. */
@@ -96,35 +157,66 @@ export class ValidationWorkerClient {
 
   private verify(key: string, message: Uint8Array, signature: Signature): Promise<boolean> {
     if (this.broken) return this.verifyHere(key, message, signature);
+    const signatureBytes = signatureAsBytes(signature);
+    if (signatureBytes === null || typeof key !== 'string') return Promise.resolve(false);
     return new Promise((resolve) => {
-      this.queued.push({ key, message, signature, resolve });
+      this.queued.push({ key, message, signature: signatureBytes, resolve });
       if (this.queued.length >= MAX_BATCH) this.flush();
-      else if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        queueMicrotask(() => this.flush());
-      }
+      else this.scheduleFlush();
     });
   }
 
+  private sha256(message: Uint8Array): Promise<Uint8Array> {
+    if (this.broken) return this.hashHere(message);
+    return new Promise((resolve, reject) => {
+      this.queuedHashes.push({ message, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  /** Sends what is queued: the hashes first (the rules wait on them), then the checks. */
   private flush(): void {
     this.flushScheduled = false;
+    const hashes = this.queuedHashes;
+    if (hashes.length > 0) {
+      this.queuedHashes = [];
+      const jobs = packJobs(
+        hashes.map((hash) => ({ message: hash.message, signature: NO_BYTES })),
+        () => 0,
+      );
+      const id = this.nextId++;
+      this.hashesInFlight.set(id, hashes);
+      this.post({ id, kind: 'hash', jobs });
+    }
     const checks = this.queued;
     if (checks.length === 0) return;
     this.queued = [];
     const keys: string[] = [];
     const keyIndex = new Map<string, number>();
-    const jobs: VerifyJob[] = checks.map((check) => {
-      let index = keyIndex.get(check.key);
+    const jobs = packJobs(checks, (job) => {
+      const key = (checks[job] as PendingCheck).key;
+      let index = keyIndex.get(key);
       if (index === undefined) {
         index = keys.length;
-        keys.push(check.key);
-        keyIndex.set(check.key, index);
+        keys.push(key);
+        keyIndex.set(key, index);
       }
-      return { key: index, message: check.message, signature: check.signature };
+      return index;
     });
     const id = this.nextId++;
     this.inFlight.set(id, checks);
-    this.worker.postMessage({ id, kind: 'verify', keys, jobs });
+    this.post({ id, kind: 'verify', keys, jobs });
+  }
+
+  /** Posts a batch, handing its packed arrays over rather than copying them. */
+  private post(request: Extract<ValidationRequest, { jobs: PackedJobs }>): void {
+    this.worker.postMessage(request, [request.jobs.bytes.buffer, request.jobs.fields.buffer]);
   }
 
   private onResponse(response: ValidationResponse): void {
@@ -133,6 +225,18 @@ export class ValidationWorkerClient {
       this.chains.delete(response.id);
       if (response.kind === 'chain') waiting?.resolve(response.verdict);
       else waiting?.reject(new Error(response.message));
+      return;
+    }
+    const hashes = this.hashesInFlight.get(response.id);
+    if (hashes) {
+      this.hashesInFlight.delete(response.id);
+      if (response.kind !== 'hashed' || response.digests.length !== 32 * hashes.length) {
+        for (const hash of hashes) void this.settleHashHere(hash);
+        return;
+      }
+      hashes.forEach((hash, i) => {
+        hash.resolve(response.digests.slice(32 * i, 32 * (i + 1)));
+      });
       return;
     }
     const checks = this.inFlight.get(response.id);
@@ -155,12 +259,30 @@ export class ValidationWorkerClient {
     this.queued = [];
     this.inFlight.clear();
     for (const check of pending) void this.settleHere(check);
+    const hashes = [...this.queuedHashes, ...[...this.hashesInFlight.values()].flat()];
+    this.queuedHashes = [];
+    this.hashesInFlight.clear();
+    for (const hash of hashes) void this.settleHashHere(hash);
     for (const waiting of this.chains.values()) waiting.reject(new Error('the validation Worker stopped'));
     this.chains.clear();
   }
 
   private async settleHere(check: PendingCheck): Promise<void> {
     check.resolve(await this.verifyHere(check.key, check.message, check.signature));
+  }
+
+  private async settleHashHere(hash: PendingHash): Promise<void> {
+    try {
+      hash.resolve(await this.hashHere(hash.message));
+    } catch (error) {
+      hash.reject(error);
+    }
+  }
+
+  private hashHere(message: Uint8Array): Promise<Uint8Array> {
+    const sha256 = this.fallback?.sha256;
+    if (!sha256) return Promise.reject(new Error('no provider to hash with'));
+    return sha256.call(this.fallback, message);
   }
 
   private verifyHere(key: string, message: Uint8Array, signature: Signature): Promise<boolean> {

@@ -16,6 +16,12 @@ const provider = createWebCryptoProvider();
 
 scope.onmessage = (event) => {
   void handleValidationRequest(event.data, provider).then((response) => {
-    scope.postMessage(response, response.kind === 'verified' ? [response.results.buffer] : []);
+    const transfer =
+      response.kind === 'verified'
+        ? [response.results.buffer]
+        : response.kind === 'hashed'
+          ? [response.digests.buffer]
+          : [];
+    scope.postMessage(response, transfer);
   });
 };
