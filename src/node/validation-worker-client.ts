@@ -28,7 +28,11 @@ export interface WorkerPort {
   terminate(): void;
 }
 
-/** Checks sent to the Worker in one message at most. */
+/**
+ * Checks sent to the Worker in one message at most: few enough that it starts verifying while
+ * the page writes the rest of a block (a 1,000-transaction block would otherwise reach it whole
+ * and the Worker wait idle meanwhile), enough that a sync of 11,000 checks takes some 90 posts.
+ */
 const MAX_BATCH = 128;
 
 type Signature = Parameters<CryptoProvider['verify']>[2];
@@ -40,51 +44,26 @@ interface PendingCheck {
   readonly resolve: (valid: boolean) => void;
 }
 
-interface PendingHash {
-  readonly message: Uint8Array;
-  readonly resolve: (digest: Uint8Array) => void;
-  readonly reject: (error: unknown) => void;
-}
-
-const NO_BYTES = new Uint8Array(0);
-
-/**
- * Packs byte strings into one array (a message repeated back to back, as a block payload that is
- * both verified and hashed, is copied once) and the fields of `JOB_FIELDS`.
- */
-function packJobs(
-  jobs: readonly { readonly message: Uint8Array; readonly signature: Uint8Array }[],
-  keyIndexOf: (job: number) => number,
-): PackedJobs {
+/** Packs the checks' messages and signatures into one array, and their fields (`JOB_FIELDS`). */
+function packJobs(checks: readonly PendingCheck[], keyIndexOf: (key: string) => number): PackedJobs {
   let total = 0;
-  let previous: Uint8Array | null = null;
-  for (const job of jobs) {
-    if (job.message !== previous) total += job.message.length;
-    total += job.signature.length;
-    previous = job.message;
-  }
+  for (const check of checks) total += check.message.length + check.signature.length;
   const bytes = new Uint8Array(total);
-  const fields = new Uint32Array(jobs.length * JOB_FIELDS);
+  const fields = new Uint32Array(checks.length * JOB_FIELDS);
   let at = 0;
-  let messageStart = 0;
-  previous = null;
-  jobs.forEach((job, index) => {
+  checks.forEach((check, index) => {
     const f = index * JOB_FIELDS;
-    if (job.message !== previous) {
-      messageStart = at;
-      bytes.set(job.message, at);
-      at += job.message.length;
-      previous = job.message;
-    }
-    fields[f] = keyIndexOf(index);
-    fields[f + 1] = messageStart;
-    fields[f + 2] = messageStart + job.message.length;
+    fields[f] = keyIndexOf(check.key);
+    fields[f + 1] = at;
+    bytes.set(check.message, at);
+    at += check.message.length;
+    fields[f + 2] = at;
     fields[f + 3] = at;
-    bytes.set(job.signature, at);
-    at += job.signature.length;
+    bytes.set(check.signature, at);
+    at += check.signature.length;
     fields[f + 4] = at;
   });
-  return { count: jobs.length, bytes, fields };
+  return { count: checks.length, bytes, fields };
 }
 
 /** A signature as bytes; null when it is hex of no whole bytes (no key verifies it). */
@@ -103,10 +82,8 @@ export class ValidationWorkerClient {
   private broken = false;
   /** Checks not sent yet: flushed once the caller's synchronous run ends (a microtask). */
   private queued: PendingCheck[] = [];
-  private queuedHashes: PendingHash[] = [];
   private flushScheduled = false;
   private readonly inFlight = new Map<number, PendingCheck[]>();
-  private readonly hashesInFlight = new Map<number, PendingHash[]>();
   private readonly chains = new Map<
     number,
     { resolve: (verdict: ChainVerdict) => void; reject: (error: Error) => void }
@@ -122,8 +99,9 @@ export class ValidationWorkerClient {
   }
 
   /**
-   * `provider` with its `verify` and `sha256` done in the Worker (batched); everything else
-   * (signing, key checks) stays the provider's own.
+   * `provider` with its `verify` done in the Worker (batched); everything else (signing, key
+   * checks, hashing) stays the provider's own. (Hashing in the Worker was tried: a digest then
+   * waits behind the checks sent before it, and the rules, which need the hashes, ran late.)
    */
   verifying(provider: CryptoProvider): CryptoProvider {
     this.fallback = provider;
@@ -136,7 +114,8 @@ export class ValidationWorkerClient {
       checkPublicKey: (pem) => provider.checkPublicKey(pem),
       verify: (key, message, signature) => this.verify(key, message, signature),
     };
-    return provider.sha256 ? { ...verified, sha256: (bytes) => this.sha256(bytes) } : verified;
+    const sha256 = provider.sha256?.bind(provider);
+    return sha256 ? { ...verified, sha256 } : verified;
   }
 
   /** Validates a chain (JSON text of its blocks, genesis first) in the Worker. */
@@ -166,41 +145,21 @@ export class ValidationWorkerClient {
     });
   }
 
-  private sha256(message: Uint8Array): Promise<Uint8Array> {
-    if (this.broken) return this.hashHere(message);
-    return new Promise((resolve, reject) => {
-      this.queuedHashes.push({ message, resolve, reject });
-      this.scheduleFlush();
-    });
-  }
-
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     queueMicrotask(() => this.flush());
   }
 
-  /** Sends what is queued: the hashes first (the rules wait on them), then the checks. */
+  /** Sends the queued checks as one packed batch, its arrays handed over rather than copied. */
   private flush(): void {
     this.flushScheduled = false;
-    const hashes = this.queuedHashes;
-    if (hashes.length > 0) {
-      this.queuedHashes = [];
-      const jobs = packJobs(
-        hashes.map((hash) => ({ message: hash.message, signature: NO_BYTES })),
-        () => 0,
-      );
-      const id = this.nextId++;
-      this.hashesInFlight.set(id, hashes);
-      this.post({ id, kind: 'hash', jobs });
-    }
     const checks = this.queued;
     if (checks.length === 0) return;
     this.queued = [];
     const keys: string[] = [];
     const keyIndex = new Map<string, number>();
-    const jobs = packJobs(checks, (job) => {
-      const key = (checks[job] as PendingCheck).key;
+    const jobs = packJobs(checks, (key) => {
       let index = keyIndex.get(key);
       if (index === undefined) {
         index = keys.length;
@@ -211,12 +170,7 @@ export class ValidationWorkerClient {
     });
     const id = this.nextId++;
     this.inFlight.set(id, checks);
-    this.post({ id, kind: 'verify', keys, jobs });
-  }
-
-  /** Posts a batch, handing its packed arrays over rather than copying them. */
-  private post(request: Extract<ValidationRequest, { jobs: PackedJobs }>): void {
-    this.worker.postMessage(request, [request.jobs.bytes.buffer, request.jobs.fields.buffer]);
+    this.worker.postMessage({ id, kind: 'verify', keys, jobs }, [jobs.bytes.buffer, jobs.fields.buffer]);
   }
 
   private onResponse(response: ValidationResponse): void {
@@ -225,18 +179,6 @@ export class ValidationWorkerClient {
       this.chains.delete(response.id);
       if (response.kind === 'chain') waiting?.resolve(response.verdict);
       else waiting?.reject(new Error(response.message));
-      return;
-    }
-    const hashes = this.hashesInFlight.get(response.id);
-    if (hashes) {
-      this.hashesInFlight.delete(response.id);
-      if (response.kind !== 'hashed' || response.digests.length !== 32 * hashes.length) {
-        for (const hash of hashes) void this.settleHashHere(hash);
-        return;
-      }
-      hashes.forEach((hash, i) => {
-        hash.resolve(response.digests.slice(32 * i, 32 * (i + 1)));
-      });
       return;
     }
     const checks = this.inFlight.get(response.id);
@@ -259,30 +201,12 @@ export class ValidationWorkerClient {
     this.queued = [];
     this.inFlight.clear();
     for (const check of pending) void this.settleHere(check);
-    const hashes = [...this.queuedHashes, ...[...this.hashesInFlight.values()].flat()];
-    this.queuedHashes = [];
-    this.hashesInFlight.clear();
-    for (const hash of hashes) void this.settleHashHere(hash);
     for (const waiting of this.chains.values()) waiting.reject(new Error('the validation Worker stopped'));
     this.chains.clear();
   }
 
   private async settleHere(check: PendingCheck): Promise<void> {
     check.resolve(await this.verifyHere(check.key, check.message, check.signature));
-  }
-
-  private async settleHashHere(hash: PendingHash): Promise<void> {
-    try {
-      hash.resolve(await this.hashHere(hash.message));
-    } catch (error) {
-      hash.reject(error);
-    }
-  }
-
-  private hashHere(message: Uint8Array): Promise<Uint8Array> {
-    const sha256 = this.fallback?.sha256;
-    if (!sha256) return Promise.reject(new Error('no provider to hash with'));
-    return sha256.call(this.fallback, message);
   }
 
   private verifyHere(key: string, message: Uint8Array, signature: Signature): Promise<boolean> {

@@ -10,7 +10,6 @@ import { validateChain } from '../core/validate';
  *   the rules; the Worker does the WebCrypto calls. Chromium runs a renderer's WebCrypto on one
  *   thread whoever calls it, so this adds no throughput: it spares the page the 12.6 µs of
  *   dispatch per call and thousands of reply tasks, which otherwise starve its frames.
- * - `hash`: a batch of SHA-256 digests (block payloads, for their hashes), for the same reason.
  * - `validateChain`: a whole chain, from its JSON text, validated by the pure core in the Worker
  *   (a chain file). The verdict is the one the core gives on the main thread.
  */
@@ -21,12 +20,6 @@ export type ValidationRequest =
       /** The public keys of this batch; each job names one by index. */
       readonly keys: readonly string[];
       /** The checks, packed (see `PackedJobs`). */
-      readonly jobs: PackedJobs;
-    }
-  | {
-      readonly id: number;
-      readonly kind: 'hash';
-      /** The byte strings to hash, packed (see `PackedJobs`; their key and signature unused). */
       readonly jobs: PackedJobs;
     }
   | {
@@ -67,8 +60,6 @@ export interface ChainVerdict {
 
 export type ValidationResponse =
   | { readonly id: number; readonly kind: 'verified'; readonly results: Uint8Array }
-  /** Each job's SHA-256 digest, 32 bytes a job, in order. */
-  | { readonly id: number; readonly kind: 'hashed'; readonly digests: Uint8Array }
   | { readonly id: number; readonly kind: 'chain'; readonly verdict: ChainVerdict }
   | { readonly id: number; readonly kind: 'failed'; readonly message: string };
 
@@ -92,21 +83,6 @@ export async function handleValidationRequest(
       }
       const results = await Promise.all(checks);
       return { id: request.id, kind: 'verified', results: Uint8Array.from(results, Number) };
-    }
-    if (request.kind === 'hash') {
-      const { bytes, fields, count } = request.jobs;
-      const hash = verifier.sha256?.bind(verifier);
-      if (!hash) throw new Error('this verifier has no sha256');
-      const digests = await Promise.all(
-        Array.from({ length: count }, (_, job) =>
-          hash(bytes.subarray(fields[job * JOB_FIELDS + 1], fields[job * JOB_FIELDS + 2])),
-        ),
-      );
-      const out = new Uint8Array(32 * count);
-      digests.forEach((digest, job) => {
-        out.set(digest, 32 * job);
-      });
-      return { id: request.id, kind: 'hashed', digests: out };
     }
     return {
       id: request.id,

@@ -16,12 +16,6 @@ const provider = createWebCryptoProvider();
 
 scope.onmessage = (event) => {
   void handleValidationRequest(event.data, provider).then((response) => {
-    const transfer =
-      response.kind === 'verified'
-        ? [response.results.buffer]
-        : response.kind === 'hashed'
-          ? [response.digests.buffer]
-          : [];
-    scope.postMessage(response, transfer);
+    scope.postMessage(response, response.kind === 'verified' ? [response.results.buffer] : []);
   });
 };
