@@ -69,7 +69,7 @@ describe('the validation Worker', () => {
         client.verifying(createWebCryptoProvider()),
       );
       expect([split.firstInvalid, split.error?.code]).toEqual([here.firstInvalid, here.error?.code]);
-      // The hashes of the blocks too, digested in the Worker.
+      // And the same block hashes.
       expect(split.validStates.map((state) => state.headHash)).toEqual(
         here.validStates.map((state) => state.headHash),
       );
