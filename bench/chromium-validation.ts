@@ -3,7 +3,9 @@
  * and sync as a tab runs them, in one Chromium page, side by side with bare `crypto.subtle.verify`
  * of the same signatures (alternating runs, medians), and the longest main-thread task the page
  * saw while a node validated a 1,000-transaction block and while it synced 1,000 × 10. The chains
- * are built and signed in Node (bench/chain.ts) and handed to the page as JSON text.
+ * are built and signed in Node (bench/chain.ts) and handed to the page as JSON text. The sync's
+ * source node answers from a record of its own first answers, so the measured main thread runs
+ * the syncing tab's work, not the other tab's (see `replaying` in the page).
  */
 import { join } from 'node:path';
 import { launchChromium, newContext } from '../test/e2e/browser';

@@ -69,6 +69,10 @@ describe('the validation Worker', () => {
         client.verifying(createWebCryptoProvider()),
       );
       expect([split.firstInvalid, split.error?.code]).toEqual([here.firstInvalid, here.error?.code]);
+      // And the same block hashes.
+      expect(split.validStates.map((state) => state.headHash)).toEqual(
+        here.validStates.map((state) => state.headHash),
+      );
     },
   );
 
@@ -86,7 +90,7 @@ describe('the validation Worker', () => {
     expect(result.error?.code).toBe('BAD_TX_SIGNATURE');
     const batches = worker.sent.filter((message) => message.kind === 'verify');
     const checks = batches.reduce(
-      (sum, message) => sum + (message.kind === 'verify' ? message.jobs.length : 0),
+      (sum, message) => sum + (message.kind === 'verify' ? message.jobs.count : 0),
       0,
     );
     expect(batches.length).toBeGreaterThan(0);
