@@ -1603,6 +1603,8 @@ export class TabchainNode {
         blocks: plan.blocks,
         states: plan.states,
         head: plan.head,
+        // The chart of propagation times reads what this node measured (gossip's trails).
+        propagationMs: (hash) => this.propagation.reachedAfter(hash, this.transport.localId),
       }),
     );
     // After a sync or an import, peers learn our new head now rather than at the next

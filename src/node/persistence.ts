@@ -126,6 +126,8 @@ export interface ChainChange {
   readonly states: readonly ChainState[];
   /** The head state after the change. */
   readonly head: ChainState;
+  /** The time (ms) each new block took to reach this node from its forger, when measured. */
+  readonly propagationMs?: (hash: string) => number | null;
 }
 
 /** Writes one chain change in one store transaction (see `chainWriteOf`). */
@@ -147,8 +149,15 @@ export function chainWriteOf(change: ChainChange): ChainWrite {
   return {
     fromHeight: forkHeight + 1,
     blocks: stored,
-    // Propagation times are not passed down yet: null until the node records its measurements.
-    aggregates: blockAggregates(stored, (i, key) => (states[i] as ChainState).stakes.get(key, 0)),
+    aggregates: blockAggregates(
+      stored,
+      (i, key) => (states[i] as ChainState).stakes.get(key, 0),
+      (height) => {
+        // Stored blocks are consecutive from `forkHeight + 1`.
+        const hash = stored[height - forkHeight - 1]?.hash;
+        return hash === undefined || !change.propagationMs ? null : change.propagationMs(hash);
+      },
+    ),
     head: { height: head.height, hash: head.headHash },
     accounts: accountRecords(head, keys),
     resetAccounts: !complete,

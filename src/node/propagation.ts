@@ -71,6 +71,22 @@ export class PropagationLog {
     this.listed = null;
   }
 
+  /**
+   * How long block `hash` took to reach `node` from its forger (ms): the `atMs` of the hop that
+   * brought it there, 0 when `node` forged it, null when this node never learnt it (a block
+   * from a sync, or one that came without a trail).
+   */
+  reachedAfter(hash: string, node: PeerId): number | null {
+    const journey = this.journeys.get(hash);
+    if (!journey) return null;
+    if (journey.forgedBy === node) return 0;
+    let best: number | null = null;
+    for (const hop of journey.hops.values()) {
+      if (hop.to === node && (best === null || hop.atMs < best)) best = hop.atMs;
+    }
+    return best;
+  }
+
   /** The blocks this node had, newest first, at most `MAX_PROPAGATION_BLOCKS`, hops in order of arrival. */
   list(): readonly BlockPropagation[] {
     if (this.listed) return this.listed;

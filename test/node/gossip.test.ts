@@ -107,6 +107,26 @@ describe('propagation log', () => {
       ['b', 'me', 20],
     ]);
   });
+
+  it('says how long a block took to reach a node: its fastest hop there, 0 for its forger, null unknown', () => {
+    const log = new PropagationLog();
+    log.trail(H1, 1, [
+      { node: 'f', delayMs: 0 },
+      { node: 'a', delayMs: 30 },
+      { node: 'me', delayMs: 12 },
+    ]);
+    log.trail(H1, 1, [
+      { node: 'f', delayMs: 0 },
+      { node: 'me', delayMs: 25 },
+    ]);
+    log.had(H1, 1, 'K', 500, null);
+    log.had(H2, 2, 'K', 900, 'me');
+    expect(log.reachedAfter(H1, 'me')).toBe(25);
+    expect(log.reachedAfter(H1, 'a')).toBe(30);
+    expect(log.reachedAfter(H2, 'me')).toBe(0);
+    expect(log.reachedAfter(H1, 'nobody')).toBeNull();
+    expect(log.reachedAfter('unknown', 'me')).toBeNull();
+  });
 });
 
 describe('topology map', () => {

@@ -2,6 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyPair } from '../../src/crypto';
 import type { NetworkEvent } from '../../src/net/memory';
 import type { BlockPush, NodeLogEvent } from '../../src/node/types';
+import { createMemoryStore } from '../../src/storage/memory';
 import { devnetKey, Simulation } from './harness';
 
 /*
@@ -43,6 +44,8 @@ describe('a line of six nodes', () => {
       seed: 15,
       nodeIds: ids,
       wallets: { n0: genesis },
+      // Two nodes keep a store: the propagation chart reads its times from the stored aggregates.
+      stores: { n0: createMemoryStore(), n5: createMemoryStore() },
       links: (a, b) => Math.abs(index(a) - index(b)) === 1,
     });
     await s.start();
@@ -85,6 +88,11 @@ describe('a line of six nodes', () => {
         .getSnapshot()
         .propagation[0]?.hops.map((hop) => hop.to),
     ).toEqual(['n1', 'n2']);
+    // The stored per-block aggregate (the propagation chart) holds the time it took to arrive.
+    const [arrived] = (await sim.node('n5').readBlockAggregates(1, 1)).aggregates;
+    expect(arrived?.propagationMs).toBe(at);
+    const [forged] = (await sim.node('n0').readBlockAggregates(1, 1)).aggregates;
+    expect(forged?.propagationMs).toBe(0);
   });
 
   it('keeps the newest blocks first', async () => {

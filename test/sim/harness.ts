@@ -61,6 +61,8 @@ export interface SimulationOptions {
   readonly wallets?: Readonly<Record<string, KeyPair>>;
   /** Nodes that run as always-on nodes (`npm run node`), not tabs. */
   readonly alwaysOn?: readonly string[];
+  /** Stores by node id (a node without one keeps its chain in memory only). */
+  readonly stores?: Readonly<Record<string, Store>>;
   readonly latency?: { min: number; max: number };
   readonly dropRate?: number;
   readonly reorder?: boolean;
@@ -127,7 +129,9 @@ export class Simulation {
       genesis: overrides.genesis ?? this.options.genesis ?? devnetGenesis(),
       transport,
       crypto: overrides.crypto ?? crypto,
-      ...(overrides.store ? { store: overrides.store } : {}),
+      ...((overrides.store ?? this.options.stores?.[id])
+        ? { store: overrides.store ?? this.options.stores?.[id] }
+        : {}),
       clock: this.clock,
       random: () => stream.next(),
       wallet: wallet ?? this.options.wallets?.[id] ?? null,
