@@ -28,13 +28,6 @@ export function shortHash(hex: string, keep = 10): string {
   return hex.length <= keep + 4 ? hex : `${hex.slice(0, keep)}…${hex.slice(-4)}`;
 }
 
-/** A chain timestamp (seconds since the epoch, as the reference writes it) as local date and time. */
-export function formatTimestamp(timestamp: Timestamp): string {
-  const seconds = timestampSeconds(timestamp);
-  if (!Number.isFinite(seconds) || seconds <= 0) return '—';
-  return new Date(seconds * 1000).toLocaleString();
-}
-
 /** A chain timestamp in milliseconds since the epoch, or null when it names no real time. */
 export function timestampMs(timestamp: Timestamp): number | null {
   const seconds = timestampSeconds(timestamp);

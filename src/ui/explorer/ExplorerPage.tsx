@@ -4,9 +4,18 @@ import { useAccountNames } from '../accounts';
 import { type HashedBlock, loadBlockTurns, loadLatestBlocks, useChainRead } from '../chain-reads';
 import { LazyChainCharts } from '../charts/lazy';
 import { accountColour, useElementWidth } from '../charts/size';
-import { AccountLabel, BlockLink, type Column, HashText, Table, TxLink, TypeBadge } from '../components/bits';
+import {
+  AccountLabel,
+  BlockHashLink,
+  BlockLink,
+  type Column,
+  Table,
+  TimeAgo,
+  TxLink,
+  TypeBadge,
+} from '../components/bits';
 import { identiconCells } from '../components/Identicon';
-import { fingerprint, formatTimestamp, percent } from '../format';
+import { fingerprint, percent, timestampMs } from '../format';
 import { stakersAtHead } from '../selectors';
 import { useServices, useSnapshot } from '../services';
 import { nextTurns } from './turns';
@@ -291,7 +300,7 @@ function LatestBlocksTable({
               <BlockLink height={block.blockCount} />
             </td>
             <td className="hide-narrow">
-              <HashText hash={hash} />
+              <BlockHashLink hash={hash} height={block.blockCount} />
             </td>
             <td>
               {block.blockCount === 0 ? (
@@ -302,7 +311,9 @@ function LatestBlocksTable({
             </td>
             {turns ? <RankCell turn={turns.get(block.blockCount) ?? null} /> : null}
             <td className="num">{block.transactions.length}</td>
-            <td className="hide-narrow">{formatTimestamp(block.timestamp)}</td>
+            <td className="hide-narrow">
+              <TimeAgo ms={timestampMs(block.timestamp)} />
+            </td>
           </tr>
         ))}
       </Table>

@@ -14,17 +14,19 @@ import {
 } from '../chain-reads';
 import {
   AccountLabel,
+  BlockHashLink,
   BlockLink,
   Cell,
   type Column,
   CopyButton,
   HashText,
   Table,
+  TimeAgo,
   TxLink,
   TypeBadge,
 } from '../components/bits';
 import { Identicon } from '../components/Identicon';
-import { fingerprint, formatTimestamp, percent, plural } from '../format';
+import { fingerprint, percent, plural, timestampMs } from '../format';
 import { hrefFor } from '../router';
 import { useNode, useSnapshot } from '../services';
 import { LotteryLine } from './LotteryLine';
@@ -131,7 +133,7 @@ function Lottery({ height, forger }: { readonly height: number; readonly forger:
         {view ? (
           <>
             {' '}
-            (<HashText hash={view.seed} />)
+            (<BlockHashLink hash={view.seed} height={height - 1} />)
           </>
         ) : null}
         . Every staked coin is a lot; the lot whose hash is nearest the seed's hash wins.
@@ -328,7 +330,9 @@ export function BlockPage({ height }: { readonly height: number }) {
           {height === 0 ? <code>genesis</code> : <AccountLabel pem={block.forger} testId="block-forger" />}
         </dd>
         <dt>Time</dt>
-        <dd>{formatTimestamp(block.timestamp)}</dd>
+        <dd>
+          <TimeAgo ms={timestampMs(block.timestamp)} />
+        </dd>
         <dt>Transactions</dt>
         <dd>{block.transactions.length}</dd>
       </dl>
@@ -403,7 +407,9 @@ export function TxPage({ id }: { readonly id: string }) {
           <AccountLabel pem={tx.receiverPublicKey} />
         </dd>
         <dt>Time</dt>
-        <dd>{formatTimestamp(tx.timestamp)}</dd>
+        <dd>
+          <TimeAgo ms={timestampMs(tx.timestamp)} />
+        </dd>
       </dl>
       <details>
         <summary>Signature</summary>

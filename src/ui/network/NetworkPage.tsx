@@ -2,7 +2,15 @@ import { type ChangeEvent, useCallback, useEffect, useState } from 'react';
 import { blockHash } from '../../core/block';
 import { canonicalJson } from '../../core/canonical-json';
 import type { TransportStatus } from '../../ports/transport';
-import { AccountLabel, type Column, HashText, Table, TaskFeedback, type TaskState } from '../components/bits';
+import {
+  AccountLabel,
+  type Column,
+  HashText,
+  NodeLink,
+  Table,
+  TaskFeedback,
+  type TaskState,
+} from '../components/bits';
 import { decodeChainFile, errorMessage, MAX_CHAIN_FILE_BYTES } from '../decoders';
 import { downloadText, readFileText } from '../files';
 import { fingerprint, plural } from '../format';
@@ -41,7 +49,7 @@ export function SyncProgress() {
         <div className="progress-bar" style={{ width: `${(done / span) * 100}%` }} />
       </div>
       <p className="muted">
-        Syncing from peer <code>{sync.peer}</code>: validated up to block {sync.validatedHeight} of{' '}
+        Syncing from peer <NodeLink id={sync.peer} />: validated up to block {sync.validatedHeight} of{' '}
         {sync.targetHeight}.
       </p>
     </div>
@@ -128,7 +136,7 @@ function PeersCard() {
             {peers.map((peer) => (
               <tr key={peer.id} data-testid="peer-row">
                 <td>
-                  <code>{peer.id}</code>
+                  <NodeLink id={peer.id} />
                   {peer.alwaysOn ? (
                     <span
                       className="badge"
