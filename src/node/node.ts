@@ -1252,6 +1252,10 @@ export class TabchainNode {
       this.hadBlock(hash, block, hops, peer, receivedAt, trail !== undefined);
       this.relayBlock(hash, block);
       await this.appendValidated([block], [result.value]);
+      // Our new head goes to the peer that sent the block, and to it alone: it has the block, so
+      // this STATUS races nothing (one to every peer would, see `commit`), and its view of us
+      // (the peers table, whom to sync from) stays current instead of "behind".
+      this.sendTo(peer, this.statusMessage());
       await this.maybeForge();
       return;
     }

@@ -135,6 +135,7 @@ describe('the tour: the reference interaction with confirmation, and the README 
       await goTo(page, '#/explorer');
       await waitForPiece(page, 'chain-charts', "the explorer's charts (issue 16, part 3)");
       await page.waitForTimeout(600); // the charts' entry animation ends
+      await page.mouse.move(0, 0); // no tooltip over the picture
       await page.getByTestId('chain-charts').screenshot({ path: file('charts') });
     });
 
