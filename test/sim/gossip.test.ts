@@ -81,7 +81,12 @@ describe('a line of six nodes', () => {
     const first = sim.node('n0').getSnapshot().propagation[0];
     expect(first?.forgedBy).toBe('n0');
     // The receiver told the forger its new head: the forger's peers table is current.
-    expect(sim.node('n0').getSnapshot().peers.find((p) => p.id === 'n1')?.height).toBe(1);
+    expect(
+      sim
+        .node('n0')
+        .getSnapshot()
+        .peers.find((p) => p.id === 'n1')?.height,
+    ).toBe(1);
     expect(first?.hops).toEqual([]);
     // A middle node heard from one side only: the hops up to it.
     expect(
