@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { createSignalingServer, type SignalingServer } from '../../signaling/server';
 import { openWatchedPage, ROOT, type WatchedPage } from './browser';
 
@@ -307,4 +308,53 @@ export async function axeSeriousViolations(page: Page): Promise<AxeFinding[]> {
         })),
       }));
   });
+}
+
+/**
+ * The reference interaction (the vectors' `nodeapi-interaction`) through the forms, each
+ * transaction confirmed in its summary: A holds the genesis key, B the staker's, C a new one;
+ * B and C buy, B stakes 25 and sends C 1 twice. `nextBlock` waits for each block in every tab.
+ */
+export async function runReferenceInteraction(
+  tabs: { readonly a: AppTab; readonly b: AppTab; readonly c: AppTab },
+  nextBlock: () => Promise<void>,
+): Promise<void> {
+  const { a, b, c } = tabs;
+  for (const tab of [a, b, c]) await waitForPeers(tab.page, 2);
+  await importDevnetKey(a.page, 'genesis');
+  await importDevnetKey(b.page, 'staker');
+  await createKey(c.page);
+  await act(b.page, 'exchange', 100);
+  await nextBlock();
+  await act(c.page, 'exchange', 100);
+  await nextBlock();
+  await act(c.page, 'exchange', 10);
+  await nextBlock();
+  await act(b.page, 'stake', 25);
+  await nextBlock();
+  const cKey = await myPublicKey(c.page);
+  await act(b.page, 'transfer', 1, cKey);
+  await nextBlock();
+  await act(b.page, 'transfer', 1, cKey);
+  await nextBlock();
+}
+
+/** The reference interaction's outcome: one head at 6, B at 73 with 25 staked, C at 112, no page errors. */
+export async function expectReferenceOutcome(tabs: {
+  readonly a: AppTab;
+  readonly b: AppTab;
+  readonly c: AppTab;
+}): Promise<void> {
+  const { a, b, c } = tabs;
+  const heads = await Promise.all([a, b, c].map((tab) => headHash(tab.page)));
+  expect(new Set(heads).size).toBe(1);
+  expect(await intOf(b.page, 'my-balance')).toBe(73);
+  expect(await intOf(b.page, 'my-stake')).toBe(25);
+  expect(await intOf(c.page, 'my-balance')).toBe(112);
+  expect(await intOf(c.page, 'my-stake')).toBe(0);
+  for (const tab of [a, b, c]) {
+    expect(await intOf(tab.page, 'head-height')).toBe(6);
+    expect(tab.offMachine).toEqual([]);
+    expect(tab.errors).toEqual([]);
+  }
 }

@@ -4,17 +4,12 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AppTab,
-  act,
-  createKey,
-  headHash,
-  importDevnetKey,
-  intOf,
-  myPublicKey,
+  expectReferenceOutcome,
   type NpmStart,
   openApp,
+  runReferenceInteraction,
   startNpmStart,
   waitForHeight,
-  waitForPeers,
 } from './app-driver';
 import { launchChromium, newContext, ROOT } from './browser';
 
@@ -53,37 +48,8 @@ describe('the reference interaction, clicked through three tabs against npm star
     a = await openApp(context, devnet.url);
     b = await openApp(context, devnet.url);
     c = await openApp(context, devnet.url);
-    for (const tab of [a, b, c]) await waitForPeers(tab.page, 2);
-
-    await importDevnetKey(a.page, 'genesis');
-    await importDevnetKey(b.page, 'staker');
-    await createKey(c.page);
-
-    await act(b.page, 'exchange', 100);
-    await nextBlock();
-    await act(c.page, 'exchange', 100);
-    await nextBlock();
-    await act(c.page, 'exchange', 10);
-    await nextBlock();
-    await act(b.page, 'stake', 25);
-    await nextBlock();
-    const cKey = await myPublicKey(c.page);
-    await act(b.page, 'transfer', 1, cKey);
-    await nextBlock();
-    await act(b.page, 'transfer', 1, cKey);
-    await nextBlock();
-
-    const heads = await Promise.all([a, b, c].map((tab) => headHash(tab.page)));
-    expect(new Set(heads).size).toBe(1);
-    expect(await intOf(b.page, 'my-balance')).toBe(73);
-    expect(await intOf(b.page, 'my-stake')).toBe(25);
-    expect(await intOf(c.page, 'my-balance')).toBe(112);
-    expect(await intOf(c.page, 'my-stake')).toBe(0);
-    for (const tab of [a, b, c]) {
-      expect(await intOf(tab.page, 'head-height')).toBe(6);
-      expect(tab.offMachine).toEqual([]);
-      expect(tab.errors).toEqual([]);
-    }
+    await runReferenceInteraction({ a, b, c }, nextBlock);
+    await expectReferenceOutcome({ a, b, c });
   });
 
   it('takes the screenshots of the main views', async () => {

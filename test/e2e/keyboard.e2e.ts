@@ -4,8 +4,7 @@ import { fingerprint } from '../../src/ui/format';
 import {
   type AppTab,
   type Devnet,
-  headHash,
-  intOf,
+  expectReferenceOutcome,
   myPublicKey,
   openApp,
   startDevnet,
@@ -158,16 +157,6 @@ describe('the reference interaction by keyboard alone', () => {
     await keyboardAct(b.page, 'transfer', 1);
     await nextBlock();
 
-    const heads = await Promise.all([a, b, c].map((tab) => headHash(tab.page)));
-    expect(new Set(heads).size).toBe(1);
-    expect(await intOf(b.page, 'my-balance')).toBe(73);
-    expect(await intOf(b.page, 'my-stake')).toBe(25);
-    expect(await intOf(c.page, 'my-balance')).toBe(112);
-    expect(await intOf(c.page, 'my-stake')).toBe(0);
-    for (const tab of [a, b, c]) {
-      expect(await intOf(tab.page, 'head-height')).toBe(6);
-      expect(tab.offMachine).toEqual([]);
-      expect(tab.errors).toEqual([]);
-    }
+    await expectReferenceOutcome({ a, b, c });
   });
 });

@@ -4,20 +4,15 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   type AppTab,
-  act,
   confirmSummary,
-  createKey,
   type Devnet,
+  expectReferenceOutcome,
   goTo,
-  headHash,
-  importDevnetKey,
-  intOf,
-  myPublicKey,
   openApp,
+  runReferenceInteraction,
   setTheme,
   startDevnet,
   waitForHeight,
-  waitForPeers,
 } from './app-driver';
 import { launchChromium, newContext, ROOT } from './browser';
 
@@ -71,30 +66,8 @@ describe('the tour: the reference interaction with confirmation, and the README 
     a = await openApp(context, devnet.url);
     b = await openApp(context, devnet.url);
     c = await openApp(context, devnet.url);
-    for (const tab of [a, b, c]) await waitForPeers(tab.page, 2);
-    await importDevnetKey(a.page, 'genesis');
-    await importDevnetKey(b.page, 'staker');
-    await createKey(c.page);
-
-    await act(b.page, 'exchange', 100);
-    await nextBlock();
-    await act(c.page, 'exchange', 100);
-    await nextBlock();
-    await act(c.page, 'exchange', 10);
-    await nextBlock();
-    await act(b.page, 'stake', 25);
-    await nextBlock();
-    const cKey = await myPublicKey(c.page);
-    await act(b.page, 'transfer', 1, cKey);
-    await nextBlock();
-    await act(b.page, 'transfer', 1, cKey);
-    await nextBlock();
-
-    const heads = await Promise.all([a, b, c].map((tab) => headHash(tab.page)));
-    expect(new Set(heads).size).toBe(1);
-    expect(await intOf(b.page, 'my-balance')).toBe(73);
-    expect(await intOf(b.page, 'my-stake')).toBe(25);
-    expect(await intOf(c.page, 'my-balance')).toBe(112);
+    await runReferenceInteraction({ a, b, c }, nextBlock);
+    await expectReferenceOutcome({ a, b, c });
   });
 
   for (const theme of ['light', 'dark'] as const) {
