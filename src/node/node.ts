@@ -81,6 +81,9 @@ export {
  * the sync machine's commands, and runs every chain change through `commit`.
  */
 
+/** Pushed blocks awaiting their receiver's STATUS (see `pushedHops`): 16 blocks × 64 peers. */
+const MAX_PUSHED_HOPS = 1024;
+
 /** What a node is built from. */
 export interface NodeOptions {
   readonly genesis: GenesisConfig;
@@ -189,6 +192,12 @@ export class TabchainNode {
   private readonly gossip = new BlockGossip();
   /** How recent blocks spread, from their trails (the network map). */
   private readonly propagation = new PropagationLog();
+  /**
+   * Blocks we pushed, by `hash>peer`: the trail we sent with each (ending at that peer). When the
+   * peer's STATUS names the block as its head, the hop happened and joins our own map (the
+   * forging tab sees its block reach its peers). Bounded: the oldest go first.
+   */
+  private readonly pushedHops = new Map<string, { readonly height: number; readonly trail: Trail }>();
   /** The peers' peer lists (the network map). */
   private readonly topology = new TopologyMap();
   private readonly rateLimiter: PeerRateLimiter;
@@ -1118,6 +1127,11 @@ export class TabchainNode {
     // The height is a claim: it may start a sync, which is where it gets proven (or costs the peer).
     const flags = { alwaysOn: message.alwaysOn ?? false, forging };
     if (!this.peers.noteStatus(peer, message.height, message.head, message.forgerKey, flags)) return;
+    const pushed = this.pushedHops.get(`${message.head}>${peer}`);
+    if (pushed) {
+      this.pushedHops.delete(`${message.head}>${peer}`);
+      this.propagation.trail(message.head, pushed.height, pushed.trail);
+    }
     this.changed();
     // The tab that took over no longer holds our key: nobody would forge with it.
     if (peer === this.takenOverBy && message.forgerKey !== this.wallet?.publicKeyPem)
@@ -1313,8 +1327,15 @@ export class TabchainNode {
     const plan = this.gossip.planRelay(hash, peers, count, this.random);
     const now = this.clock.now();
     const encode = plan.push.length > 0 ? blockMessageEncoder(block) : null;
-    for (const peer of plan.push)
-      this.sendTo(peer, (encode as NonNullable<typeof encode>)(this.trailTo(own, peer, now)));
+    for (const peer of plan.push) {
+      const trail = this.trailTo(own, peer, now);
+      this.sendTo(peer, (encode as NonNullable<typeof encode>)(trail));
+      if (this.pushedHops.size >= MAX_PUSHED_HOPS) {
+        const oldest = this.pushedHops.keys().next();
+        if (!oldest.done) this.pushedHops.delete(oldest.value);
+      }
+      this.pushedHops.set(`${hash}>${peer}`, { height: block.blockCount, trail });
+    }
     for (const peer of plan.announce) {
       const trail = this.trailTo(own, peer, now);
       const { blockCount: height, lastHash } = block;

@@ -77,9 +77,11 @@ describe('a line of six nodes', () => {
       expect(hop.atMs).toBe(at + hop.delayMs);
       at = hop.atMs;
     }
-    // The forger knows it forged the block; nobody's trail leads into it.
+    // The forger knows it forged the block, and sees it reach its peer once that peer's STATUS
+    // names it as its head; nobody's trail leads into it.
     const first = sim.node('n0').getSnapshot().propagation[0];
     expect(first?.forgedBy).toBe('n0');
+    expect(first?.hops.map((hop) => `${hop.from}>${hop.to}`)).toEqual(['n0>n1']);
     // The receiver told the forger its new head: the forger's peers table is current.
     expect(
       sim
@@ -87,14 +89,13 @@ describe('a line of six nodes', () => {
         .getSnapshot()
         .peers.find((p) => p.id === 'n1')?.height,
     ).toBe(1);
-    expect(first?.hops).toEqual([]);
-    // A middle node heard from one side only: the hops up to it.
+    // A middle node: the hops up to it, and the one it pushed on (its receiver said so).
     expect(
       sim
         .node('n2')
         .getSnapshot()
         .propagation[0]?.hops.map((hop) => hop.to),
-    ).toEqual(['n1', 'n2']);
+    ).toEqual(['n1', 'n2', 'n3']);
     // The stored per-block aggregate (the propagation chart) holds the time it took to arrive.
     const [arrived] = (await sim.node('n5').readBlockAggregates(1, 1)).aggregates;
     expect(arrived?.propagationMs).toBe(at);
