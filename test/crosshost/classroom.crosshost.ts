@@ -145,9 +145,9 @@ async function peerIdOf(page: Page): Promise<string> {
   return ((await shown.textContent()) ?? '').trim();
 }
 
-/** The peer ids in a tab's Network page's peer table. */
+/** The peer ids in a tab's Network page's peer table (each a link to the node). */
 async function linkedPeerIds(page: Page): Promise<string[]> {
-  return page.getByTestId('peer-row').locator('td:first-child > code').allTextContents();
+  return page.getByTestId('peer-row').locator('td:first-child code').allTextContents();
 }
 
 describe('a classroom across machines', () => {
