@@ -193,13 +193,7 @@ export async function act(
   amount: number,
   receiver?: string,
 ): Promise<void> {
-  // A person types into the tab in front; background tabs get no animation frames, so
-  // Playwright's actionability checks would wait seconds for them.
-  await page.bringToFront();
-  if (form === 'transfer' && receiver !== undefined)
-    await page.getByTestId('transfer-receiver').fill(receiver);
-  await page.getByTestId(`${form}-amount`).fill(String(amount));
-  await page.getByTestId(`${form}-submit`).click();
+  await openSummary(page, form, amount, receiver);
   await confirmSummary(page, form);
 }
 
@@ -245,6 +239,8 @@ export async function openSummary(
   amount: number,
   receiver?: string,
 ): Promise<void> {
+  // A person types into the tab in front; background tabs get no animation frames, so
+  // Playwright's actionability checks would wait seconds for them.
   await page.bringToFront();
   if (form === 'transfer' && receiver !== undefined)
     await page.getByTestId('transfer-receiver').fill(receiver);
